@@ -1,0 +1,39 @@
+// The whole route table in one object, and the server built from it. Nothing runs at import:
+// `createServer` takes its dependencies and a port, so tests start as many servers as they like.
+import type { Server } from "bun";
+import type { Deps, Handler } from "./context.ts";
+import { notFoundHandler, routeHandler } from "./http/pipeline.ts";
+import * as auth from "./routes/auth.ts";
+import * as health from "./routes/health.ts";
+import * as images from "./routes/images.ts";
+import * as me from "./routes/me.ts";
+import * as statics from "./routes/static.ts";
+
+export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type RouteTable = Record<string, Partial<Record<Method, Handler>>>;
+
+export const routes: RouteTable = {
+  "/register": { POST: auth.register },
+  "/login": { POST: auth.login },
+  "/token/refresh": { POST: auth.refresh },
+  "/logout": { POST: auth.logout },
+  "/me": { GET: me.getMe, PUT: me.updateMe, DELETE: me.deleteMe },
+  "/me/upload-image": { POST: images.uploadImage },
+  "/me/image": { DELETE: images.deleteImage },
+  "/static/profile/:file": { GET: statics.profileImage },
+  "/healthz": { GET: health.healthz },
+  "/readyz": { GET: health.readyz },
+};
+
+// Bodies are limited per route while reading; this is only Bun's outer backstop.
+const MAX_REQUEST_BODY = 128 * 1024 * 1024;
+
+export function createServer(deps: Deps, listen: { hostname: string; port: number }): Server<undefined> {
+  return Bun.serve({
+    hostname: listen.hostname,
+    port: listen.port,
+    maxRequestBodySize: MAX_REQUEST_BODY,
+    routes: Object.fromEntries(Object.entries(routes).map(([path, methods]) => [path, routeHandler(path, methods, deps)])),
+    fetch: notFoundHandler(deps),
+  });
+}

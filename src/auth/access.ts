@@ -1,0 +1,63 @@
+// Access tokens: HS256 JWTs carrying the user id, a per-user token version and the session id.
+// A verified token is remembered (keyed by its exact text) so the hot path skips the HMAC; expiry
+// is still checked on every use and the token version is checked against the database by the caller.
+import { randomUUIDv7 } from "bun";
+import { importHs256Key, signHs256, verifyHs256, JwtError, type Clock } from "./jwt.ts";
+
+export type AccessClaims = { userId: number; tokenVersion: number; sessionId: string; exp: number };
+
+const CACHE_LIMIT = 10_000;
+
+export class AccessTokens {
+  private readonly verified = new Map<string, AccessClaims>();
+
+  private constructor(
+    private readonly key: CryptoKey,
+    private readonly ttlSeconds: number,
+    private readonly clock: Clock,
+  ) {}
+
+  static async create(secret: string, ttlSeconds: number, clock: Clock): Promise<AccessTokens> {
+    return new AccessTokens(await importHs256Key(secret), ttlSeconds, clock);
+  }
+
+  async issue(user: { id: number; tokenVersion: number }, sessionId: string): Promise<{ token: string; expiresIn: number }> {
+    const iat = Math.floor(this.clock() / 1000);
+    const token = await signHs256(
+      {
+        sub: String(user.id),
+        user_id: user.id,
+        ver: user.tokenVersion,
+        sid: sessionId,
+        jti: randomUUIDv7(),
+        iat,
+        exp: iat + this.ttlSeconds,
+      },
+      this.key,
+    );
+    return { token, expiresIn: this.ttlSeconds };
+  }
+
+  /** Throws JwtError for anything but a well-formed, correctly signed, unexpired token of ours. */
+  async verify(token: string): Promise<AccessClaims> {
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.exp > Math.floor(this.clock() / 1000)) return cached;
+      this.verified.delete(token);
+      throw new JwtError("ERR_JWT_EXPIRED", "the token has expired");
+    }
+    const claims = await verifyHs256(token, this.key, { now: this.clock });
+    const userId = Number(claims.sub);
+    if (!Number.isSafeInteger(userId) || userId <= 0 || claims.user_id !== userId) {
+      throw new JwtError("ERR_JWT_CLAIM_INVALID", "the subject claim is invalid");
+    }
+    if (!Number.isSafeInteger(claims.ver) || typeof claims.sid !== "string") {
+      throw new JwtError("ERR_JWT_CLAIM_INVALID", "the session claims are invalid");
+    }
+    const result: AccessClaims = { userId, tokenVersion: claims.ver as number, sessionId: claims.sid, exp: claims.exp };
+    // Map keeps insertion order, so dropping the first key evicts the oldest entry.
+    if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, result);
+    return result;
+  }
+}

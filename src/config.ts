@@ -1,0 +1,163 @@
+// Parses the environment once at start-up into a frozen Config.
+// Every bad variable is collected so the operator sees all of them at once, not one per restart.
+import { availableParallelism } from "node:os";
+
+export type Config = Readonly<{
+  env: "development" | "production" | "test";
+  host: string;
+  port: number;
+  publicBaseUrl: string;
+  databaseUrl: string;
+  dataDir: string;
+  staticDir: string;
+  jwtSecret: string | undefined;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  passwordMinLength: number;
+  argon2MemoryKiB: number;
+  argon2TimeCost: number;
+  hashConcurrency: number;
+  hashQueueMax: number;
+  maxUploadBytes: number;
+  imageMaxSide: number;
+  imageMaxPixels: number;
+  imageConcurrency: number;
+  jpegQuality: number;
+  corsOrigins: readonly string[];
+  accessLog: boolean;
+  shutdownTimeoutMs: number;
+}>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads variables one by one, remembering every problem instead of stopping at the first. */
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === "" ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
+      return fallback;
+    }
+    return n;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.problems.push(`${name} must be one of ${allowed.join(", ")} (got "${value}")`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (["1", "true", "on", "yes"].includes(value)) return true;
+    if (["0", "false", "off", "no"].includes(value)) return false;
+    this.problems.push(`${name} must be on or off (got "${value}")`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string, protocols: readonly string[]): string {
+    const value = this.raw(name) ?? fallback;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      this.problems.push(`${name} must be a URL (got "${redactUrl(value)}")`);
+      return fallback;
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      this.problems.push(`${name} must start with ${protocols.join(" or ")} (got "${redactUrl(value)}")`);
+    }
+    return value;
+  }
+}
+
+/** Hides credentials in a URL so a config error never prints a password. */
+export function redactUrl(value: string): string {
+  return value.replace(/\/\/([^/@]*)@/, "//***@");
+}
+
+const MIB = 1024 * 1024;
+
+export function loadConfig(env: Env = process.env): Config {
+  const read = new Reader(env);
+  const cores = Math.max(1, availableParallelism());
+  const nodeEnv = read.oneOf("NODE_ENV", "development", ["development", "production", "test"] as const);
+  const port = read.int("PORT", 8000, 0, 65535);
+  const publicBaseUrl = read.url("PUBLIC_BASE_URL", `http://localhost:${port}`, ["http:", "https:"]).replace(/\/+$/, "");
+  const databaseUrl = read.string("DATABASE_URL", "sqlite://data/app.db");
+  if (!databaseUrl.startsWith("sqlite:") && databaseUrl !== ":memory:") {
+    read.problems.push(`DATABASE_URL must be sqlite://<path> (got "${redactUrl(databaseUrl)}")`);
+  }
+
+  const jwtSecret = read.raw("JWT_SECRET");
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    read.problems.push("JWT_SECRET must be at least 32 bytes long");
+  }
+  if (jwtSecret === undefined && nodeEnv === "production") {
+    read.problems.push("JWT_SECRET is required when NODE_ENV=production (at least 32 random bytes)");
+  }
+
+  const corsOrigins = (read.raw("CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((origin) => origin.trim().replace(/\/+$/, ""))
+    .filter(Boolean);
+  for (const origin of corsOrigins) {
+    if (origin !== "*" && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      read.problems.push(`CORS_ORIGINS entries must be * or scheme://host[:port] (got "${origin}")`);
+    }
+  }
+
+  const config: Config = {
+    env: nodeEnv,
+    host: read.string("HOST", "0.0.0.0"),
+    port,
+    publicBaseUrl,
+    databaseUrl,
+    dataDir: read.string("DATA_DIR", "data"),
+    staticDir: read.string("STATIC_DIR", "static"),
+    jwtSecret,
+    accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 30, 24 * 3600),
+    refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    passwordMinLength: read.int("PASSWORD_MIN_LENGTH", 8, 8, 128),
+    argon2MemoryKiB: read.int("ARGON2_MEMORY_KIB", 19 * 1024, 1024, 4 * 1024 * 1024),
+    argon2TimeCost: read.int("ARGON2_TIME_COST", 2, 1, 20),
+    hashConcurrency: read.int("HASH_CONCURRENCY", cores, 1, 256),
+    hashQueueMax: read.int("HASH_QUEUE_MAX", 256, 1, 100_000),
+    maxUploadBytes: read.int("MAX_UPLOAD_BYTES", 5 * MIB, 1024, 100 * MIB),
+    imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
+    imageMaxPixels: read.int("IMAGE_MAX_PIXELS", 40_000_000, 1_000_000, 268_000_000),
+    imageConcurrency: read.int("IMAGE_CONCURRENCY", cores, 1, 256),
+    jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
+    corsOrigins,
+    accessLog: read.bool("ACCESS_LOG", true),
+    shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 300_000),
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return Object.freeze(config);
+}

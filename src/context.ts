@@ -1,0 +1,38 @@
+// The dependencies every handler receives, wired once in main.ts (or a test) and passed down:
+// no handler imports a global, so tests can give each server its own database, clock and storage.
+import type { AccessTokens } from "./auth/access.ts";
+import type { Clock } from "./auth/jwt.ts";
+import type { PasswordHasher } from "./auth/password.ts";
+import type { RefreshTokens } from "./auth/refresh.ts";
+import type { Config } from "./config.ts";
+import type { Store } from "./db/index.ts";
+import type { ImageProcessor } from "./images/process.ts";
+import type { Logger } from "./log.ts";
+import type { ImageStorage } from "./storage/index.ts";
+import type { KeyedMutex } from "./util/keyed-mutex.ts";
+
+export type Deps = {
+  config: Config;
+  store: Store;
+  hasher: PasswordHasher;
+  accessTokens: AccessTokens;
+  refreshTokens: RefreshTokens;
+  images: ImageProcessor;
+  storage: ImageStorage;
+  log: Logger;
+  clock: Clock;
+  imageLocks: KeyedMutex<number>;
+};
+
+export type Ctx = {
+  deps: Deps;
+  params: Record<string, string>;
+  requestId: string;
+  /** Set once the request is authenticated, for the access log. */
+  userId?: number;
+};
+
+export type Handler = (req: Request, ctx: Ctx) => Promise<Response>;
+
+export const json = (body: unknown, status = 200, headers?: Record<string, string>): Response =>
+  Response.json(body, { status, headers });

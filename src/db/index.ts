@@ -1,0 +1,212 @@
+// Opens the database and holds every query the app makes, through Bun.SQL's tagged templates so
+// the same code speaks SQLite today and PostgreSQL as a second dialect. Rows come back normalised.
+import { SQL } from "bun";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+
+export type Role = "user" | "admin";
+
+export type UserRow = {
+  id: number;
+  name: string;
+  email: string;
+  passwordHash: string;
+  bio: string;
+  role: Role;
+  imageVersion: number | null;
+  tokenVersion: number;
+  createdAt: string;
+  updatedAt: string;
+};
+
+export type RefreshTokenRow = {
+  id: string;
+  familyId: string;
+  userId: number;
+  secretHash: string;
+  expiresAt: string;
+  usedAt: string | null;
+};
+
+export class EmailTakenError extends Error {
+  constructor() {
+    super("email already registered");
+    this.name = "EmailTakenError";
+  }
+}
+
+/** SQLite and PostgreSQL name a unique violation differently; both mean the same to us. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown } | null;
+  return e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "23505" || e?.errno === "23505";
+}
+
+const iso = (value: unknown): string => (value instanceof Date ? value : new Date(String(value))).toISOString();
+const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+function toUser(row: Record<string, unknown>): UserRow {
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    email: String(row.email),
+    passwordHash: String(row.password_hash),
+    bio: String(row.bio ?? ""),
+    role: row.role === "admin" ? "admin" : "user",
+    imageVersion: nullableNumber(row.image_version),
+    tokenVersion: Number(row.token_version),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+function toRefreshToken(row: Record<string, unknown>): RefreshTokenRow {
+  return {
+    id: String(row.id),
+    familyId: String(row.family_id),
+    userId: Number(row.user_id),
+    secretHash: String(row.secret_hash),
+    expiresAt: iso(row.expires_at),
+    usedAt: row.used_at === null || row.used_at === undefined ? null : iso(row.used_at),
+  };
+}
+
+export type Dialect = "sqlite";
+
+export function openDatabase(url: string): { sql: SQL; dialect: Dialect } {
+  const filename = url === ":memory:" ? ":memory:" : url.replace(/^sqlite:(\/\/)?/, "");
+  if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
+  const sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
+  return { sql, dialect: "sqlite" };
+}
+
+/** Per-connection settings: WAL for concurrent readers, a busy wait instead of SQLITE_BUSY, real FKs. */
+export async function configureSqlite(sql: SQL): Promise<void> {
+  await sql`PRAGMA journal_mode = WAL`;
+  await sql`PRAGMA busy_timeout = 5000`;
+  await sql`PRAGMA foreign_keys = ON`;
+  await sql`PRAGMA synchronous = NORMAL`;
+}
+
+export type ProfileChanges = { name?: string; email?: string; bio?: string; passwordHash?: string };
+
+export class Store {
+  constructor(readonly sql: SQL) {}
+
+  async ping(): Promise<void> {
+    await this.sql`SELECT 1`;
+  }
+
+  async createUser(user: { name: string; email: string; passwordHash: string; now: Date }): Promise<number> {
+    const now = user.now.toISOString();
+    try {
+      const [row] = await this.sql`
+        INSERT INTO users (name, email, password_hash, created_at, updated_at)
+        VALUES (${user.name}, ${user.email}, ${user.passwordHash}, ${now}, ${now})
+        RETURNING id`;
+      return Number(row.id);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new EmailTakenError();
+      throw err;
+    }
+  }
+
+  async userById(id: number): Promise<UserRow | undefined> {
+    const [row] = await this.sql`SELECT * FROM users WHERE id = ${id}`;
+    return row ? toUser(row) : undefined;
+  }
+
+  async userByEmail(email: string): Promise<UserRow | undefined> {
+    const [row] = await this.sql`SELECT * FROM users WHERE lower(email) = ${email.toLowerCase()}`;
+    return row ? toUser(row) : undefined;
+  }
+
+  /**
+   * Applies profile changes; a new password also bumps the token version (every access token dies)
+   * and drops every refresh token outside `keepFamily`, all in one transaction.
+   */
+  async updateProfile(id: number, changes: ProfileChanges, now: Date, keepFamily?: string): Promise<UserRow | undefined> {
+    const set: Record<string, unknown> = { updated_at: now.toISOString() };
+    if (changes.name !== undefined) set.name = changes.name;
+    if (changes.email !== undefined) set.email = changes.email;
+    if (changes.bio !== undefined) set.bio = changes.bio;
+    if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;
+    try {
+      return await this.sql.begin(async (tx) => {
+        const [row] = await tx`UPDATE users SET ${tx(set)} WHERE id = ${id} RETURNING *`;
+        if (!row) return undefined;
+        if (changes.passwordHash === undefined) return toUser(row);
+        const [bumped] = await tx`UPDATE users SET token_version = token_version + 1 WHERE id = ${id} RETURNING *`;
+        await tx`DELETE FROM refresh_tokens WHERE user_id = ${id} AND family_id != ${keepFamily ?? ""}`;
+        return toUser(bumped);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new EmailTakenError();
+      throw err;
+    }
+  }
+
+  /** Replaces a hash only if it is still the one we verified, so a concurrent password change wins. */
+  async upgradePasswordHash(id: number, oldHash: string, newHash: string): Promise<void> {
+    await this.sql`UPDATE users SET password_hash = ${newHash} WHERE id = ${id} AND password_hash = ${oldHash}`;
+  }
+
+  async setImageVersion(id: number, version: number | null, now: Date): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE users SET image_version = ${version}, updated_at = ${now.toISOString()} WHERE id = ${id} RETURNING id`;
+    return rows.length === 1;
+  }
+
+  /** Deletes the account; its refresh tokens go with it (ON DELETE CASCADE). */
+  async deleteUser(id: number): Promise<boolean> {
+    const rows = await this.sql`DELETE FROM users WHERE id = ${id} RETURNING id`;
+    return rows.length === 1;
+  }
+
+  /** Ids of users that currently have a picture, for reconciling storage after a crash. */
+  async usersWithImages(ids: number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const rows: Array<{ id: unknown }> = await this.sql`
+      SELECT id FROM users WHERE image_version IS NOT NULL AND id IN ${this.sql(ids)}`;
+    return new Set(rows.map((row) => Number(row.id)));
+  }
+
+  async insertRefreshToken(token: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<void> {
+    await this.sql`
+      INSERT INTO refresh_tokens (id, family_id, user_id, secret_hash, expires_at, created_at)
+      VALUES (${token.id}, ${token.familyId}, ${token.userId}, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()})`;
+  }
+
+  async refreshToken(id: string): Promise<RefreshTokenRow | undefined> {
+    const [row] = await this.sql`SELECT * FROM refresh_tokens WHERE id = ${id}`;
+    return row ? toRefreshToken(row) : undefined;
+  }
+
+  /**
+   * Marks a token used and stores its successor in one transaction. Returns false when another
+   * request used it first: the conditional UPDATE is what makes a refresh token single-use.
+   */
+  async rotateRefreshToken(usedId: string, next: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
+    return this.sql.begin(async (tx) => {
+      const used = await tx`
+        UPDATE refresh_tokens SET used_at = ${now.toISOString()} WHERE id = ${usedId} AND used_at IS NULL RETURNING id`;
+      if (used.length !== 1) return false;
+      await tx`
+        INSERT INTO refresh_tokens (id, family_id, user_id, secret_hash, expires_at, created_at)
+        VALUES (${next.id}, ${next.familyId}, ${next.userId}, ${next.secretHash}, ${next.expiresAt}, ${now.toISOString()})`;
+      return true;
+    });
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.sql`DELETE FROM refresh_tokens WHERE family_id = ${familyId}`;
+  }
+
+  async deleteExpiredRefreshTokens(now: Date): Promise<number> {
+    const rows = await this.sql`DELETE FROM refresh_tokens WHERE expires_at < ${now.toISOString()} RETURNING id`;
+    return rows.length;
+  }
+
+  async close(): Promise<void> {
+    await this.sql.close();
+  }
+}

@@ -1,0 +1,27 @@
+-- Users and their rotating refresh tokens. Ids are never reused (AUTOINCREMENT), so a token
+-- minted for a deleted account can never name a newer one.
+CREATE TABLE users (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  name          TEXT    NOT NULL,
+  email         TEXT    NOT NULL,
+  password_hash TEXT    NOT NULL,
+  bio           TEXT    NOT NULL DEFAULT '',
+  role          TEXT    NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+  image_version INTEGER,
+  token_version INTEGER NOT NULL DEFAULT 0,
+  created_at    TEXT    NOT NULL,
+  updated_at    TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX users_email_unique ON users (lower(email));
+
+CREATE TABLE refresh_tokens (
+  id          TEXT    PRIMARY KEY,
+  family_id   TEXT    NOT NULL,
+  user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  secret_hash TEXT    NOT NULL,
+  expires_at  TEXT    NOT NULL,
+  used_at     TEXT,
+  created_at  TEXT    NOT NULL
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);

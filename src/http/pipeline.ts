@@ -1,0 +1,106 @@
+// What wraps every handler: request id, 405 with Allow, CORS, problem+json for errors, security
+// headers, and one access-log line. Bun does the path matching; the rest is ours.
+import type { Ctx, Deps, Handler } from "../context.ts";
+import { describeError } from "../log.ts";
+import { HttpError, problemResponse, toHttpError } from "./problem.ts";
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id";
+
+type Methods = Partial<Record<string, Handler>>;
+
+function allowedMethods(methods: Methods): string[] {
+  const names = Object.keys(methods);
+  if (names.includes("GET") && !names.includes("HEAD")) names.push("HEAD");
+  return [...names, "OPTIONS"];
+}
+
+function corsOrigin(req: Request, deps: Deps): string | undefined {
+  const origin = req.headers.get("origin");
+  const allowed = deps.config.corsOrigins;
+  if (origin === null || allowed.length === 0) return undefined;
+  if (allowed.includes("*")) return "*";
+  return allowed.includes(origin) ? origin : undefined;
+}
+
+function preflight(req: Request, allow: string[], deps: Deps): Response {
+  const headers: Record<string, string> = { Allow: allow.join(", ") };
+  const origin = corsOrigin(req, deps);
+  if (origin !== undefined && req.headers.has("access-control-request-method")) {
+    Object.assign(headers, {
+      "Access-Control-Allow-Methods": allow.join(", "),
+      "Access-Control-Allow-Headers": CORS_ALLOWED_HEADERS,
+      "Access-Control-Max-Age": "600",
+    });
+  }
+  return new Response(null, { status: 204, headers });
+}
+
+function finish(req: Request, res: Response, ctx: Ctx, route: string, started: number): Response {
+  const headers = res.headers;
+  headers.set("X-Content-Type-Options", "nosniff");
+  headers.set("X-Request-Id", ctx.requestId);
+  if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
+  const origin = corsOrigin(req, ctx.deps);
+  if (origin !== undefined) {
+    headers.set("Access-Control-Allow-Origin", origin);
+    headers.set("Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After, ETag");
+    if (origin !== "*") headers.append("Vary", "Origin");
+  }
+  if (ctx.deps.config.accessLog) {
+    ctx.deps.log.info("request", {
+      request_id: ctx.requestId,
+      method: req.method,
+      route,
+      status: res.status,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      user_id: ctx.userId,
+    });
+  }
+  return res;
+}
+
+function failure(err: unknown, ctx: Ctx, route: string): Response {
+  const error = toHttpError(err);
+  if (error.status >= 500) {
+    ctx.deps.log.error("request failed", { request_id: ctx.requestId, route, code: error.code, ...describeError(error.cause ?? err) });
+  }
+  return problemResponse(error);
+}
+
+function newContext(req: Request, deps: Deps, params: Record<string, string>): Ctx {
+  const given = req.headers.get("x-request-id");
+  const requestId = given !== null && SANE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
+  return { deps, params, requestId };
+}
+
+/** One Bun route: dispatches on method, answering OPTIONS and 405 itself. */
+export function routeHandler(route: string, methods: Methods, deps: Deps) {
+  const allow = allowedMethods(methods);
+  return async (req: Request & { params?: Record<string, string> }): Promise<Response> => {
+    const started = performance.now();
+    const ctx = newContext(req, deps, req.params ?? {});
+    let res: Response;
+    try {
+      const handler = methods[req.method] ?? (req.method === "HEAD" ? methods.GET : undefined);
+      if (handler) res = await handler(req, ctx);
+      else if (req.method === "OPTIONS") res = preflight(req, allow, deps);
+      else {
+        throw new HttpError("method_not_allowed", `${req.method} is not allowed here.`, {
+          headers: { Allow: allow.join(", ") },
+        });
+      }
+    } catch (err) {
+      res = failure(err, ctx, route);
+    }
+    if (req.method === "HEAD" && res.body !== null) res = new Response(null, res);
+    return finish(req, res, ctx, route, started);
+  };
+}
+
+export function notFoundHandler(deps: Deps) {
+  return (req: Request): Response => {
+    const ctx = newContext(req, deps, {});
+    return finish(req, problemResponse(new HttpError("not_found", "No such route.")), ctx, "(unmatched)", performance.now());
+  };
+}

@@ -1,0 +1,101 @@
+// One error type for everything a client may see, turned into RFC 9457 problem+json at one boundary.
+// The internal cause travels with the error for the log only; it never reaches the response.
+import { QueueFullError } from "../util/semaphore.ts";
+
+export type ProblemCode =
+  | "bad_request"
+  | "invalid_credentials"
+  | "invalid_token"
+  | "forbidden"
+  | "not_found"
+  | "method_not_allowed"
+  | "email_taken"
+  | "payload_too_large"
+  | "image_too_large"
+  | "unsupported_media_type"
+  | "unsupported_image_type"
+  | "validation_failed"
+  | "invalid_image"
+  | "server_busy"
+  | "service_unavailable"
+  | "internal_error";
+
+const TITLES: Record<ProblemCode, [status: number, title: string]> = {
+  bad_request: [400, "Bad request"],
+  invalid_credentials: [401, "Invalid credentials"],
+  invalid_token: [401, "Invalid or expired token"],
+  forbidden: [403, "Forbidden"],
+  not_found: [404, "Not found"],
+  method_not_allowed: [405, "Method not allowed"],
+  email_taken: [409, "Email already registered"],
+  payload_too_large: [413, "Payload too large"],
+  image_too_large: [413, "Image too large"],
+  unsupported_media_type: [415, "Unsupported media type"],
+  unsupported_image_type: [415, "Unsupported image type"],
+  validation_failed: [422, "Validation failed"],
+  invalid_image: [422, "Invalid image"],
+  server_busy: [503, "Server busy"],
+  service_unavailable: [503, "Service unavailable"],
+  internal_error: [500, "Internal server error"],
+};
+
+export type FieldError = { field: string; message: string };
+
+export class HttpError extends Error {
+  readonly status: number;
+  readonly title: string;
+
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    readonly options: { errors?: FieldError[]; headers?: Bun.HeadersInit; cause?: unknown; extensions?: Record<string, unknown> } = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.name = "HttpError";
+    [this.status, this.title] = TITLES[code];
+  }
+}
+
+export function statusOf(code: ProblemCode): number {
+  return TITLES[code][0];
+}
+
+const BEARER_CHALLENGE = 'Bearer realm="api"';
+
+/** Every 401 carries the same Bearer challenge (RFC 6750), whatever failed. */
+export function unauthorized(code: "invalid_credentials" | "invalid_token", detail: string): HttpError {
+  const error = code === "invalid_token" ? `${BEARER_CHALLENGE}, error="invalid_token"` : BEARER_CHALLENGE;
+  return new HttpError(code, detail, { headers: { "WWW-Authenticate": error } });
+}
+
+export function validationFailed(errors: FieldError[]): HttpError {
+  const detail = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
+  return new HttpError("validation_failed", detail, { errors });
+}
+
+export function problemResponse(error: HttpError): Response {
+  const body: Record<string, unknown> = {
+    type: `/problems/${error.code.replaceAll("_", "-")}`,
+    title: error.title,
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+  };
+  if (error.options.errors) body.errors = error.options.errors;
+  Object.assign(body, error.options.extensions);
+  const headers = new Headers(error.options.headers);
+  headers.set("Content-Type", "application/problem+json");
+  return new Response(JSON.stringify(body), { status: error.status, headers });
+}
+
+/** Anything that is not an HttpError is a bug: the client learns nothing about it. */
+export function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof QueueFullError) {
+    return new HttpError("server_busy", "Too many requests are waiting; try again shortly.", {
+      headers: { "Retry-After": "1" },
+      cause: err,
+    });
+  }
+  return new HttpError("internal_error", "Something went wrong on our side.", { cause: err });
+}

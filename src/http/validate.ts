@@ -1,0 +1,110 @@
+// Field rules for request bodies: each rule turns an unknown value into a clean one or says why not.
+// `parseFields` runs them all and reports every bad, missing or unknown field in one 422.
+import type { JsonObject } from "./body.ts";
+import { validationFailed, type FieldError } from "./problem.ts";
+
+export type Rule<T> = (value: unknown) => T;
+
+class FieldProblem extends Error {}
+const fail = (message: string): never => {
+  throw new FieldProblem(message);
+};
+
+const CONTROL = /\p{Cc}/u;
+const CONTROL_EXCEPT_NEWLINES = /[^\P{Cc}\n\r\t]/u;
+const codePoints = (s: string): number => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+function string(value: unknown): string {
+  if (typeof value !== "string") fail("must be a string");
+  return value as string;
+}
+
+export const rules = {
+  name: (value: unknown): string => {
+    const name = string(value).trim();
+    const length = codePoints(name);
+    if (length < 1 || length > 100) fail("must be 1 to 100 characters");
+    if (CONTROL.test(name)) fail("must not contain control characters");
+    return name.normalize("NFC");
+  },
+
+  email: (value: unknown): string => {
+    const email = string(value).trim().toLowerCase();
+    if (email.length > 254) fail("must be at most 254 characters");
+    if (!EMAIL.test(email)) fail("must be an address like name@example.com");
+    return email;
+  },
+
+  bio: (value: unknown): string => {
+    const bio = value === null ? "" : string(value);
+    if (codePoints(bio) > 500) fail("must be at most 500 characters");
+    if (CONTROL_EXCEPT_NEWLINES.test(bio)) fail("must not contain control characters");
+    return bio;
+  },
+
+  password: (minLength: number): Rule<string> => (value) => {
+    const password = string(value);
+    const length = codePoints(password);
+    if (length < minLength || length > 256) fail(`must be ${minLength} to 256 characters`);
+    return password;
+  },
+
+  /** A credential being checked, not chosen: only its shape matters, not the length policy. */
+  credential: (value: unknown): string => {
+    const password = string(value);
+    if (password.length === 0 || password.length > 1024) fail("must be 1 to 1024 characters");
+    return password;
+  },
+
+  token: (value: unknown): string => {
+    const token = string(value);
+    if (token.length === 0 || token.length > 512) fail("must be 1 to 512 characters");
+    return token;
+  },
+
+  /** Accepted and ignored: fields OAuth2 password-grant clients send along. */
+  ignored: (value: unknown): undefined => {
+    if (value !== undefined && typeof value !== "string") fail("must be a string");
+    return undefined;
+  },
+};
+
+// local@domain.tld with DNS-shaped labels; the local part allows what real providers hand out.
+const EMAIL = /^[^\s@"(),:;<>[\\\]]{1,64}@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
+
+type Parsed<S extends Record<string, Rule<unknown>>> = { [K in keyof S]?: ReturnType<S[K]> };
+
+/**
+ * Applies `schema` to `body`: unknown fields, missing required fields and bad values all become
+ * one 422 listing each field, so a client fixes everything in one round trip.
+ */
+export function parseFields<S extends Record<string, Rule<unknown>>>(
+  body: JsonObject,
+  schema: S,
+  required: readonly (keyof S & string)[] = [],
+): Parsed<S> {
+  const errors: FieldError[] = [];
+  const out: Record<string, unknown> = {};
+  for (const field of Object.keys(body)) {
+    if (!Object.hasOwn(schema, field)) errors.push({ field, message: "is not an accepted field" });
+  }
+  for (const [field, rule] of Object.entries(schema)) {
+    const value = body[field];
+    if (value === undefined) {
+      if (required.includes(field)) errors.push({ field, message: "is required" });
+      continue;
+    }
+    try {
+      out[field] = rule(value);
+    } catch (err) {
+      if (!(err instanceof FieldProblem)) throw err;
+      errors.push({ field, message: err.message });
+    }
+  }
+  if (errors.length > 0) throw validationFailed(errors);
+  return out as Parsed<S>;
+}

@@ -1,0 +1,62 @@
+// Entry point: read the config, build the dependencies, serve, and on SIGTERM/SIGINT stop taking
+// connections, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the database.
+import { createServer } from "./app.ts";
+import { ConfigError, loadConfig, redactUrl } from "./config.ts";
+import { createLogger, describeError, stdoutSink } from "./log.ts";
+import { buildDeps } from "./wire.ts";
+
+const out = stdoutSink();
+const log = createLogger(out.sink, out.flush);
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exit(1);
+  }
+  const deps = await buildDeps(config, log);
+  const server = createServer(deps, { hostname: config.host, port: config.port });
+  log.info("listening", {
+    url: `http://${server.hostname}:${server.port}`,
+    public_base_url: config.publicBaseUrl,
+    database: redactUrl(config.databaseUrl),
+    env: config.env,
+  });
+  out.flush();
+
+  const sweeper = setInterval(
+    () => deps.store.deleteExpiredRefreshTokens(new Date()).catch((err) => log.error("token sweep failed", describeError(err))),
+    60 * 60 * 1000,
+  );
+  sweeper.unref();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down", { signal });
+    const drained = server.stop(false);
+    const timedOut = Bun.sleep(config.shutdownTimeoutMs).then(() => "timeout" as const);
+    if ((await Promise.race([drained, timedOut])) === "timeout") {
+      log.warn("in-flight requests did not finish in time; closing them", { timeout_ms: config.shutdownTimeoutMs });
+      await server.stop(true);
+    }
+    clearInterval(sweeper);
+    await deps.store.close();
+    log.info("stopped");
+    out.flush();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  log.error("failed to start", { ...describeError(err), stack: undefined });
+  out.flush();
+  process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,88 @@
+// Registration, login, token refresh and logout: the routes that hand out and take back credentials.
+// Every login failure looks the same from outside, and an unknown email still pays for a hash check.
+import { json, type Ctx } from "../context.ts";
+import { EmailTakenError } from "../db/index.ts";
+import { readJson, readJsonOrForm } from "../http/body.ts";
+import { HttpError, unauthorized } from "../http/problem.ts";
+import { parseFields, rules } from "../http/validate.ts";
+
+const NO_STORE = { "Cache-Control": "no-store" };
+
+export async function register(req: Request, ctx: Ctx): Promise<Response> {
+  const { config, hasher, store, clock } = ctx.deps;
+  const body = await readJson(req);
+  const input = parseFields(body, { name: rules.name, email: rules.email, password: rules.password(config.passwordMinLength) }, [
+    "name",
+    "email",
+    "password",
+  ]);
+  const passwordHash = await hasher.hash(input.password!);
+  try {
+    const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: new Date(clock()) });
+    return json({ id, message: "User registered successfully" }, 201, NO_STORE);
+  } catch (err) {
+    if (err instanceof EmailTakenError) throw new HttpError("email_taken", "An account with this email already exists.");
+    throw err;
+  }
+}
+
+const LOGIN_FIELDS = {
+  email: rules.credential, // shape only: a malformed email is just another failed login
+  username: rules.credential, // OAuth2 password form and seed-003 clients send the email here
+  password: rules.credential,
+  grant_type: rules.ignored,
+  scope: rules.ignored,
+  client_id: rules.ignored,
+  client_secret: rules.ignored,
+};
+
+const badCredentials = () => unauthorized("invalid_credentials", "Incorrect email or password.");
+
+async function tokenPair(ctx: Ctx, user: { id: number; tokenVersion: number }, refreshToken: string, sessionId: string) {
+  const access = await ctx.deps.accessTokens.issue(user, sessionId);
+  return json(
+    { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn, refresh_token: refreshToken },
+    200,
+    NO_STORE,
+  );
+}
+
+export async function login(req: Request, ctx: Ctx): Promise<Response> {
+  const { hasher, store, refreshTokens, log } = ctx.deps;
+  const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
+  const email = (input.email ?? input.username)?.trim().toLowerCase();
+  if (email === undefined) {
+    throw new HttpError("validation_failed", "email: is required", { errors: [{ field: "email", message: "is required" }] });
+  }
+  const user = await store.userByEmail(email);
+  if (!user) {
+    await hasher.verifyAgainstDummy(input.password!);
+    throw badCredentials();
+  }
+  if (!(await hasher.verify(input.password!, user.passwordHash))) throw badCredentials();
+  if (hasher.needsRehash(user.passwordHash)) {
+    // An upgrade that fails must not fail the login; the next login tries again.
+    await hasher
+      .hash(input.password!)
+      .then((fresh) => store.upgradePasswordHash(user.id, user.passwordHash, fresh))
+      .catch((err) => log.warn("password rehash failed", { user_id: user.id, error: String(err?.name) }));
+  }
+  ctx.userId = user.id;
+  const session = await refreshTokens.issue(user.id);
+  return tokenPair(ctx, user, session.token, session.familyId);
+}
+
+export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
+  const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
+  const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
+  const user = rotated && (await ctx.deps.store.userById(rotated.userId));
+  if (!rotated || !user) throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
+  ctx.userId = user.id;
+  return tokenPair(ctx, user, rotated.token, rotated.familyId);
+}
+
+export async function logout(req: Request, ctx: Ctx): Promise<Response> {
+  const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
+  await ctx.deps.refreshTokens.revoke(input.refresh_token!);
+  return new Response(null, { status: 204, headers: NO_STORE });
+}

@@ -1,0 +1,45 @@
+// Upload and removal of the profile picture. The body is authenticated before it is read, refused
+// past the size limit while reading, re-encoded under a concurrency bound, then stored and recorded.
+import { json, type Ctx } from "../context.ts";
+import { authenticate } from "../http/auth.ts";
+import { readMultipartFile } from "../http/body.ts";
+import { HttpError } from "../http/problem.ts";
+
+// Room for the multipart boundaries and part headers around the file itself.
+const MULTIPART_OVERHEAD = 16 * 1024;
+
+export async function uploadImage(req: Request, ctx: Ctx): Promise<Response> {
+  const { user } = await authenticate(req, ctx);
+  const { config, images, storage, store, imageLocks, clock } = ctx.deps;
+  const file = await readMultipartFile(req, "image", config.maxUploadBytes + MULTIPART_OVERHEAD);
+  if (!file) {
+    throw new HttpError("validation_failed", "image: is required", { errors: [{ field: "image", message: "is required" }] });
+  }
+  if (file.data.byteLength > config.maxUploadBytes) {
+    throw new HttpError("payload_too_large", `The image exceeds the limit of ${config.maxUploadBytes} bytes.`);
+  }
+  const jpeg = await images.toProfileJpeg(file.data);
+  const version = await imageLocks.run(user.id, async () => {
+    const current = await store.userById(user.id);
+    if (!current) throw new HttpError("not_found", "The account no longer exists.");
+    // Strictly increasing, and time-based so a picture removed and re-added never reuses a URL.
+    const next = Math.max(clock(), (current.imageVersion ?? 0) + 1);
+    await storage.put(user.id, next, jpeg);
+    await store.setImageVersion(user.id, next, new Date(clock()));
+    return next;
+  });
+  return json({ message: "Upload successful", image_url: storage.publicUrl(user.id, version) });
+}
+
+export async function deleteImage(req: Request, ctx: Ctx): Promise<Response> {
+  const { user } = await authenticate(req, ctx);
+  const { storage, store, imageLocks, clock } = ctx.deps;
+  await imageLocks.run(user.id, async () => {
+    const current = await store.userById(user.id);
+    if (current?.imageVersion == null) throw new HttpError("not_found", "You have no profile picture.");
+    // Row first: a crash in between leaves an orphan file that start-up removes, never a dangling URL.
+    await store.setImageVersion(user.id, null, new Date(clock()));
+    await storage.remove(user.id);
+  });
+  return json({ message: "Image removed" });
+}

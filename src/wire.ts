@@ -1,0 +1,54 @@
+// Builds the service's dependencies from a Config: database (migrated), storage (reconciled),
+// hashers and token issuers. main.ts and the tests both start the service through here.
+import { AccessTokens } from "./auth/access.ts";
+import type { Clock } from "./auth/jwt.ts";
+import { PasswordHasher } from "./auth/password.ts";
+import { RefreshTokens } from "./auth/refresh.ts";
+import { resolveJwtSecret } from "./auth/secret.ts";
+import type { Config } from "./config.ts";
+import type { Deps } from "./context.ts";
+import { configureSqlite, openDatabase, Store } from "./db/index.ts";
+import { migrate } from "./db/migrate.ts";
+import { ImageProcessor } from "./images/process.ts";
+import type { Logger } from "./log.ts";
+import { LocalImageStorage } from "./storage/local.ts";
+import { KeyedMutex } from "./util/keyed-mutex.ts";
+
+export async function buildDeps(config: Config, log: Logger, clock: Clock = Date.now): Promise<Deps> {
+  const { secret, source } = resolveJwtSecret(config);
+  if (source === "generated") log.warn("generated a JWT secret for development", { path: `${config.dataDir}/jwt-secret` });
+
+  const { sql, dialect } = openDatabase(config.databaseUrl);
+  await configureSqlite(sql);
+  const applied = await migrate(sql, dialect, () => new Date(clock()));
+  if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
+  const store = new Store(sql);
+
+  const storage = new LocalImageStorage(config.staticDir, config.publicBaseUrl);
+  await storage.init();
+  const { removed } = await storage.reconcile((ids) => store.usersWithImages(ids));
+  if (removed > 0) log.warn("removed leftover picture files", { count: removed });
+
+  return {
+    config,
+    store,
+    storage,
+    log,
+    clock,
+    hasher: new PasswordHasher({
+      memoryKiB: config.argon2MemoryKiB,
+      timeCost: config.argon2TimeCost,
+      concurrency: config.hashConcurrency,
+      queueMax: config.hashQueueMax,
+    }),
+    accessTokens: await AccessTokens.create(secret, config.accessTokenTtlSeconds, clock),
+    refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock),
+    images: new ImageProcessor({
+      maxSide: config.imageMaxSide,
+      maxPixels: config.imageMaxPixels,
+      quality: config.jpegQuality,
+      concurrency: config.imageConcurrency,
+    }),
+    imageLocks: new KeyedMutex<number>(),
+  };
+}
