@@ -20,10 +20,8 @@ export async function uploadImage(req: Request, ctx: Ctx): Promise<Response> {
   }
   const jpeg = await images.toProfileJpeg(file.data);
   const version = await imageLocks.run(user.id, async () => {
-    const current = await store.userById(user.id);
-    if (!current) throw new HttpError("not_found", "The account no longer exists.");
-    // Strictly increasing, and time-based so a picture removed and re-added never reuses a URL.
-    const next = Math.max(clock(), (current.imageVersion ?? 0) + 1);
+    const next = await store.nextImageVersion(user.id);
+    if (next === undefined) throw new HttpError("not_found", "The account no longer exists.");
     await storage.put(user.id, next, jpeg);
     await store.setImageVersion(user.id, next, new Date(clock()));
     return next;

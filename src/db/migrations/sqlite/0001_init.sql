@@ -7,7 +7,8 @@ CREATE TABLE users (
   password_hash TEXT    NOT NULL,
   bio           TEXT    NOT NULL DEFAULT '',
   role          TEXT    NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
-  image_version INTEGER,
+  image_version INTEGER,                     -- the picture's current version; NULL when none
+  image_counter INTEGER NOT NULL DEFAULT 0,  -- versions handed out so far, so none is ever reused
   token_version INTEGER NOT NULL DEFAULT 0,
   created_at    TEXT    NOT NULL,
   updated_at    TEXT    NOT NULL

@@ -1,0 +1,123 @@
+// The signed-in user's own profile: read, edit under the field rules, and delete.
+import { describe, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { png } from "../fixtures/images.ts";
+import { expectProblem, serverForFile, uniqueEmail } from "../helpers/server.ts";
+
+const server = await serverForFile();
+const { client } = server;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+describe("GET /me", () => {
+  test("200 with exactly the profile fields, never the password hash", async () => {
+    const user = await client.signUp();
+    const reply = await client.send("GET", "/me", { token: user.token });
+    expect(reply.status).toBe(200);
+    expect(Object.keys(reply.body).sort()).toEqual(["bio", "created_at", "email", "id", "image_url", "name", "role", "updated_at"]);
+    expect(reply.body).toMatchObject({ id: user.id, email: user.email, image_url: null, role: "user" });
+    expect(reply.body.created_at).toMatch(ISO);
+    expect(JSON.stringify(reply.body)).not.toContain("argon2");
+  });
+
+  test("401 without a token", async () => {
+    expectProblem(await client.send("GET", "/me"), 401, "invalid_token");
+  });
+});
+
+describe("PUT /me", () => {
+  test("updates name and bio and returns the canonical message with the profile", async () => {
+    const user = await client.signUp();
+    server.clock.advance(1);
+    const reply = await client.send("PUT", "/me", { token: user.token, json: { name: " New Name ", bio: "Hello\nworld" } });
+    expect(reply.status).toBe(200);
+    expect(reply.body.message).toBe("Profile updated successfully");
+    expect(reply.body.user).toMatchObject({ id: user.id, name: "New Name", bio: "Hello\nworld" });
+    expect(reply.body.user.updated_at > reply.body.user.created_at).toBe(true);
+    expect((await client.send("GET", "/me", { token: user.token })).body.name).toBe("New Name");
+  });
+
+  test("a bio of 500 characters is fine, 501 is not; null clears it", async () => {
+    const user = await client.signUp();
+    expect((await client.send("PUT", "/me", { token: user.token, json: { bio: "b".repeat(500) } })).status).toBe(200);
+    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { bio: "b".repeat(501) } }), 422);
+    const cleared = await client.send("PUT", "/me", { token: user.token, json: { bio: null } });
+    expect(cleared.body.user.bio).toBe("");
+  });
+
+  const invalid: Array<[string, Record<string, unknown>, string]> = [
+    ["role (never self-service)", { role: "admin" }, "role"],
+    ["id", { id: 99 }, "id"],
+    ["image_url", { image_url: "http://evil.test/x.jpg" }, "image_url"],
+    ["an empty name", { name: "" }, "name"],
+    ["a bad email", { email: "nope", current_password: "password123" }, "email"],
+    ["a short password", { password: "short", current_password: "password123" }, "password"],
+    ["an empty body", {}, "body"],
+  ];
+  test.each(invalid)("422 for %s", async (_why, body, field) => {
+    const user = await client.signUp();
+    const problem = expectProblem(await client.send("PUT", "/me", { token: user.token, json: body }), 422);
+    expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
+  });
+
+  test("changing the email needs the current password: missing → 422, wrong → 403, right → 200", async () => {
+    const user = await client.signUp();
+    const email = uniqueEmail("moved");
+    const missing = expectProblem(await client.send("PUT", "/me", { token: user.token, json: { email } }), 422);
+    expect(missing.errors[0].field).toBe("current_password");
+    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { email, current_password: "wrong-password" } }), 403);
+    const ok = await client.send("PUT", "/me", { token: user.token, json: { email: email.toUpperCase(), current_password: user.password } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.user.email).toBe(email);
+    expect((await client.login(email)).status).toBe(200);
+    expect((await client.send("GET", "/me", { token: user.token })).status).toBe(200);
+  });
+
+  test("changing the password needs the current password too", async () => {
+    const user = await client.signUp();
+    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { password: "brand-new-pass" } }), 422);
+    expectProblem(
+      await client.send("PUT", "/me", { token: user.token, json: { password: "brand-new-pass", current_password: "nope-nope" } }),
+      403,
+    );
+    expect((await client.login(user.email)).status).toBe(200);
+  });
+
+  test("moving to a taken email → 409, and nothing changes", async () => {
+    const taken = await client.signUp();
+    const user = await client.signUp();
+    expectProblem(
+      await client.send("PUT", "/me", { token: user.token, json: { email: taken.email.toUpperCase(), name: "X", current_password: user.password } }),
+      409,
+      "email_taken",
+    );
+    const me = await client.send("GET", "/me", { token: user.token });
+    expect(me.body.email).toBe(user.email);
+    expect(me.body.name).toBe("Test User");
+  });
+});
+
+describe("DELETE /me", () => {
+  test("removes the row, the refresh tokens and the picture; the old token is 401", async () => {
+    const user = await client.signUp();
+    expect((await client.upload(user.token, png(64, 64))).status).toBe(200);
+    const file = join(server.dir, "static", "profile", `${user.id}.jpg`);
+    expect(existsSync(file)).toBe(true);
+    const reply = await client.send("DELETE", "/me", { token: user.token });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ message: "Account deleted" });
+    expect(existsSync(file)).toBe(false);
+    expect(await server.deps.store.userById(user.id)).toBeUndefined();
+    const [{ n }] = await server.deps.store.sql`SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ${user.id}`;
+    expect(Number(n)).toBe(0);
+    expectProblem(await client.send("GET", "/me", { token: user.token }), 401);
+    expectProblem(await client.login(user.email), 401);
+    expect((await fetch(`${server.url}/static/profile/${user.id}.jpg`)).status).toBe(404);
+  });
+
+  test("the email can be registered again afterwards", async () => {
+    const user = await client.signUp();
+    await client.send("DELETE", "/me", { token: user.token });
+    expect((await client.register({ email: user.email })).status).toBe(201);
+  });
+});

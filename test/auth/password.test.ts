@@ -1,0 +1,97 @@
+// Password hashing: OWASP argon2id parameters, bounded concurrency, the dummy check for unknown
+// emails, and the seeds' bcrypt hashes upgraded on first login.
+import { describe, expect, test } from "bun:test";
+import { PasswordHasher } from "../../src/auth/password.ts";
+import { loadConfig } from "../../src/config.ts";
+import { Semaphore, QueueFullError } from "../../src/util/semaphore.ts";
+import { expectProblem, serverForFile, startServer, uniqueEmail } from "../helpers/server.ts";
+
+describe("PasswordHasher", () => {
+  test("defaults are argon2id with 19 MiB, t=2, p=1", async () => {
+    const config = loadConfig({});
+    const hasher = new PasswordHasher({ memoryKiB: config.argon2MemoryKiB, timeCost: config.argon2TimeCost, concurrency: 1, queueMax: 10 });
+    const hash = await hasher.hash("correct horse battery");
+    expect(hash).toStartWith("$argon2id$v=19$m=19456,t=2,p=1$");
+    expect(await hasher.verify("correct horse battery", hash)).toBe(true);
+    expect(await hasher.verify("wrong", hash)).toBe(false);
+    expect(hasher.needsRehash(hash)).toBe(false);
+  });
+
+  test("an unreadable hash verifies as false instead of throwing", async () => {
+    const hasher = new PasswordHasher({ memoryKiB: 1024, timeCost: 1, concurrency: 1, queueMax: 10 });
+    expect(await hasher.verify("x", "not a hash")).toBe(false);
+  });
+
+  test("bcrypt and weaker argon2 parameters need a rehash", () => {
+    const hasher = new PasswordHasher({ memoryKiB: 19456, timeCost: 2, concurrency: 1, queueMax: 10 });
+    expect(hasher.needsRehash("$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234")).toBe(true);
+    expect(hasher.needsRehash("$argon2id$v=19$m=4096,t=3,p=1$c2FsdA$aGFzaA")).toBe(true);
+  });
+});
+
+describe("Semaphore", () => {
+  test("never runs more than its limit at once, and refuses past its queue", async () => {
+    const gate = new Semaphore(2, 3);
+    let running = 0;
+    let peak = 0;
+    const job = async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await Bun.sleep(5);
+      running--;
+    };
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => gate.run(job)));
+    expect(peak).toBe(2);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(5);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+    expect(refused.every((r) => r.reason instanceof QueueFullError)).toBe(true);
+    expect(gate.depth).toBe(0);
+  });
+});
+
+describe("through HTTP", () => {
+  test("an unknown email still pays for one password check", async () => {
+    await using server = await startServer();
+    let checks = 0;
+    const verify = server.deps.hasher.verify.bind(server.deps.hasher);
+    server.deps.hasher.verify = (password, hash) => {
+      checks++;
+      return verify(password, hash);
+    };
+    expectProblem(await server.client.login(uniqueEmail("nobody"), "password123"), 401);
+    expect(checks).toBe(1);
+  });
+
+  test("a full hashing queue answers 503 with Retry-After, never 500", async () => {
+    await using server = await startServer({ HASH_CONCURRENCY: "1", HASH_QUEUE_MAX: "1", ARGON2_MEMORY_KIB: "19456", ARGON2_TIME_COST: "2" });
+    const replies = await Promise.all(Array.from({ length: 8 }, () => server.client.register()));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses).toContain(201);
+    expect(statuses).toContain(503);
+    expect(statuses.every((s) => s === 201 || s === 503)).toBe(true);
+    const busy = replies.find((r) => r.status === 503)!;
+    expectProblem(busy, 503, "server_busy");
+    expect(busy.headers.get("retry-after")).toBe("1");
+  });
+});
+
+describe("bcrypt hashes from the seeds' apps", async () => {
+  const server = await serverForFile();
+  const variants: Array<[string, (hash: string) => string]> = [
+    ["$2b$", (hash) => hash],
+    ["$2a$", (hash) => hash.replace(/^\$2b\$/, "$2a$")],
+  ];
+  test.each(variants)("a %s hash logs in and is re-hashed to argon2id", async (_prefix, variant) => {
+    const email = uniqueEmail("legacy");
+    const bcrypt = variant(await Bun.password.hash("legacy-password", { algorithm: "bcrypt", cost: 4 }));
+    const now = new Date().toISOString();
+    await server.deps.store.sql`
+      INSERT INTO users (name, email, password_hash, created_at, updated_at) VALUES ('Legacy', ${email}, ${bcrypt}, ${now}, ${now})`;
+    expectProblem(await server.client.login(email, "wrong-password"), 401);
+    expect((await server.deps.store.userByEmail(email))!.passwordHash).toBe(bcrypt);
+    expect((await server.client.login(email, "legacy-password")).status).toBe(200);
+    const upgraded = (await server.deps.store.userByEmail(email))!.passwordHash;
+    expect(upgraded).toStartWith("$argon2id$");
+    expect((await server.client.login(email, "legacy-password")).status).toBe(200);
+  });
+});

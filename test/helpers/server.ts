@@ -1,0 +1,139 @@
+// Starts the real service on port 0 with its own temp database and picture folder, and gives tests
+// a small client, the captured log lines and a clock they can move. `await using` stops it.
+import { afterAll } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import type { Deps } from "../../src/context.ts";
+import { createLogger } from "../../src/log.ts";
+import { buildDeps } from "../../src/wire.ts";
+
+export const TEST_SECRET = "test-secret-0123456789abcdef-0123456789abcdef";
+
+export type TestClock = { now: number; advance(seconds: number): void };
+
+export type TestServer = {
+  url: string;
+  deps: Deps;
+  dir: string;
+  logs: string[];
+  clock: TestClock;
+  client: Client;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+/** One server for a whole test file, stopped after its last test. */
+export async function serverForFile(env: Record<string, string> = {}): Promise<TestServer> {
+  const server = await startServer(env);
+  afterAll(() => server.close());
+  return server;
+}
+
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), "profile-test-"));
+  const config = loadConfig({
+    NODE_ENV: "test",
+    DATABASE_URL: `sqlite://${join(dir, "app.db")}`,
+    DATA_DIR: join(dir, "data"),
+    STATIC_DIR: join(dir, "static"),
+    JWT_SECRET: TEST_SECRET,
+    PUBLIC_BASE_URL: "http://pictures.test",
+    // Cheap hashes keep the suite fast; the production parameters have their own test.
+    ARGON2_MEMORY_KIB: "1024",
+    ARGON2_TIME_COST: "1",
+    ...env,
+  });
+  const logs: string[] = [];
+  const clock: TestClock = {
+    now: Date.now(),
+    advance(seconds) {
+      this.now += seconds * 1000;
+    },
+  };
+  const deps = await buildDeps(config, createLogger((line) => logs.push(line)), () => clock.now);
+  const server = createServer(deps, { hostname: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${server.port}`;
+  const close = async () => {
+    await server.stop(true);
+    await deps.store.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return {
+    url,
+    deps,
+    dir,
+    logs,
+    clock,
+    client: new Client(url),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+export type Reply = { status: number; headers: Headers; body: any; raw: Response };
+
+let counter = 0;
+export const uniqueEmail = (prefix = "user") => `${prefix}${++counter}.${Date.now()}@example.com`;
+
+/** A thin fetch wrapper that parses JSON and problem+json bodies. */
+export class Client {
+  constructor(readonly url: string) {}
+
+  async send(method: string, path: string, init: { json?: unknown; token?: string; body?: RequestInit["body"]; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.token !== undefined) headers.Authorization = `Bearer ${init.token}`;
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers["Content-Type"] ??= "application/json";
+      body = JSON.stringify(init.json);
+    }
+    const raw = await fetch(this.url + path, { method, headers, body, redirect: "manual" });
+    const text = await raw.clone().text();
+    let parsed: unknown = text;
+    if (/json/.test(raw.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);
+    return { status: raw.status, headers: raw.headers, body: parsed, raw };
+  }
+
+  register(user: { name?: string; email?: string; password?: string } = {}) {
+    return this.send("POST", "/register", {
+      json: { name: user.name ?? "Test User", email: user.email ?? uniqueEmail(), password: user.password ?? "password123" },
+    });
+  }
+
+  login(email: string, password = "password123") {
+    return this.send("POST", "/login", { json: { email, password } });
+  }
+
+  /** Registers and logs in a fresh user; returns its id, email and both tokens. */
+  async signUp(password = "password123") {
+    const email = uniqueEmail();
+    const registered = await this.register({ email, password });
+    if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+    const login = await this.login(email, password);
+    if (login.status !== 200) throw new Error(`login failed: ${login.status}`);
+    return { id: registered.body.id as number, email, password, token: login.body.access_token as string, refresh: login.body.refresh_token as string };
+  }
+
+  upload(token: string, bytes: Uint8Array, opts: { field?: string; filename?: string; type?: string } = {}) {
+    const form = new FormData();
+    form.append(opts.field ?? "image", new Blob([bytes], { type: opts.type ?? "image/jpeg" }), opts.filename ?? "photo.jpg");
+    return this.send("POST", "/me/upload-image", { token, body: form });
+  }
+}
+
+/** Asserts the RFC 9457 shape every error must have, and returns the body. */
+export function expectProblem(reply: Reply, status: number, code?: string) {
+  const problem = reply.body;
+  if (reply.status !== status || !reply.headers.get("content-type")?.startsWith("application/problem+json")) {
+    throw new Error(`expected ${status} problem+json, got ${reply.status} ${reply.headers.get("content-type")}: ${JSON.stringify(problem)}`);
+  }
+  for (const key of ["type", "title", "status", "detail"]) {
+    if (!(key in problem)) throw new Error(`problem lacks ${key}: ${JSON.stringify(problem)}`);
+  }
+  if (typeof problem.detail !== "string" || problem.status !== status) throw new Error(`bad problem: ${JSON.stringify(problem)}`);
+  if (code !== undefined && problem.code !== code) throw new Error(`expected code ${code}, got ${problem.code}`);
+  return problem;
+}
