@@ -1,0 +1,36 @@
+// The log is for operators, not attackers: one JSON line per request with the route pattern,
+// and never a password, a token or a query string, whatever the request carried.
+import { expect, test } from "bun:test";
+import { serverForFile } from "../helpers/server.ts";
+
+const server = await serverForFile();
+const { client } = server;
+
+test("one parseable line per request, with id, method, route, status, duration and user", async () => {
+  const user = await client.signUp();
+  server.logs.length = 0;
+  await client.send("GET", "/me", { token: user.token, headers: { "X-Request-Id": "trace-42" } });
+  const lines = server.logs.map((line) => JSON.parse(line));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({ level: "info", msg: "request", request_id: "trace-42", method: "GET", route: "/me", status: 200, user_id: user.id });
+  expect(typeof lines[0].duration_ms).toBe("number");
+  expect(lines[0].time).toMatch(/Z$/);
+});
+
+test("no password, token or query secret ever reaches the log", async () => {
+  const password = "Sup3r-Secret-Passw0rd!";
+  const user = await client.signUp(password);
+  const refreshed = await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
+  await client.send("PUT", "/me", { token: user.token, json: { password: "An0ther-Secret-Passw0rd", current_password: password } });
+  await client.login(user.email, "Wrong-Secret-Passw0rd");
+  await client.send("GET", `/me?access_token=${user.token}&api_key=query-secret-value`, { token: "garbage-token-value" });
+  await client.send("POST", "/logout", { json: { refresh_token: refreshed.body.refresh_token } });
+  // Provoke an internal error too, whose log line carries the cause.
+  const broken = await fetch(`${server.url}/register`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{" });
+  expect(broken.status).toBe(400);
+  const log = server.logs.join("");
+  for (const secret of [password, "An0ther-Secret-Passw0rd", "Wrong-Secret-Passw0rd", user.token, user.refresh, refreshed.body.refresh_token, refreshed.body.access_token, "query-secret-value", "garbage-token-value"]) {
+    expect(log).not.toContain(secret);
+  }
+  expect(log).not.toContain("argon2id$");
+});

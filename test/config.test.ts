@@ -1,0 +1,58 @@
+// Configuration is read once, with defaults a laptop needs nothing for, and every bad variable
+// reported together.
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig } from "../src/config.ts";
+
+describe("loadConfig", () => {
+  test("defaults: port 8000, embedded SQLite, ./static, 15-minute and 30-day tokens, 5 MiB uploads", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: "development",
+      port: 8000,
+      publicBaseUrl: "http://localhost:8000",
+      databaseUrl: "sqlite://data/app.db",
+      staticDir: "static",
+      accessTokenTtlSeconds: 900,
+      refreshTokenTtlSeconds: 30 * 24 * 3600,
+      passwordMinLength: 8,
+      argon2MemoryKiB: 19456,
+      argon2TimeCost: 2,
+      maxUploadBytes: 5 * 1024 * 1024,
+      imageMaxSide: 1024,
+      corsOrigins: [],
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  test("PUBLIC_BASE_URL follows PORT and loses a trailing slash", () => {
+    expect(loadConfig({ PORT: "9000" }).publicBaseUrl).toBe("http://localhost:9000");
+    expect(loadConfig({ PUBLIC_BASE_URL: "https://api.example.com/" }).publicBaseUrl).toBe("https://api.example.com");
+  });
+
+  test("every bad variable is reported at once", () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ PORT: "eighty", JWT_SECRET: "short", MAX_UPLOAD_BYTES: "-1", NODE_ENV: "staging", CORS_ORIGINS: "not a url", PUBLIC_BASE_URL: "ftp://x" });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = error!.problems.join("\n");
+    for (const name of ["PORT", "JWT_SECRET", "MAX_UPLOAD_BYTES", "NODE_ENV", "CORS_ORIGINS", "PUBLIC_BASE_URL"]) expect(text).toContain(name);
+    expect(error!.problems).toHaveLength(6);
+  });
+
+  test("production refuses to start without JWT_SECRET", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/JWT_SECRET is required/);
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).env).toBe("production");
+  });
+
+  test("a secret in a bad variable is not echoed back", () => {
+    try {
+      loadConfig({ JWT_SECRET: "tiny-secret", DATABASE_URL: "postgres://admin:hunter2@db/app" });
+    } catch (err) {
+      expect(String(err)).not.toContain("tiny-secret");
+      expect(String(err)).not.toContain("hunter2");
+    }
+  });
+});

@@ -1,0 +1,140 @@
+// The real entry point as a process: configuration errors, the kept development secret, clean-up
+// of what a crash left behind, and a graceful SIGTERM.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { png } from "./fixtures/images.ts";
+import { Client } from "./helpers/server.ts";
+
+const MAIN = resolve(import.meta.dir, "../src/main.ts");
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "profile-main-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** Starts main.ts in `cwd` and resolves once it logs that it listens. */
+async function start(cwd: string, env: Record<string, string> = {}) {
+  const proc = Bun.spawn([process.execPath, MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = proc.stdout.getReader();
+  let output = "";
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    output += new TextDecoder().decode(value);
+    const match = /"msg":"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(output);
+    if (match) {
+      const rest = (async () => {
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) return output;
+          output += new TextDecoder().decode(next.value);
+        }
+      })();
+      return { proc, url: `http://127.0.0.1:${match[1]}`, output: () => rest };
+    }
+  }
+  proc.kill();
+  throw new Error(`server did not start: ${output}${await new Response(proc.stderr).text()}`);
+}
+
+describe("start-up", () => {
+  test("bad configuration: exit code 1 and every problem on stderr, no stack", async () => {
+    const proc = Bun.spawn([process.execPath, MAIN], {
+      cwd: tempDir(),
+      env: { PATH: process.env.PATH ?? "", PORT: "http", JWT_SECRET: "short", IMAGE_MAX_SIDE: "0" },
+      stderr: "pipe",
+      stdout: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    const stderr = await new Response(proc.stderr).text();
+    for (const name of ["PORT", "JWT_SECRET", "IMAGE_MAX_SIDE"]) expect(stderr).toContain(name);
+    expect(stderr).not.toContain("short");
+    expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  test("production without JWT_SECRET refuses to start", async () => {
+    const proc = Bun.spawn([process.execPath, MAIN], {
+      cwd: tempDir(),
+      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" },
+      stderr: "pipe",
+      stdout: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    expect(await new Response(proc.stderr).text()).toContain("JWT_SECRET is required");
+  });
+
+  test("development keeps a generated secret (mode 0600) so sessions survive a restart", async () => {
+    const cwd = tempDir();
+    const first = await start(cwd);
+    const client = new Client(first.url);
+    const user = await client.signUp();
+    first.proc.kill("SIGTERM");
+    expect(await first.proc.exited).toBe(0);
+    const secretFile = join(cwd, "data", "jwt-secret");
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+
+    const second = await start(cwd);
+    expect((await new Client(second.url).send("GET", "/me", { token: user.token })).status).toBe(200);
+    second.proc.kill("SIGTERM");
+    await second.proc.exited;
+  });
+
+  test("leftovers of a crash (temp files, pictures of nobody) are removed at start", async () => {
+    const cwd = tempDir();
+    const folder = join(cwd, "static", "profile");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "7.jpg.3.abc.tmp"), "half a picture");
+    writeFileSync(join(folder, "12345.jpg"), "picture of a user that does not exist");
+    const server = await start(cwd);
+    expect(existsSync(join(folder, "7.jpg.3.abc.tmp"))).toBe(false);
+    expect(existsSync(join(folder, "12345.jpg"))).toBe(false);
+    server.proc.kill("SIGTERM");
+    await server.proc.exited;
+  });
+});
+
+describe("shutdown", () => {
+  test("SIGTERM lets an in-flight upload finish, then refuses new connections and exits 0", async () => {
+    const server = await start(tempDir());
+    const client = new Client(server.url);
+    const user = await client.signUp();
+
+    const boundary = "slowboundary";
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`;
+    const parts = [new TextEncoder().encode(head), png(64, 64), new TextEncoder().encode(`\r\n--${boundary}--\r\n`)];
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await Bun.sleep(150); // trickle, so SIGTERM lands mid-request
+        const next = parts[sent++];
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    });
+    const upload = fetch(`${server.url}/me/upload-image`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${user.token}`, "Content-Type": `multipart/form-data; boundary=${boundary}` },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    await Bun.sleep(200);
+    server.proc.kill("SIGTERM");
+    const reply = await upload;
+    expect(reply.status).toBe(200);
+    expect((await reply.json()).message).toBe("Upload successful");
+    expect(await server.proc.exited).toBe(0);
+    expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    expect(await server.output()).toContain('"msg":"stopped"');
+  });
+});
