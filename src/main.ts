@@ -2,6 +2,7 @@
 // connections, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the database.
 import { createServer } from "./app.ts";
 import { ConfigError, loadConfig, redactUrl } from "./config.ts";
+import { healthcheck } from "./healthcheck.ts";
 import { createLogger, describeError, stdoutSink } from "./log.ts";
 import { buildDeps } from "./wire.ts";
 
@@ -52,6 +53,10 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+if (process.argv.includes("healthcheck")) {
+  process.exit(await healthcheck());
 }
 
 main().catch((err) => {

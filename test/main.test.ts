@@ -138,3 +138,16 @@ describe("shutdown", () => {
     expect(await server.output()).toContain('"msg":"stopped"');
   });
 });
+
+describe("healthcheck subcommand", () => {
+  test("exits 0 against a running server and 1 when nothing answers", async () => {
+    const server = await start(tempDir());
+    const port = new URL(server.url).port;
+    const ok = Bun.spawn([process.execPath, MAIN, "healthcheck"], { env: { PATH: process.env.PATH ?? "", PORT: port } });
+    expect(await ok.exited).toBe(0);
+    server.proc.kill("SIGTERM");
+    await server.proc.exited;
+    const down = Bun.spawn([process.execPath, MAIN, "healthcheck"], { env: { PATH: process.env.PATH ?? "", PORT: port } });
+    expect(await down.exited).toBe(1);
+  });
+});

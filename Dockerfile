@@ -1,0 +1,26 @@
+# The service as one compiled executable on a distroless glibc base, running as non-root.
+# The build needs no node_modules: the service imports only Bun and Web APIs.
+FROM oven/bun:1.4.5 AS build
+WORKDIR /src
+COPY tsconfig.json ./
+COPY src ./src
+RUN bun build --compile --minify --sourcemap src/main.ts --outfile /out/profile-service \
+ && mkdir -p /out/data /out/static/profile
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+WORKDIR /app
+COPY --from=build --chown=nonroot:nonroot /out/profile-service /app/profile-service
+COPY --from=build --chown=nonroot:nonroot /out/data /data
+COPY --from=build --chown=nonroot:nonroot /out/static /app/static
+# Production needs JWT_SECRET (at least 32 bytes) from the environment; the service refuses to start without it.
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    DATABASE_URL=sqlite:///data/app.db \
+    DATA_DIR=/data \
+    STATIC_DIR=/app/static
+USER nonroot
+EXPOSE 8000
+VOLUME ["/data", "/app/static"]
+HEALTHCHECK --interval=10s --timeout=4s --start-period=5s --retries=3 CMD ["/app/profile-service", "healthcheck"]
+ENTRYPOINT ["/app/profile-service"]

@@ -1,0 +1,62 @@
+// The compiled executable is a release artifact on its own: built with the Dockerfile's command,
+// started with no Bun on PATH and the Dockerfile's environment, it serves the whole flow.
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { png } from "./fixtures/images.ts";
+import { Client } from "./helpers/server.ts";
+
+const root = resolve(import.meta.dir, "..");
+const dir = mkdtempSync(join(tmpdir(), "profile-binary-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test("the Dockerfile's build command makes a binary that serves register → login → upload → fetch", async () => {
+  const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
+  const build = /RUN bun build (.+?) --outfile/.exec(dockerfile);
+  expect(build).not.toBeNull();
+  const binary = join(dir, "profile-service");
+  const compile = Bun.spawnSync([process.execPath, "build", ...build![1]!.split(" "), "--outfile", binary], { cwd: root, stderr: "pipe" });
+  expect(compile.exitCode).toBe(0);
+
+  mkdirSync(join(dir, "data"));
+  const proc = Bun.spawn([binary], {
+    cwd: dir,
+    env: {
+      PATH: "/nonexistent", // no bun anywhere
+      NODE_ENV: "production",
+      JWT_SECRET: "binary-test-secret-0123456789abcdef0123",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DATABASE_URL: `sqlite://${join(dir, "data", "app.db")}`,
+      DATA_DIR: join(dir, "data"),
+      STATIC_DIR: join(dir, "static"),
+      ARGON2_MEMORY_KIB: "1024",
+      ARGON2_TIME_COST: "1",
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    const reader = proc.stdout.getReader();
+    let output = "";
+    let port: string | undefined;
+    while (port === undefined) {
+      const { done, value } = await reader.read();
+      if (done) throw new Error(`binary exited: ${output}${await new Response(proc.stderr).text()}`);
+      output += new TextDecoder().decode(value);
+      port = /"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(output)?.[1];
+    }
+    const client = new Client(`http://127.0.0.1:${port}`);
+    const user = await client.signUp();
+    const upload = await client.upload(user.token, png(40, 30));
+    expect(upload.status).toBe(200);
+    const picture = await fetch(`${client.url}/static/profile/${user.id}.jpg`);
+    expect(picture.status).toBe(200);
+    expect(await new Bun.Image(new Uint8Array(await picture.arrayBuffer())).metadata()).toMatchObject({ format: "jpeg", width: 40 });
+    expect((await client.send("GET", "/readyz")).status).toBe(200);
+  } finally {
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  }
+}, 60_000);
