@@ -132,7 +132,7 @@ describe("shutdown", () => {
     server.proc.kill("SIGTERM");
     const reply = await upload;
     expect(reply.status).toBe(200);
-    expect((await reply.json()).message).toBe("Upload successful");
+    expect(((await reply.json()) as { message: string }).message).toBe("Upload successful");
     expect(await server.proc.exited).toBe(0);
     expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     expect(await server.output()).toContain('"msg":"stopped"');
