@@ -36,16 +36,23 @@ function preflight(req: Request, allow: string[], deps: Deps): Response {
   return new Response(null, { status: 204, headers });
 }
 
+const sentABody = (req: Request): boolean =>
+  req.headers.has("transfer-encoding") || Number(req.headers.get("content-length") ?? 0) > 0;
+
 function finish(req: Request, res: Response, ctx: Ctx, route: string, started: number): Response {
   const headers = res.headers;
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("X-Request-Id", ctx.requestId);
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
+  // A refused request may leave most of its body unread; closing stops Bun from draining it for
+  // as long as the client cares to send.
+  if (res.status >= 400 && sentABody(req)) headers.set("Connection", "close");
+  const { corsOrigins } = ctx.deps.config;
+  if (corsOrigins.length > 0 && !corsOrigins.includes("*")) headers.append("Vary", "Origin");
   const origin = corsOrigin(req, ctx.deps);
   if (origin !== undefined) {
     headers.set("Access-Control-Allow-Origin", origin);
     headers.set("Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After, ETag");
-    if (origin !== "*") headers.append("Vary", "Origin");
   }
   if (ctx.deps.config.accessLog) {
     ctx.deps.log.info("request", {
@@ -74,6 +81,13 @@ function newContext(req: Request, deps: Deps, params: Record<string, string>): C
   return { deps, params, requestId };
 }
 
+/** HEAD answers with GET's headers, including the length of the body it does not send. */
+async function withoutBody(res: Response): Promise<Response> {
+  const headers = new Headers(res.headers);
+  if (!headers.has("Content-Length")) headers.set("Content-Length", String((await res.arrayBuffer()).byteLength));
+  return new Response(null, { status: res.status, headers });
+}
+
 /** One Bun route: dispatches on method, answering OPTIONS and 405 itself. */
 export function routeHandler(route: string, methods: Methods, deps: Deps) {
   const allow = allowedMethods(methods);
@@ -93,7 +107,7 @@ export function routeHandler(route: string, methods: Methods, deps: Deps) {
     } catch (err) {
       res = failure(err, ctx, route);
     }
-    if (req.method === "HEAD" && res.body !== null) res = new Response(null, res);
+    if (req.method === "HEAD" && res.body !== null) res = await withoutBody(res);
     return finish(req, res, ctx, route, started);
   };
 }

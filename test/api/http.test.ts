@@ -455,7 +455,7 @@ describe("body limits", () => {
   test.each(declaredSizes)("an upload declaring Content-Length %s is refused with 413 at once, before its body is sent", async (_, declared) => {
     const reply = await rawRequest(server.url, uploadHead(declared), partHead);
     expect(reply.status).toBe(413);
-    // Only the head and 100 bytes were sent: a refusal that waited for the body would time out.
+    // Only the head and the part header were sent: a refusal that waited for the body would time out.
     expect(reply.elapsedMs).toBeLessThan(1000);
   });
 
