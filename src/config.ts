@@ -135,7 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     env: nodeEnv,
-    host: read.string("HOST", "0.0.0.0"),
+    host: read.string("HOST", "127.0.0.1"),
     port,
     publicBaseUrl,
     databaseUrl,
