@@ -29,18 +29,21 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   const { removed } = await storage.reconcile((ids) => store.usersWithImages(ids));
   if (removed > 0) log.warn("removed leftover picture files", { count: removed });
 
+  const hasher = new PasswordHasher({
+    memoryKiB: config.argon2MemoryKiB,
+    timeCost: config.argon2TimeCost,
+    concurrency: config.hashConcurrency,
+    queueMax: config.hashQueueMax,
+  });
+  await hasher.init();
+
   return {
     config,
     store,
     storage,
     log,
     clock,
-    hasher: new PasswordHasher({
-      memoryKiB: config.argon2MemoryKiB,
-      timeCost: config.argon2TimeCost,
-      concurrency: config.hashConcurrency,
-      queueMax: config.hashQueueMax,
-    }),
+    hasher,
     accessTokens: await AccessTokens.create(secret, config.accessTokenTtlSeconds, clock),
     refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock),
     images: new ImageProcessor({

@@ -6,10 +6,22 @@ export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency:
 
 export class PasswordHasher {
   private readonly gate: Semaphore;
-  private dummyHash: Promise<string> | undefined;
+  private dummyHash: string | undefined;
 
   constructor(private readonly policy: PasswordPolicy) {
     this.gate = new Semaphore(policy.concurrency, policy.queueMax);
+  }
+
+  /**
+   * Makes the hash that unknown-email logins are checked against, once, at start-up and outside the
+   * queue: made lazily it could fail under load and leave unknown emails answering differently.
+   */
+  async init(): Promise<void> {
+    this.dummyHash = await Bun.password.hash(crypto.randomUUID(), {
+      algorithm: "argon2id",
+      memoryCost: this.policy.memoryKiB,
+      timeCost: this.policy.timeCost,
+    });
   }
 
   get queueDepth(): number {
@@ -36,8 +48,8 @@ export class PasswordHasher {
    * reveal which emails exist. Always false.
    */
   async verifyAgainstDummy(password: string): Promise<false> {
-    this.dummyHash ??= this.hash("dummy password that never matches anything");
-    await this.verify(password, await this.dummyHash);
+    if (this.dummyHash === undefined) throw new TypeError("PasswordHasher.init() was not awaited");
+    await this.verify(password, this.dummyHash);
     return false;
   }
 

@@ -18,19 +18,23 @@ export class RefreshTokens {
     private readonly clock: Clock,
   ) {}
 
-  private mint(userId: number, familyId: string) {
+  private mint(user: { id: number; tokenVersion: number }, familyId: string) {
     const id = randomPart(16);
     const secret = randomPart(32);
     const expiresAt = new Date(this.clock() + this.ttlSeconds * 1000).toISOString();
-    return { token: `${id}.${secret}`, row: { id, familyId, userId, secretHash: sha256(secret).toString("hex"), expiresAt } };
+    const row = { id, familyId, userId: user.id, userVersion: user.tokenVersion, secretHash: sha256(secret).toString("hex"), expiresAt };
+    return { token: `${id}.${secret}`, row };
   }
 
-  /** Starts a new family: one per successful login. */
-  async issue(userId: number): Promise<RefreshResult> {
+  /**
+   * Starts a new family: one per successful login. Undefined if the user's password changed (or the
+   * account went) since `user` was read, so a login racing a password change cannot outlive it.
+   */
+  async issue(user: { id: number; tokenVersion: number }): Promise<RefreshResult | undefined> {
     const familyId = randomPart(16);
-    const { token, row } = this.mint(userId, familyId);
-    await this.store.insertRefreshToken(row, new Date(this.clock()));
-    return { userId, familyId, token };
+    const { token, row } = this.mint(user, familyId);
+    if (!(await this.store.insertRefreshToken(row, new Date(this.clock())))) return undefined;
+    return { userId: user.id, familyId, token };
   }
 
   /** Looks a presented token up; undefined for anything not ours, with no hint why. */
@@ -52,9 +56,10 @@ export class RefreshTokens {
       return undefined;
     }
     if (new Date(row.expiresAt) <= now) return undefined;
-    const next = this.mint(row.userId, row.familyId);
+    const next = this.mint({ id: row.userId, tokenVersion: row.userVersion }, row.familyId);
     if (!(await this.store.rotateRefreshToken(row.id, next.row, now))) {
-      // Someone spent it between our read and our write: the same replay, caught by the database.
+      // Spent between our read and our write (a replay the database caught), or a family from
+      // before a password change: either way the family is over.
       await this.store.revokeFamily(row.familyId);
       return undefined;
     }

@@ -24,6 +24,7 @@ export type RefreshTokenRow = {
   id: string;
   familyId: string;
   userId: number;
+  userVersion: number;
   secretHash: string;
   expiresAt: string;
   usedAt: string | null;
@@ -36,11 +37,13 @@ export class EmailTakenError extends Error {
   }
 }
 
-/** SQLite and PostgreSQL name a unique violation differently; both mean the same to us. */
-export function isUniqueViolation(err: unknown): boolean {
+/** SQLite and PostgreSQL name constraint violations differently; both mean the same to us. */
+function violates(err: unknown, sqliteCode: string, sqlState: string): boolean {
   const e = err as { code?: unknown; errno?: unknown } | null;
-  return e?.code === "SQLITE_CONSTRAINT_UNIQUE" || e?.code === "23505" || e?.errno === "23505";
+  return e?.code === sqliteCode || e?.code === sqlState || e?.errno === sqlState;
 }
+export const isUniqueViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_UNIQUE", "23505");
+const isForeignKeyViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_FOREIGNKEY", "23503");
 
 // SQLite hands back the ISO strings we stored; PostgreSQL hands back Dates.
 const iso = (value: unknown): string =>
@@ -67,6 +70,7 @@ function toRefreshToken(row: Record<string, unknown>): RefreshTokenRow {
     id: String(row.id),
     familyId: String(row.family_id),
     userId: Number(row.user_id),
+    userVersion: Number(row.user_version),
     secretHash: String(row.secret_hash),
     expiresAt: iso(row.expires_at),
     usedAt: row.used_at === null || row.used_at === undefined ? null : iso(row.used_at),
@@ -84,8 +88,18 @@ export function openDatabase(url: string): OpenDatabase {
   return { sql, dialect: "sqlite", readUser: filename === ":memory:" ? undefined : sqliteUserReader(filename) };
 }
 
-/** Reads one user by id; the hot path of every authenticated request. */
-export type UserReader = { byId(id: number): UserRow | undefined; close(): void };
+/** Reads a user by id, and whether a session (refresh family) of theirs is still alive. */
+export type UserReader = { bySession(id: number, sessionId: string): SessionUser | undefined; close(): void };
+export type SessionUser = UserRow & { sessionAlive: boolean };
+
+const SESSION_USER_SQL = `SELECT users.*, EXISTS (SELECT 1 FROM refresh_tokens
+    WHERE refresh_tokens.family_id = ? AND refresh_tokens.user_id = users.id) AS session_alive
+  FROM users WHERE users.id = ?`;
+
+const toSessionUser = (row: Record<string, unknown>): SessionUser => ({
+  ...toUser(row),
+  sessionAlive: row.session_alive === true || Number(row.session_alive) === 1,
+});
 
 /**
  * The hot read on SQLite, as a cached prepared statement on a read-only connection. Measured here,
@@ -97,13 +111,13 @@ function sqliteUserReader(filename: string): UserReader {
   let db: Database | undefined;
   let closed = false;
   return {
-    byId(id) {
+    bySession(id, sessionId) {
       if (closed) throw new Error("the database is closed");
       // Opened on first use: the schema must exist, and migrations run after openDatabase.
       db ??= new Database(filename, { readonly: true, strict: true });
-      statement ??= db.query("SELECT * FROM users WHERE id = ?");
-      const row = statement.get(id) as Record<string, unknown> | null;
-      return row ? toUser(row) : undefined;
+      statement ??= db.query(SESSION_USER_SQL);
+      const row = statement.get(sessionId, id) as Record<string, unknown> | null;
+      return row ? toSessionUser(row) : undefined;
     },
     close() {
       closed = true;
@@ -147,9 +161,15 @@ export class Store {
   }
 
   async userById(id: number): Promise<UserRow | undefined> {
-    if (this.reader) return this.reader.byId(id);
     const [row] = await this.sql`SELECT * FROM users WHERE id = ${id}`;
     return row ? toUser(row) : undefined;
+  }
+
+  /** The hot path of every authenticated request: the user, and whether this session still lives. */
+  async userBySession(id: number, sessionId: string): Promise<SessionUser | undefined> {
+    if (this.reader) return this.reader.bySession(id, sessionId);
+    const [row] = await this.sql.unsafe(SESSION_USER_SQL, [sessionId, id]);
+    return row ? toSessionUser(row) : undefined;
   }
 
   async userByEmail(email: string): Promise<UserRow | undefined> {
@@ -158,22 +178,34 @@ export class Store {
   }
 
   /**
-   * Applies profile changes; a new password also bumps the token version (every access token dies)
-   * and drops every refresh token outside `keepFamily`, all in one transaction.
+   * Applies profile changes, but only if the session's view is still current: the token version
+   * (no revocation since the request was authenticated) and, for email or password changes, the
+   * password hash that `current_password` was checked against. A new password also bumps the token
+   * version and drops every other session, in the same transaction. Undefined when stale or gone.
    */
-  async updateProfile(id: number, changes: ProfileChanges, now: Date, keepFamily?: string): Promise<UserRow | undefined> {
+  async updateProfile(
+    id: number,
+    changes: ProfileChanges,
+    expect: { tokenVersion: number; passwordHash?: string; keepFamily: string },
+    now: Date,
+  ): Promise<UserRow | undefined> {
     const set: Record<string, unknown> = { updated_at: now.toISOString() };
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.email !== undefined) set.email = changes.email;
     if (changes.bio !== undefined) set.bio = changes.bio;
     if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;
+    const hash = expect.passwordHash ?? null;
     try {
       return await this.sql.begin(async (tx) => {
-        const [row] = await tx`UPDATE users SET ${tx(set)} WHERE id = ${id} RETURNING *`;
+        const [row] = await tx`
+          UPDATE users SET ${tx(set)}
+          WHERE id = ${id} AND token_version = ${expect.tokenVersion} AND (${hash} IS NULL OR password_hash = ${hash})
+          RETURNING *`;
         if (!row) return undefined;
         if (changes.passwordHash === undefined) return toUser(row);
         const [bumped] = await tx`UPDATE users SET token_version = token_version + 1 WHERE id = ${id} RETURNING *`;
-        await tx`DELETE FROM refresh_tokens WHERE user_id = ${id} AND family_id != ${keepFamily ?? ""}`;
+        await tx`DELETE FROM refresh_tokens WHERE user_id = ${id} AND family_id != ${expect.keepFamily}`;
+        await tx`UPDATE refresh_tokens SET user_version = ${bumped.token_version} WHERE family_id = ${expect.keepFamily}`;
         return toUser(bumped);
       });
     } catch (err) {
@@ -213,10 +245,22 @@ export class Store {
     return new Set(rows.map((row) => Number(row.id)));
   }
 
-  async insertRefreshToken(token: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<void> {
-    await this.sql`
-      INSERT INTO refresh_tokens (id, family_id, user_id, secret_hash, expires_at, created_at)
-      VALUES (${token.id}, ${token.familyId}, ${token.userId}, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()})`;
+  /**
+   * Starts a session for a user, only if their token version is still the one the login saw: a
+   * password change or deletion that lands during the password check wins. False if it did.
+   */
+  async insertRefreshToken(token: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
+    try {
+      const rows = await this.sql`
+        INSERT INTO refresh_tokens (id, family_id, user_id, user_version, secret_hash, expires_at, created_at)
+        SELECT ${token.id}, ${token.familyId}, id, token_version, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()}
+        FROM users WHERE id = ${token.userId} AND token_version = ${token.userVersion}
+        RETURNING id`;
+      return rows.length === 1;
+    } catch (err) {
+      if (isForeignKeyViolation(err)) return false;
+      throw err;
+    }
   }
 
   async refreshToken(id: string): Promise<RefreshTokenRow | undefined> {
@@ -226,16 +270,20 @@ export class Store {
 
   /**
    * Marks a token used and stores its successor in one transaction. Returns false when another
-   * request used it first: the conditional UPDATE is what makes a refresh token single-use.
+   * request used it first (the conditional UPDATE is what makes a refresh token single-use) or when
+   * its family began before the user's latest password change.
    */
   async rotateRefreshToken(usedId: string, next: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
     return this.sql.begin(async (tx) => {
       const used = await tx`
-        UPDATE refresh_tokens SET used_at = ${now.toISOString()} WHERE id = ${usedId} AND used_at IS NULL RETURNING id`;
+        UPDATE refresh_tokens SET used_at = ${now.toISOString()}
+        WHERE id = ${usedId} AND used_at IS NULL
+          AND user_version = (SELECT token_version FROM users WHERE users.id = refresh_tokens.user_id)
+        RETURNING id`;
       if (used.length !== 1) return false;
       await tx`
-        INSERT INTO refresh_tokens (id, family_id, user_id, secret_hash, expires_at, created_at)
-        VALUES (${next.id}, ${next.familyId}, ${next.userId}, ${next.secretHash}, ${next.expiresAt}, ${now.toISOString()})`;
+        INSERT INTO refresh_tokens (id, family_id, user_id, user_version, secret_hash, expires_at, created_at)
+        VALUES (${next.id}, ${next.familyId}, ${next.userId}, ${next.userVersion}, ${next.secretHash}, ${next.expiresAt}, ${now.toISOString()})`;
       return true;
     });
   }

@@ -17,9 +17,10 @@ export async function authenticate(req: Request, ctx: Ctx): Promise<Session> {
   } catch {
     throw unauthorized("invalid_token", "The access token is invalid or has expired.");
   }
-  const user = await ctx.deps.store.userById(claims.userId);
-  // The version check is what makes logout-everywhere, password change and deletion immediate.
-  if (!user || user.tokenVersion !== claims.tokenVersion) {
+  const user = await ctx.deps.store.userBySession(claims.userId, claims.sessionId);
+  // The version check makes a password change or a deletion end every token at once; the session
+  // check does the same for one login's tokens after logout or a detected refresh-token replay.
+  if (!user || user.tokenVersion !== claims.tokenVersion || !user.sessionAlive) {
     throw unauthorized("invalid_token", "The access token is invalid or has expired.");
   }
   ctx.userId = user.id;

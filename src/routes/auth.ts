@@ -68,7 +68,8 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
       .catch((err) => log.warn("password rehash failed", { user_id: user.id, error: String(err?.name) }));
   }
   ctx.userId = user.id;
-  const session = await refreshTokens.issue(user.id);
+  const session = await refreshTokens.issue(user);
+  if (!session) throw badCredentials(); // the password changed (or the account went) meanwhile
   return tokenPair(ctx, user, session.token, session.familyId);
 }
 

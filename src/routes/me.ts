@@ -4,7 +4,7 @@ import { json, type Ctx } from "../context.ts";
 import { EmailTakenError } from "../db/index.ts";
 import { authenticate } from "../http/auth.ts";
 import { readJson } from "../http/body.ts";
-import { HttpError } from "../http/problem.ts";
+import { HttpError, unauthorized } from "../http/problem.ts";
 import { parseFields, rules } from "../http/validate.ts";
 import { toProfile } from "./profile.ts";
 
@@ -24,7 +24,7 @@ export async function updateMe(req: Request, ctx: Ctx): Promise<Response> {
     current_password: rules.credential,
   });
   const { current_password: currentPassword, password, ...profile } = input;
-  if (Object.keys(input).length === 0) {
+  if (password === undefined && Object.keys(profile).length === 0) {
     throw new HttpError("validation_failed", "Send at least one of name, bio, email, password.", {
       errors: [{ field: "body", message: "must contain at least one of name, bio, email, password" }],
     });
@@ -41,14 +41,16 @@ export async function updateMe(req: Request, ctx: Ctx): Promise<Response> {
     }
   }
   const passwordHash = password === undefined ? undefined : await hasher.hash(password);
+  const expect = { tokenVersion: user.tokenVersion, passwordHash: sensitive ? user.passwordHash : undefined, keepFamily: sessionId };
   let updated;
   try {
-    updated = await store.updateProfile(user.id, { ...profile, passwordHash }, new Date(clock()), sessionId);
+    updated = await store.updateProfile(user.id, { ...profile, passwordHash }, expect, new Date(clock()));
   } catch (err) {
     if (err instanceof EmailTakenError) throw new HttpError("email_taken", "An account with this email already exists.");
     throw err;
   }
-  if (!updated) throw new HttpError("not_found", "The account no longer exists.");
+  // Revoked, deleted or re-passworded while we worked: this session no longer speaks for the account.
+  if (!updated) throw unauthorized("invalid_token", "The session is no longer valid.");
   const body: Record<string, unknown> = { message: "Profile updated successfully", user: toProfile(updated, storage) };
   if (passwordHash !== undefined) {
     // Every access token died with the version bump; this session gets a fresh one to carry on.

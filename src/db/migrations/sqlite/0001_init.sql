@@ -1,4 +1,4 @@
--- Users and their rotating refresh tokens. Ids are never reused (AUTOINCREMENT), so a token
+-- Users and their rotating refresh tokens (one family per login: a session). Ids are never reused (AUTOINCREMENT), so a token
 -- minted for a deleted account can never name a newer one.
 CREATE TABLE users (
   id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -19,6 +19,8 @@ CREATE TABLE refresh_tokens (
   id          TEXT    PRIMARY KEY,
   family_id   TEXT    NOT NULL,
   user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  -- the user's token_version when the family began: a family from before a password change is dead
+  user_version INTEGER NOT NULL,
   secret_hash TEXT    NOT NULL,
   expires_at  TEXT    NOT NULL,
   used_at     TEXT,
