@@ -2,7 +2,7 @@
 // `createServer` takes its dependencies and a port, so tests start as many servers as they like.
 import type { Server } from "bun";
 import type { Deps, Handler } from "./context.ts";
-import { notFoundHandler, routeHandler } from "./http/pipeline.ts";
+import { lastResortHandler, notFoundHandler, routeHandler } from "./http/pipeline.ts";
 import * as auth from "./routes/auth.ts";
 import * as health from "./routes/health.ts";
 import * as images from "./routes/images.ts";
@@ -36,5 +36,8 @@ export function createServer(deps: Deps, listen: { hostname: string; port: numbe
     maxRequestBodySize: MAX_REQUEST_BODY,
     routes: Object.fromEntries(Object.entries(routes).map(([path, methods]) => [path, routeHandler(path, methods, deps)])),
     fetch: notFoundHandler(deps),
+    // Only reached if a response body fails after our handler returned; never Bun's own error page.
+    error: lastResortHandler(deps),
+    development: false,
   });
 }

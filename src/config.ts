@@ -22,6 +22,7 @@ export type Config = Readonly<{
   imageMaxSide: number;
   imageMaxPixels: number;
   imageConcurrency: number;
+  imageQueueMax: number;
   jpegQuality: number;
   corsOrigins: readonly string[];
   accessLog: boolean;
@@ -97,9 +98,19 @@ class Reader {
   }
 }
 
-/** Hides credentials in a URL so a config error never prints a password. */
+/** Hides credentials in a URL so neither a config error nor a log line ever prints a password. */
 export function redactUrl(value: string): string {
-  return value.replace(/\/\/([^/@]*)@/, "//***@");
+  try {
+    const url = new URL(value);
+    if (url.username || url.password) {
+      url.username = "***";
+      url.password = "";
+    }
+    return url.toString();
+  } catch {
+    // Not a URL we can parse: everything between "//" and the last "@" may be a credential.
+    return value.replace(/\/\/.*@/, "//***@");
+  }
 }
 
 const MIB = 1024 * 1024;
@@ -153,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
     imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
     imageMaxPixels: read.int("IMAGE_MAX_PIXELS", 40_000_000, 1_000_000, 268_000_000),
     imageConcurrency: read.int("IMAGE_CONCURRENCY", cores, 1, 256),
+    imageQueueMax: read.int("IMAGE_QUEUE_MAX", 32, 1, 10_000),
     jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
     corsOrigins,
     accessLog: read.bool("ACCESS_LOG", true),

@@ -51,6 +51,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
       maxPixels: config.imageMaxPixels,
       quality: config.jpegQuality,
       concurrency: config.imageConcurrency,
+      queueMax: config.imageQueueMax,
     }),
     imageLocks: new KeyedMutex<number>(),
   };

@@ -56,3 +56,12 @@ describe("loadConfig", () => {
     }
   });
 });
+
+test("redactUrl hides passwords containing / and @", async () => {
+  const { redactUrl } = await import("../src/config.ts");
+  for (const url of ["postgres://admin:s3cr/et@db.internal/app", "postgres://admin:p@ssw0rd@db/app", "redis://:hunter2@cache:6379"]) {
+    const shown = redactUrl(url);
+    expect(shown).not.toMatch(/s3cr|ssw0rd|hunter2/);
+    expect(shown).toContain("***");
+  }
+});

@@ -118,3 +118,13 @@ export function notFoundHandler(deps: Deps) {
     return finish(req, problemResponse(new HttpError("not_found", "No such route.")), ctx, "(unmatched)", performance.now());
   };
 }
+
+/** Bun's `error` hook: the same bare 500 as any unknown failure, with the cause in the log only. */
+export function lastResortHandler(deps: Deps) {
+  return (err: Error): Response => {
+    deps.log.error("response failed", { request_id: undefined, ...describeError(err) });
+    const res = problemResponse(toHttpError(err));
+    res.headers.set("X-Content-Type-Options", "nosniff");
+    return res;
+  };
+}

@@ -11,6 +11,8 @@ const fail = (message: string): never => {
 };
 
 const CONTROL = /\p{Cc}/u;
+// Control, format (bidi overrides, zero-width), private-use, surrogate and unassigned code points.
+const INVISIBLE_OR_CONTROL = /\p{C}/u;
 const CONTROL_EXCEPT_NEWLINES = /[^\P{Cc}\n\r\t]/u;
 const codePoints = (s: string): number => {
   let n = 0;
@@ -25,22 +27,29 @@ function string(value: unknown): string {
 
 export const rules = {
   name: (value: unknown): string => {
-    const name = string(value).trim();
+    const raw = string(value);
+    if (!raw.isWellFormed()) fail("must be valid Unicode text");
+    const name = raw.normalize("NFC").trim();
     const length = codePoints(name);
     if (length < 1 || length > 100) fail("must be 1 to 100 characters");
     if (CONTROL.test(name)) fail("must not contain control characters");
-    return name.normalize("NFC");
+    return name;
   },
 
   email: (value: unknown): string => {
-    const email = string(value).trim().toLowerCase();
+    const raw = string(value);
+    if (!raw.isWellFormed() || INVISIBLE_OR_CONTROL.test(raw.trim())) fail("must not contain control or invisible characters");
+    // NFC first, so the composed and decomposed spellings of one address are one account.
+    const email = raw.normalize("NFC").trim().toLowerCase();
     if (email.length > 254) fail("must be at most 254 characters");
     if (!EMAIL.test(email)) fail("must be an address like name@example.com");
     return email;
   },
 
   bio: (value: unknown): string => {
-    const bio = value === null ? "" : string(value);
+    const raw = value === null ? "" : string(value);
+    if (!raw.isWellFormed()) fail("must be valid Unicode text");
+    const bio = raw.normalize("NFC");
     if (codePoints(bio) > 500) fail("must be at most 500 characters");
     if (CONTROL_EXCEPT_NEWLINES.test(bio)) fail("must not contain control characters");
     return bio;

@@ -3,8 +3,18 @@
 // and re-encoding drops EXIF/GPS and anything smuggled after the image data.
 import { HttpError } from "../http/problem.ts";
 import { Semaphore } from "../util/semaphore.ts";
+import { jpegWithoutIcc, jpegWithoutMetadata, pngWithoutIcc, webpWithoutIcc } from "./metadata.ts";
 
-export type ImagePolicy = { maxSide: number; maxPixels: number; quality: number; concurrency: number };
+export type ImagePolicy = { maxSide: number; maxPixels: number; quality: number; concurrency: number; queueMax: number };
+
+// Decoding one very wide row costs far more than its pixel count suggests; no real photo needs more.
+const MAX_DIMENSION = 16_384;
+
+const WITHOUT_ICC: Partial<Record<SniffedType, (bytes: Uint8Array) => Uint8Array>> = {
+  jpeg: jpegWithoutIcc,
+  png: pngWithoutIcc,
+  webp: webpWithoutIcc,
+};
 export type SniffedType = "jpeg" | "png" | "gif" | "webp";
 
 const startsWith = (bytes: Uint8Array, prefix: number[], at = 0): boolean =>
@@ -52,7 +62,7 @@ export class ImageProcessor {
   private readonly gate: Semaphore;
 
   constructor(private readonly policy: ImagePolicy) {
-    this.gate = new Semaphore(policy.concurrency);
+    this.gate = new Semaphore(policy.concurrency, policy.queueMax);
   }
 
   get queueDepth(): number {
@@ -73,13 +83,19 @@ export class ImageProcessor {
     if (type === "jpeg" && !jpegIsComplete(input)) {
       throw new HttpError("invalid_image", "The JPEG image is truncated or corrupt.");
     }
+    // The ICC profile would be copied into our output unchecked: unbounded in size, and a place to
+    // smuggle bytes. Colours are treated as sRGB instead.
+    const source = WITHOUT_ICC[type]?.(input) ?? input;
     const { maxSide, maxPixels, quality } = this.policy;
     return this.gate.run(async () => {
       try {
-        return await new Bun.Image(input, { maxPixels, autoOrient: true })
-          .resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true })
-          .jpeg({ quality })
-          .bytes();
+        const image = new Bun.Image(source, { maxPixels, autoOrient: true });
+        const { width, height } = await image.metadata();
+        if (width > MAX_DIMENSION || height > MAX_DIMENSION) {
+          throw new HttpError("image_too_large", `Images may be at most ${MAX_DIMENSION} pixels on a side.`);
+        }
+        const jpeg = await image.resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true }).jpeg({ quality }).bytes();
+        return jpegWithoutMetadata(jpeg);
       } catch (err) {
         throw imageError(err);
       }

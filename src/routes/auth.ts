@@ -50,7 +50,7 @@ async function tokenPair(ctx: Ctx, user: { id: number; tokenVersion: number }, r
 export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const { hasher, store, refreshTokens, log } = ctx.deps;
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
-  const email = (input.email ?? input.username)?.trim().toLowerCase();
+  const email = (input.email ?? input.username)?.normalize("NFC").trim().toLowerCase();
   if (email === undefined) {
     throw new HttpError("validation_failed", "email: is required", { errors: [{ field: "email", message: "is required" }] });
   }

@@ -1,6 +1,6 @@
 // Profile pictures as files: <static>/profile/<user id>.jpg, written to a temp file and renamed into
 // place, which POSIX makes atomic, so a crash leaves the old picture or the new one.
-import { mkdir, readdir, rename, rm, stat, access, constants } from "node:fs/promises";
+import { access, constants, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageStorage, StoredImage } from "./index.ts";
 
@@ -28,6 +28,9 @@ export class LocalImageStorage implements ImageStorage {
     const temp = join(this.folder, `${userId}.jpg.${version}.${crypto.randomUUID()}${TEMP_SUFFIX}`);
     try {
       await Bun.write(temp, jpeg);
+      // Durable before it becomes visible: after a power cut the name never points at empty blocks.
+      const handle = await open(temp, "r");
+      await handle.sync().finally(() => handle.close());
       await rename(temp, this.path(userId));
     } catch (err) {
       await rm(temp, { force: true });
@@ -40,16 +43,23 @@ export class LocalImageStorage implements ImageStorage {
   }
 
   async get(userId: number): Promise<StoredImage | undefined> {
-    const path = this.path(userId);
-    let info;
+    // One open file for both the stat and the bytes: a rename or delete in between cannot make
+    // them disagree, and cannot turn into an error halfway through the response.
+    let handle;
     try {
-      info = await stat(path);
+      handle = await open(this.path(userId), "r");
     } catch {
       return undefined;
     }
-    if (!info.isFile()) return undefined;
-    const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}-${info.ino.toString(36)}"`;
-    return { body: Bun.file(path), size: info.size, etag, lastModified: info.mtimeMs };
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return undefined;
+      const bytes = await handle.readFile();
+      const etag = `"${info.size.toString(36)}-${Math.floor(info.mtimeMs).toString(36)}-${info.ino.toString(36)}"`;
+      return { body: new Blob([bytes]), size: bytes.length, etag, lastModified: info.mtimeMs };
+    } finally {
+      await handle.close();
+    }
   }
 
   publicUrl(userId: number, version: number): string {

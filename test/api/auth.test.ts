@@ -200,3 +200,30 @@ describe("POST /logout", () => {
     expect((await client.send("POST", "/logout", { json: { refresh_token: "whatever" } })).status).toBe(204);
   });
 });
+
+describe("unicode in names and emails", () => {
+  const refused: Array<[string, string]> = [
+    ["a NUL byte", "a\u0000b@example.com"],
+    ["DEL", "x\u007fy@example.com"],
+    ["a right-to-left override", "ab\u202ec@example.com"],
+    ["a zero-width space", "ab\u200bc@example.com"],
+    ["a lone surrogate", "ab\ud800c@example.com"],
+  ];
+  test.each(refused)("an email with %s → 422", async (_why, email) => {
+    const problem = expectProblem(await client.register({ email }), 422);
+    expect(problem.errors[0].field).toBe("email");
+  });
+
+  test("composed and decomposed spellings of one email are one account", async () => {
+    const stamp = Date.now();
+    expect((await client.register({ email: `jos\u00e9${stamp}@example.com` })).status).toBe(201);
+    expectProblem(await client.register({ email: `jose\u0301${stamp}@example.com` }), 409);
+    expect((await client.login(`JOSE\u0301${stamp}@example.com`)).status).toBe(200);
+  });
+
+  test("a name is measured after normalisation: 100 decomposed characters that compose to more are refused", async () => {
+    // U+1D160 (musical eighth note) decomposes to three code points under NFC.
+    expectProblem(await client.register({ name: "\u{1D160}".repeat(100) }), 422);
+    expect((await client.register({ name: "\u{1D160}".repeat(33) })).status).toBe(201);
+  });
+});

@@ -199,3 +199,66 @@ describe("GET/HEAD /static/profile/<id>.jpg", async () => {
     }
   });
 });
+
+describe("colour profiles are not carried over", async () => {
+  const { pngWithIcc, jpegWithIcc, webpWithIcc } = await import("../fixtures/icc.ts");
+  const payload = new TextEncoder().encode(`<script>alert("icc")</script>`.repeat(50));
+  const cases: Array<[string, () => Promise<Uint8Array> | Uint8Array]> = [
+    ["a PNG with a 50 MB (deflated to kilobytes) iCCP chunk", () => pngWithIcc(png(16, 16), new Uint8Array(50 * 1024 * 1024))],
+    ["a PNG whose iCCP holds a script", () => pngWithIcc(png(16, 16), payload)],
+    ["a JPEG whose APP2 ICC_PROFILE holds a script", async () => jpegWithIcc(await jpeg(16, 16), payload)],
+    ["a WebP whose ICCP chunk holds a script", async () => webpWithIcc(await webp(16, 16), 16, 16, payload)],
+  ];
+  test.each(cases)("%s → 200, a small picture, no payload", async (_kind, make) => {
+    const user = await client.signUp();
+    const reply = await client.upload(user.token, await make());
+    expect(reply.status).toBe(200);
+    const stored = await fetchBytes(localUrl(reply.body.image_url));
+    expect(stored.length).toBeLessThan(20_000);
+    expect(Buffer.from(stored).includes("alert")).toBe(false);
+    expect(await new Bun.Image(stored).metadata()).toMatchObject({ format: "jpeg", width: 16, height: 16 });
+  });
+});
+
+describe("image work is bounded", () => {
+  test("a side over 16384 pixels → 413, even under the pixel budget", async () => {
+    const user = await client.signUp();
+    expectProblem(await client.upload(user.token, png(20_000, 2)), 413, "image_too_large");
+  });
+
+  test("past IMAGE_QUEUE_MAX waiting uploads → 503 with Retry-After, the rest succeed", async () => {
+    await using tiny = await startServer({ IMAGE_CONCURRENCY: "1", IMAGE_QUEUE_MAX: "1" });
+    const users = await Promise.all(Array.from({ length: 6 }, () => tiny.client.signUp()));
+    const big = png(3000, 3000, { seed: 3 });
+    const replies = await Promise.all(users.map((u) => tiny.client.upload(u.token, big)));
+    const statuses = replies.map((r) => r.status);
+    expect(statuses).toContain(200);
+    expect(statuses).toContain(503);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+    expect(replies.find((r) => r.status === 503)!.headers.get("retry-after")).toBe("1");
+  });
+});
+
+test("fetching a picture while it is replaced and removed gives 200 or 404, never a 500", async () => {
+  const user = await client.signUp();
+  await client.upload(user.token, png(40, 40));
+  let writing = true;
+  const churn = (async () => {
+    for (let i = 0; i < 15; i++) {
+      await client.upload(user.token, png(40 + i, 40));
+      await client.send("DELETE", "/me/image", { token: user.token });
+    }
+    writing = false;
+  })();
+  const statuses = new Set<number>();
+  const readers = Array.from({ length: 4 }, async () => {
+    while (writing) {
+      const reply = await fetch(`${server.url}/static/profile/${user.id}.jpg`);
+      await reply.arrayBuffer();
+      statuses.add(reply.status);
+      if (reply.status === 200) expect(reply.headers.get("content-type")).toBe("image/jpeg");
+    }
+  });
+  await Promise.all([churn, ...readers]);
+  expect([...statuses].every((s) => s === 200 || s === 404)).toBe(true);
+});
