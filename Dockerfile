@@ -4,7 +4,7 @@ FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 COPY tsconfig.json ./
 COPY src ./src
-RUN bun build --compile --minify --sourcemap src/main.ts --outfile /out/profile-service \
+RUN bun build --compile --minify --sourcemap src/main.ts src/auth/hash-worker.ts --outfile /out/profile-service \
  && mkdir -p /out/data /out/static/profile
 
 FROM gcr.io/distroless/cc-debian12:nonroot

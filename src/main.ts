@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       await server.stop(true);
     }
     clearInterval(sweeper);
+    deps.hasher.close();
     await deps.store.close();
     log.info("stopped");
     out.flush();

@@ -35,7 +35,6 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     concurrency: config.hashConcurrency,
     queueMax: config.hashQueueMax,
   });
-  await hasher.init();
 
   return {
     config,

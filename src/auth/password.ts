@@ -1,27 +1,27 @@
-// Password hashing with argon2id (OWASP: 19 MiB, t=2, p=1) on Bun's thread pool, at most a few at a
-// time behind a bounded queue. Legacy bcrypt hashes from the seeds' apps verify and get upgraded.
+// Password hashing with argon2id (OWASP: 19 MiB, t=2, p=1) on low-priority threads, at most one per
+// core at a time behind a bounded queue, so a login flood neither starves other requests nor grows
+// memory without end. Legacy bcrypt hashes from the seeds' apps verify and get upgraded.
 import { Semaphore } from "../util/semaphore.ts";
+import { HashPool } from "./hash-pool.ts";
 
 export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency: number; queueMax: number };
 
 export class PasswordHasher {
   private readonly gate: Semaphore;
-  private dummyHash: string | undefined;
+  private readonly pool: HashPool;
+  private readonly dummyHash: Promise<string>;
 
   constructor(private readonly policy: PasswordPolicy) {
     this.gate = new Semaphore(policy.concurrency, policy.queueMax);
+    // One thread more than the gate admits: the dummy hash below is made outside the gate, at start.
+    this.pool = new HashPool(policy.concurrency + 1);
+    // What unknown-email logins are checked against. Made once, up front and outside the queue:
+    // made lazily under load it could fail and leave unknown emails answering differently.
+    this.dummyHash = this.pool.run({ op: "hash", password: crypto.randomUUID(), ...this.params() }) as Promise<string>;
   }
 
-  /**
-   * Makes the hash that unknown-email logins are checked against, once, at start-up and outside the
-   * queue: made lazily it could fail under load and leave unknown emails answering differently.
-   */
-  async init(): Promise<void> {
-    this.dummyHash = await Bun.password.hash(crypto.randomUUID(), {
-      algorithm: "argon2id",
-      memoryCost: this.policy.memoryKiB,
-      timeCost: this.policy.timeCost,
-    });
+  private params() {
+    return { memoryCost: this.policy.memoryKiB, timeCost: this.policy.timeCost };
   }
 
   get queueDepth(): number {
@@ -29,18 +29,12 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.gate.run(() =>
-      Bun.password.hash(password, {
-        algorithm: "argon2id",
-        memoryCost: this.policy.memoryKiB,
-        timeCost: this.policy.timeCost,
-      }),
-    );
+    return this.gate.run(() => this.pool.run({ op: "hash", password, ...this.params() }) as Promise<string>);
   }
 
   /** False for a wrong password and for a hash we cannot read; never throws on bad input. */
   verify(password: string, hash: string): Promise<boolean> {
-    return this.gate.run(() => Bun.password.verify(password, hash).catch(() => false));
+    return this.gate.run(() => this.pool.run({ op: "verify", password, hash }) as Promise<boolean>);
   }
 
   /**
@@ -48,15 +42,18 @@ export class PasswordHasher {
    * reveal which emails exist. Always false.
    */
   async verifyAgainstDummy(password: string): Promise<false> {
-    if (this.dummyHash === undefined) throw new TypeError("PasswordHasher.init() was not awaited");
-    await this.verify(password, this.dummyHash);
+    await this.verify(password, await this.dummyHash);
     return false;
   }
 
-  /** True for bcrypt (the seeds' passlib hashes) or argon2id made with weaker parameters than now. */
+  /** True for bcrypt (the seeds' passlib hashes) or argon2id made with other parameters than now. */
   needsRehash(hash: string): boolean {
     const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
     if (!match) return true;
     return Number(match[1]) !== this.policy.memoryKiB || Number(match[2]) !== this.policy.timeCost;
+  }
+
+  close(): void {
+    this.pool.close();
   }
 }

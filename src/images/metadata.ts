@@ -7,14 +7,17 @@ const ascii = (bytes: Uint8Array, at: number, text: string): boolean =>
 /** PNG without its iCCP chunk. Anything that is not a well-formed chunk list is left to the decoder. */
 export function pngWithoutIcc(png: Uint8Array): Uint8Array {
   const keep: Uint8Array[] = [png.subarray(0, 8)];
+  let dropped = false;
   let at = 8;
   while (at + 12 <= png.length) {
     const length = new DataView(png.buffer, png.byteOffset + at, 4).getUint32(0);
     const end = at + 12 + length;
     if (end > png.length) break;
-    if (!ascii(png, at + 4, "iCCP")) keep.push(png.subarray(at, end));
+    if (ascii(png, at + 4, "iCCP")) dropped = true;
+    else keep.push(png.subarray(at, end));
     at = end;
   }
+  if (!dropped) return png; // the common case costs no copy
   if (at < png.length) keep.push(png.subarray(at));
   return Buffer.concat(keep);
 }
@@ -22,6 +25,7 @@ export function pngWithoutIcc(png: Uint8Array): Uint8Array {
 /** Walks JPEG marker segments up to the first scan; `keep` decides per segment. */
 function filterJpegSegments(jpeg: Uint8Array, keep: (marker: number, data: Uint8Array) => boolean): Uint8Array {
   const out: Uint8Array[] = [jpeg.subarray(0, 2)];
+  let dropped = false;
   let at = 2;
   while (at + 4 <= jpeg.length && jpeg[at] === 0xff) {
     const marker = jpeg[at + 1]!;
@@ -34,8 +38,10 @@ function filterJpegSegments(jpeg: Uint8Array, keep: (marker: number, data: Uint8
     const end = at + 2 + length;
     if (length < 2 || end > jpeg.length) break;
     if (keep(marker, jpeg.subarray(at + 4, end))) out.push(jpeg.subarray(at, end));
+    else dropped = true;
     at = end;
   }
+  if (!dropped) return jpeg; // the common case costs no copy
   out.push(jpeg.subarray(at));
   return Buffer.concat(out);
 }
@@ -50,6 +56,7 @@ export const jpegWithoutMetadata = (jpeg: Uint8Array): Uint8Array =>
 
 /** WebP without its ICCP chunk, with the VP8X "has ICC" flag cleared and the RIFF size fixed. */
 export function webpWithoutIcc(webp: Uint8Array): Uint8Array {
+  if (!ascii(webp, 12, "VP8X")) return webp; // only the extended format can carry a profile
   const keep: Uint8Array[] = [];
   let at = 12;
   while (at + 8 <= webp.length) {

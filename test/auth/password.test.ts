@@ -1,6 +1,7 @@
 // Password hashing: OWASP argon2id parameters, bounded concurrency, the dummy check for unknown
 // emails, and the seeds' bcrypt hashes upgraded on first login.
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { PasswordHasher } from "../../src/auth/password.ts";
 import { loadConfig } from "../../src/config.ts";
 import { Semaphore, QueueFullError } from "../../src/util/semaphore.ts";
@@ -94,4 +95,21 @@ describe("bcrypt hashes from the seeds' apps", async () => {
     expect(upgraded).toStartWith("$argon2id$");
     expect((await server.client.login(email, "legacy-password")).status).toBe(200);
   });
+});
+
+test("hashing runs on threads of lower CPU priority than the event loop", async () => {
+  const nice = (task: string) => {
+    const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+  };
+  const before = new Set(readdirSync("/proc/self/task"));
+  const hasher = new PasswordHasher({ memoryKiB: 1024, timeCost: 1, concurrency: 2, queueMax: 10 });
+  try {
+    await Promise.all([hasher.hash("warm up one"), hasher.hash("warm up two")]);
+    const hashing = readdirSync("/proc/self/task").filter((t) => !before.has(t) && nice(t) > 0);
+    expect(hashing.length).toBeGreaterThanOrEqual(3); // concurrency + the dummy-hash thread
+    expect(nice(String(process.pid))).toBe(0);
+  } finally {
+    hasher.close();
+  }
 });

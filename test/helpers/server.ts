@@ -58,6 +58,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const url = `http://127.0.0.1:${server.port}`;
   const close = async () => {
     await server.stop(true);
+    deps.hasher.close();
     await deps.store.close();
     rmSync(dir, { recursive: true, force: true });
   };

@@ -1,0 +1,72 @@
+// A fixed set of hashing threads (src/auth/hash-worker.ts). The caller bounds concurrency to the
+// pool's size, so a free thread is always there when a job is sent. A thread that dies fails its
+// job and is replaced, so no request ever waits on a dead thread.
+import type { HashJob, HashReply } from "./hash-worker.ts";
+
+type Pending = { resolve: (value: string | boolean) => void; reject: (err: Error) => void };
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+// In a compiled binary every module's import.meta.url is the binary itself, and each extra
+// entrypoint lives under /$bunfs/root/ at its path relative to src/ (see the Dockerfile's build).
+const WORKER_URL = import.meta.url.startsWith("file:///$bunfs/")
+  ? "file:///$bunfs/root/auth/hash-worker.ts"
+  : new URL("./hash-worker.ts", import.meta.url).href;
+
+export class HashPool {
+  private readonly idle: Worker[] = [];
+  private readonly running = new Map<Worker, number>();
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) this.idle.push(this.spawn());
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(WORKER_URL);
+    worker.onmessage = (event: MessageEvent<HashReply>) => this.settle(worker, event.data);
+    worker.onerror = (event) => this.replace(worker, new Error(`hashing thread failed: ${event.message}`));
+    worker.unref();
+    return worker;
+  }
+
+  private settle(worker: Worker, reply: HashReply): void {
+    this.running.delete(worker);
+    this.idle.push(worker);
+    const pending = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    if (!pending) return;
+    if (reply.ok) pending.resolve(reply.value);
+    else pending.reject(new Error(`password hashing failed: ${reply.error}`));
+  }
+
+  private replace(worker: Worker, error: Error): void {
+    const id = this.running.get(worker);
+    this.running.delete(worker);
+    const at = this.idle.indexOf(worker);
+    if (at >= 0) this.idle.splice(at, 1);
+    worker.terminate();
+    if (id !== undefined) {
+      this.pending.get(id)?.reject(error);
+      this.pending.delete(id);
+    }
+    if (!this.closed) this.idle.push(this.spawn());
+  }
+
+  run(job: DistributiveOmit<HashJob, "id">): Promise<string | boolean> {
+    const worker = this.idle.pop();
+    if (!worker) return Promise.reject(new Error("no idle hashing thread: callers must bound concurrency"));
+    const id = this.nextId++;
+    this.running.set(worker, id);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ ...job, id });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const worker of [...this.idle, ...this.running.keys()]) worker.terminate();
+  }
+}
