@@ -8,6 +8,7 @@ export type Config = Readonly<{
   port: number;
   publicBaseUrl: string;
   databaseUrl: string;
+  databasePoolSize: number;
   dataDir: string;
   staticDir: string;
   jwtSecret: string | undefined;
@@ -122,8 +123,8 @@ export function loadConfig(env: Env = process.env): Config {
   const port = read.int("PORT", 8000, 0, 65535);
   const publicBaseUrl = read.url("PUBLIC_BASE_URL", `http://localhost:${port}`, ["http:", "https:"]).replace(/\/+$/, "");
   const databaseUrl = read.string("DATABASE_URL", "sqlite://data/app.db");
-  if (!databaseUrl.startsWith("sqlite:") && databaseUrl !== ":memory:") {
-    read.problems.push(`DATABASE_URL must be sqlite://<path> (got "${redactUrl(databaseUrl)}")`);
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(databaseUrl) && databaseUrl !== ":memory:") {
+    read.problems.push(`DATABASE_URL must be sqlite://<path> or postgres://… (got "${redactUrl(databaseUrl)}")`);
   }
 
   const jwtSecret = read.raw("JWT_SECRET");
@@ -150,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     publicBaseUrl,
     databaseUrl,
+    databasePoolSize: read.int("DATABASE_POOL_SIZE", 10, 1, 500),
     dataDir: read.string("DATA_DIR", "data"),
     staticDir: read.string("STATIC_DIR", "static"),
     jwtSecret,

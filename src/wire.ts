@@ -18,8 +18,8 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   const { secret, source } = resolveJwtSecret(config);
   if (source === "generated") log.warn("generated a JWT secret for development", { path: `${config.dataDir}/jwt-secret` });
 
-  const { sql, dialect, readUser } = openDatabase(config.databaseUrl);
-  await configureSqlite(sql);
+  const { sql, dialect, readUser } = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
+  if (dialect === "sqlite") await configureSqlite(sql);
   const applied = await migrate(sql, dialect, () => new Date(clock()));
   if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
   const store = new Store(sql, readUser);

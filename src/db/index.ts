@@ -4,6 +4,7 @@ import { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Dialect } from "./migrations/index.ts";
 
 export type Role = "user" | "admin";
 
@@ -77,15 +78,34 @@ function toRefreshToken(row: Record<string, unknown>): RefreshTokenRow {
   };
 }
 
-export type Dialect = "sqlite";
+export type { Dialect };
 
 export type OpenDatabase = { sql: SQL; dialect: Dialect; readUser?: UserReader };
 
-export function openDatabase(url: string): OpenDatabase {
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
+
+export function openDatabase(url: string, options: { poolSize?: number } = {}): OpenDatabase {
+  if (isPostgresUrl(url)) {
+    const sql = new SQL(url, { max: options.poolSize ?? 10, idleTimeout: 60, connectionTimeout: 5 });
+    return { sql, dialect: "postgres" };
+  }
   const filename = url === ":memory:" ? ":memory:" : url.replace(/^sqlite:(\/\/)?/, "");
   if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
   const sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
   return { sql, dialect: "sqlite", readUser: filename === ":memory:" ? undefined : sqliteUserReader(filename) };
+}
+
+/**
+ * A database we cannot reach right now (refused, closed, timed out), as opposed to a bad query:
+ * the request gets 503 and the service keeps running, to recover when the database is back.
+ */
+export function isUnavailable(err: unknown): boolean {
+  const code = String((err as { code?: unknown } | null)?.code ?? "");
+  return (
+    /^ERR_POSTGRES_(CONNECTION_CLOSED|CONNECTION_TIMEOUT|IDLE_TIMEOUT|LIFETIME_TIMEOUT|TLS|AUTHENTICATION_FAILED_PBKDF2|UNSUPPORTED_AUTHENTICATION_METHOD)/.test(code) ||
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ERR_CONNECTION_CLOSED"].includes(code) ||
+    ["57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"].includes(String((err as { errno?: unknown } | null)?.errno ?? ""))
+  );
 }
 
 /** Reads a user by id, and whether a session (refresh family) of theirs is still alive. */
@@ -168,7 +188,10 @@ export class Store {
   /** The hot path of every authenticated request: the user, and whether this session still lives. */
   async userBySession(id: number, sessionId: string): Promise<SessionUser | undefined> {
     if (this.reader) return this.reader.bySession(id, sessionId);
-    const [row] = await this.sql.unsafe(SESSION_USER_SQL, [sessionId, id]);
+    const [row] = await this.sql`
+      SELECT users.*, EXISTS (SELECT 1 FROM refresh_tokens
+          WHERE refresh_tokens.family_id = ${sessionId} AND refresh_tokens.user_id = users.id) AS session_alive
+      FROM users WHERE users.id = ${id}`;
     return row ? toSessionUser(row) : undefined;
   }
 
@@ -194,12 +217,12 @@ export class Store {
     if (changes.email !== undefined) set.email = changes.email;
     if (changes.bio !== undefined) set.bio = changes.bio;
     if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;
-    const hash = expect.passwordHash ?? null;
     try {
       return await this.sql.begin(async (tx) => {
+        const sameHash = expect.passwordHash === undefined ? tx`` : tx`AND password_hash = ${expect.passwordHash}`;
         const [row] = await tx`
           UPDATE users SET ${tx(set)}
-          WHERE id = ${id} AND token_version = ${expect.tokenVersion} AND (${hash} IS NULL OR password_hash = ${hash})
+          WHERE id = ${id} AND token_version = ${expect.tokenVersion} ${sameHash}
           RETURNING *`;
         if (!row) return undefined;
         if (changes.passwordHash === undefined) return toUser(row);
@@ -251,13 +274,17 @@ export class Store {
    */
   async insertRefreshToken(token: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
     try {
-      const rows = await this.sql`
-        INSERT INTO refresh_tokens (id, family_id, user_id, user_version, secret_hash, expires_at, created_at)
-        SELECT ${token.id}, ${token.familyId}, id, token_version, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()}
-        FROM users WHERE id = ${token.userId} AND token_version = ${token.userVersion}
-        RETURNING id`;
-      return rows.length === 1;
+      return await this.sql.begin(async (tx) => {
+        const [user] = await tx`SELECT token_version FROM users WHERE id = ${token.userId}`;
+        if (!user || Number(user.token_version) !== token.userVersion) return false;
+        await tx`
+          INSERT INTO refresh_tokens (id, family_id, user_id, user_version, secret_hash, expires_at, created_at)
+          VALUES (${token.id}, ${token.familyId}, ${token.userId}, ${token.userVersion}, ${token.secretHash},
+                  ${token.expiresAt}, ${now.toISOString()})`;
+        return true;
+      });
     } catch (err) {
+      // The account was deleted between our check and our insert (PostgreSQL, READ COMMITTED).
       if (isForeignKeyViolation(err)) return false;
       throw err;
     }

@@ -1,6 +1,7 @@
 // What wraps every handler: request id, 405 with Allow, CORS, problem+json for errors, security
 // headers, and one access-log line. Bun does the path matching; the rest is ours.
 import type { Ctx, Deps, Handler } from "../context.ts";
+import { isUnavailable } from "../db/index.ts";
 import { describeError } from "../log.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
 
@@ -68,7 +69,12 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
 }
 
 function failure(err: unknown, ctx: Ctx, route: string): Response {
-  const error = toHttpError(err);
+  const error = isUnavailable(err)
+    ? new HttpError("service_unavailable", "The database is not answering; try again shortly.", {
+        headers: { "Retry-After": "2" },
+        cause: err,
+      })
+    : toHttpError(err);
   if (error.status >= 500) {
     ctx.deps.log.error("request failed", { request_id: ctx.requestId, route, code: error.code, ...describeError(error.cause ?? err) });
   }

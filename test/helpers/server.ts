@@ -9,6 +9,7 @@ import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
 import { createLogger } from "../../src/log.ts";
 import { buildDeps } from "../../src/wire.ts";
+import { freshDatabase } from "./database.ts";
 
 export const TEST_SECRET = "test-secret-0123456789abcdef-0123456789abcdef";
 
@@ -34,9 +35,11 @@ export async function serverForFile(env: Record<string, string> = {}): Promise<T
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "profile-test-"));
+  const database = await freshDatabase(dir);
   const config = loadConfig({
     NODE_ENV: "test",
-    DATABASE_URL: `sqlite://${join(dir, "app.db")}`,
+    DATABASE_URL: database.url,
+    DATABASE_POOL_SIZE: "4",
     DATA_DIR: join(dir, "data"),
     STATIC_DIR: join(dir, "static"),
     JWT_SECRET: TEST_SECRET,
@@ -59,7 +62,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const close = async () => {
     await server.stop(true);
     deps.hasher.close();
-    await deps.store.close();
+    await deps.store.close().catch(() => {}); // some tests close it themselves
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   };
   return {
