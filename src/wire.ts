@@ -26,7 +26,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
 
   const storage = new LocalImageStorage(config.staticDir, config.publicBaseUrl);
   await storage.init();
-  const { removed } = await storage.reconcile((ids) => store.usersWithImages(ids));
+  const { removed } = await storage.reconcile((ids) => store.imageVersions(ids));
   if (removed > 0) log.warn("removed leftover picture files", { count: removed });
 
   const hasher = new PasswordHasher({

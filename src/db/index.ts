@@ -260,12 +260,12 @@ export class Store {
     return rows.length === 1;
   }
 
-  /** Ids of users that currently have a picture, for reconciling storage after a crash. */
-  async usersWithImages(ids: number[]): Promise<Set<number>> {
-    if (ids.length === 0) return new Set();
-    const rows: Array<{ id: unknown }> = await this.sql`
-      SELECT id FROM users WHERE image_version IS NOT NULL AND id IN ${this.sql(ids)}`;
-    return new Set(rows.map((row) => Number(row.id)));
+  /** The current picture version of those of `ids` that have one, for reconciling storage after a crash. */
+  async imageVersions(ids: number[]): Promise<Map<number, number>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<{ id: unknown; image_version: unknown }> = await this.sql`
+      SELECT id, image_version FROM users WHERE image_version IS NOT NULL AND id IN ${this.sql(ids)}`;
+    return new Map(rows.map((row) => [Number(row.id), Number(row.image_version)]));
   }
 
   /**

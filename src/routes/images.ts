@@ -4,13 +4,14 @@ import { json, type Ctx } from "../context.ts";
 import { authenticate } from "../http/auth.ts";
 import { readMultipartFile } from "../http/body.ts";
 import { HttpError } from "../http/problem.ts";
+import { describeError } from "../log.ts";
 
 // Room for the multipart boundaries and part headers around the file itself.
 const MULTIPART_OVERHEAD = 16 * 1024;
 
 export async function uploadImage(req: Request, ctx: Ctx): Promise<Response> {
   const { user } = await authenticate(req, ctx);
-  const { config, images, storage, store, imageLocks, clock } = ctx.deps;
+  const { config, images, storage, store, imageLocks, clock, log } = ctx.deps;
   const file = await readMultipartFile(req, "image", config.maxUploadBytes + MULTIPART_OVERHEAD);
   if (!file) {
     throw new HttpError("validation_failed", "image: is required", { errors: [{ field: "image", message: "is required" }] });
@@ -20,10 +21,22 @@ export async function uploadImage(req: Request, ctx: Ctx): Promise<Response> {
   }
   const jpeg = await images.toProfileJpeg(file.data);
   const version = await imageLocks.run(user.id, async () => {
+    const previous = (await store.userById(user.id))?.imageVersion ?? null;
     const next = await store.nextImageVersion(user.id);
     if (next === undefined) throw new HttpError("not_found", "The account no longer exists.");
     await storage.put(user.id, next, jpeg);
-    await store.setImageVersion(user.id, next, new Date(clock()));
+    try {
+      if (!(await store.setImageVersion(user.id, next, new Date(clock())))) {
+        throw new HttpError("not_found", "The account no longer exists.");
+      }
+    } catch (err) {
+      await storage.abandoned(user.id, next).catch(() => {});
+      throw err;
+    }
+    // Only now that the row points at the new picture may the old one go.
+    if (previous !== null) {
+      await storage.superseded(user.id, next, previous).catch((err) => log.warn("old picture not removed", { user_id: user.id, ...describeError(err) }));
+    }
     return next;
   });
   return json({ message: "Upload successful", image_url: storage.publicUrl(user.id, version) });
@@ -37,7 +50,7 @@ export async function deleteImage(req: Request, ctx: Ctx): Promise<Response> {
     if (current?.imageVersion == null) throw new HttpError("not_found", "You have no profile picture.");
     // Row first: a crash in between leaves an orphan file that start-up removes, never a dangling URL.
     await store.setImageVersion(user.id, null, new Date(clock()));
-    await storage.remove(user.id);
+    await storage.remove(user.id, current.imageVersion);
   });
   return json({ message: "Image removed" });
 }

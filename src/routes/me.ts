@@ -64,9 +64,10 @@ export async function deleteMe(req: Request, ctx: Ctx): Promise<Response> {
   const { user } = await authenticate(req, ctx);
   const { store, storage, imageLocks } = ctx.deps;
   await imageLocks.run(user.id, async () => {
-    // Row first: if we crash before the file goes, start-up reconciliation removes the orphan.
+    const picture = (await store.userById(user.id))?.imageVersion ?? null;
+    // Row first: if we crash before the picture goes, start-up reconciliation removes the orphan.
     await store.deleteUser(user.id);
-    await storage.remove(user.id);
+    if (picture !== null) await storage.remove(user.id, picture);
   });
   return json({ message: "Account deleted" });
 }

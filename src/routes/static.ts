@@ -15,7 +15,9 @@ function matchesEtag(header: string | null, etag: string): boolean {
 
 export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
   const match = FILE_NAME.exec(ctx.params.file ?? "");
-  const image = match ? await ctx.deps.storage.get(Number(match[1])) : undefined;
+  const user = match ? await ctx.deps.store.userById(Number(match[1])) : undefined;
+  // Only the picture the account points at now: never an orphan, never a deleted user's.
+  const image = user?.imageVersion != null ? await ctx.deps.storage.get(user.id, user.imageVersion) : undefined;
   if (!image) throw new HttpError("not_found", "No such picture.");
   const headers = {
     "Content-Type": "image/jpeg",

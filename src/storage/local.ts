@@ -38,6 +38,14 @@ export class LocalImageStorage implements ImageStorage {
     }
   }
 
+  async superseded(): Promise<void> {
+    // `put` renamed the new picture over the old one: nothing is left behind.
+  }
+
+  async abandoned(): Promise<void> {
+    // The rename already happened: the file is the newest picture and stays, like after a crash.
+  }
+
   async remove(userId: number): Promise<void> {
     await rm(this.path(userId), { force: true });
   }
@@ -70,7 +78,7 @@ export class LocalImageStorage implements ImageStorage {
     await access(this.folder, constants.W_OK);
   }
 
-  async reconcile(usersWithImages: (ids: number[]) => Promise<Set<number>>): Promise<{ removed: number }> {
+  async reconcile(currentVersions: (ids: number[]) => Promise<Map<number, number>>): Promise<{ removed: number }> {
     let removed = 0;
     const names = await readdir(this.folder);
     const pictures = new Map<number, string>();
@@ -85,7 +93,7 @@ export class LocalImageStorage implements ImageStorage {
     const ids = [...pictures.keys()];
     for (let i = 0; i < ids.length; i += 500) {
       const batch = ids.slice(i, i + 500);
-      const keep = await usersWithImages(batch);
+      const keep = await currentVersions(batch);
       for (const id of batch) {
         if (!keep.has(id)) {
           await rm(join(this.folder, pictures.get(id)!), { force: true });

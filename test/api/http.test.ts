@@ -504,7 +504,9 @@ describe("body limits", () => {
     async (framing) => {
       const head = ["POST /me/upload-image HTTP/1.1", "Host: test", `Authorization: Bearer ${user.token}`, "Content-Type: multipart/form-data; boundary=XyZ"];
       const { written, status } = await pushBody(server.url, head, partHead, GiB, framing);
-      expect(status).toBe(413);
+      // Closing a socket with unread input makes the kernel send a reset, which may discard the 413
+      // before this client reads it (TCP, not the service): a 413 or nothing, but never another answer.
+      expect([413, NaN]).toContain(status);
       // fetch stops sending once answered; this client does not, so only the server can stop it.
       expect(written).toBeLessThan(64 * MiB);
     },
