@@ -1,6 +1,7 @@
 // Parses the environment once at start-up into a frozen Config.
 // Every bad variable is collected so the operator sees all of them at once, not one per restart.
 import { availableParallelism } from "node:os";
+import type { S3Settings } from "./storage/s3.ts";
 
 export type Config = Readonly<{
   env: "development" | "production" | "test";
@@ -25,6 +26,7 @@ export type Config = Readonly<{
   imageConcurrency: number;
   imageQueueMax: number;
   jpegQuality: number;
+  s3: S3Settings | undefined;
   corsOrigins: readonly string[];
   accessLog: boolean;
   shutdownTimeoutMs: number;
@@ -145,6 +147,23 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const bucket = read.raw("S3_BUCKET");
+  const s3: S3Settings | undefined =
+    bucket === undefined
+      ? undefined
+      : {
+          bucket,
+          endpoint: read.raw("S3_ENDPOINT") === undefined ? undefined : read.url("S3_ENDPOINT", "", ["http:", "https:"]),
+          region: read.string("S3_REGION", "us-east-1"),
+          accessKeyId: read.raw("S3_ACCESS_KEY_ID"),
+          secretAccessKey: read.raw("S3_SECRET_ACCESS_KEY"),
+          virtualHostedStyle: read.bool("S3_VIRTUAL_HOSTED_STYLE", false),
+          publicUrl:
+            read.raw("S3_PUBLIC_URL") === undefined ? undefined : read.url("S3_PUBLIC_URL", "", ["http:", "https:"]).replace(/\/+$/, ""),
+          presignSeconds: read.int("S3_PRESIGN_SECONDS", 900, 1, 7 * 24 * 3600),
+        };
+  if (bucket === undefined && read.raw("S3_ENDPOINT") !== undefined) read.problems.push("S3_ENDPOINT is set but S3_BUCKET is not");
+
   const config: Config = {
     env: nodeEnv,
     host: read.string("HOST", "127.0.0.1"),
@@ -168,6 +187,7 @@ export function loadConfig(env: Env = process.env): Config {
     imageConcurrency: read.int("IMAGE_CONCURRENCY", cores, 1, 256),
     imageQueueMax: read.int("IMAGE_QUEUE_MAX", 32, 1, 10_000),
     jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
+    s3,
     corsOrigins,
     accessLog: read.bool("ACCESS_LOG", true),
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 300_000),

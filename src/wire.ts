@@ -11,8 +11,17 @@ import { configureSqlite, openDatabase, Store } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 import { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
+import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
+import { S3ImageStorage } from "./storage/s3.ts";
 import { KeyedMutex } from "./util/keyed-mutex.ts";
+
+async function openStorage(config: Config): Promise<ImageStorage> {
+  if (config.s3) return new S3ImageStorage(config.s3);
+  const local = new LocalImageStorage(config.staticDir, config.publicBaseUrl);
+  await local.init();
+  return local;
+}
 
 export async function buildDeps(config: Config, log: Logger, clock: Clock = Date.now): Promise<Deps> {
   const { secret, source } = resolveJwtSecret(config);
@@ -24,8 +33,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
   const store = new Store(sql, readUser);
 
-  const storage = new LocalImageStorage(config.staticDir, config.publicBaseUrl);
-  await storage.init();
+  const storage = await openStorage(config);
   const { removed } = await storage.reconcile((ids) => store.imageVersions(ids));
   if (removed > 0) log.warn("removed leftover picture files", { count: removed });
 

@@ -10,6 +10,7 @@ import type { Deps } from "../../src/context.ts";
 import { createLogger } from "../../src/log.ts";
 import { buildDeps } from "../../src/wire.ts";
 import { freshDatabase } from "./database.ts";
+import { freshBucket, TEST_STORAGE } from "./s3.ts";
 
 export const TEST_SECRET = "test-secret-0123456789abcdef-0123456789abcdef";
 
@@ -36,6 +37,7 @@ export async function serverForFile(env: Record<string, string> = {}): Promise<T
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "profile-test-"));
   const database = await freshDatabase(dir);
+  const storage = TEST_STORAGE === "s3" ? await freshBucket() : {};
   const config = loadConfig({
     NODE_ENV: "test",
     DATABASE_URL: database.url,
@@ -47,6 +49,8 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     // Cheap hashes keep the suite fast; the production parameters have their own test.
     ARGON2_MEMORY_KIB: "1024",
     ARGON2_TIME_COST: "1",
+    RATE_LIMITS: "off",
+    ...storage,
     ...env,
   });
   const logs: string[] = [];

@@ -1,0 +1,123 @@
+// One suite, both drivers: local files and an S3 bucket (a real S3-protocol server on 127.0.0.1)
+// must behave the same through the ImageStorage interface.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config.ts";
+import type { ImageStorage } from "../../src/storage/index.ts";
+import { LocalImageStorage } from "../../src/storage/local.ts";
+import { S3ImageStorage } from "../../src/storage/s3.ts";
+import { freshBucket } from "../helpers/s3.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+async function local(): Promise<ImageStorage> {
+  const dir = mkdtempSync(join(tmpdir(), "storage-"));
+  dirs.push(dir);
+  const storage = new LocalImageStorage(dir, "http://pictures.test");
+  await storage.init();
+  return storage;
+}
+
+async function s3(extra: Record<string, string> = {}): Promise<ImageStorage> {
+  return new S3ImageStorage(loadConfig(await freshBucket(extra)).s3!);
+}
+
+const bytes = (n: number) => new Uint8Array(Array.from({ length: 64 }, (_, i) => (i * n) & 0xff));
+const read = async (storage: ImageStorage, id: number, version: number) => {
+  const image = await storage.get(id, version);
+  return image && new Uint8Array(await image.body.arrayBuffer());
+};
+
+describe.each([["local files", local], ["S3", () => s3()]] as const)("%s", (_name, make) => {
+  test("put then get returns the same bytes with an ETag", async () => {
+    const storage = await make();
+    await storage.put(7, 1, bytes(1));
+    const image = await storage.get(7, 1);
+    expect(image?.size).toBe(64);
+    expect(image?.etag).toMatch(/^"[^"]+"$/);
+    expect(await read(storage, 7, 1)).toEqual(bytes(1));
+  });
+
+  test("a newer version replaces what readers get once superseded; removing is idempotent", async () => {
+    const storage = await make();
+    await storage.put(8, 1, bytes(1));
+    await storage.put(8, 2, bytes(2));
+    await storage.superseded(8, 2, 1);
+    expect(await read(storage, 8, 2)).toEqual(bytes(2));
+    await storage.remove(8, 2);
+    await storage.remove(8, 2);
+    expect(await storage.get(8, 2)).toBeUndefined();
+  });
+
+  test("a missing picture is undefined, not an error", async () => {
+    expect(await (await make()).get(404, 1)).toBeUndefined();
+  });
+
+  test("check() passes on a usable store", async () => {
+    await (await make()).check();
+  });
+
+  test("reconcile keeps current pictures and drops the rest", async () => {
+    const storage = await make();
+    await storage.put(1, 3, bytes(3));
+    await storage.put(2, 1, bytes(1));
+    const { removed } = await storage.reconcile(async (ids) => new Map(ids.filter((id) => id === 1).map((id) => [id, 3])));
+    expect(removed).toBeGreaterThanOrEqual(1);
+    expect(await read(storage, 1, 3)).toEqual(bytes(3));
+    expect(await storage.get(2, 1)).toBeUndefined();
+  });
+
+  test("the public URL serves the picture (through the service for local files, directly for S3)", async () => {
+    const storage = await make();
+    await storage.put(5, 9, bytes(9));
+    const url = storage.publicUrl(5, 9);
+    if (storage instanceof LocalImageStorage) expect(url).toBe("http://pictures.test/static/profile/5.jpg?v=9");
+    else expect(new Uint8Array(await (await fetch(url)).arrayBuffer())).toEqual(bytes(9));
+  });
+});
+
+describe("S3 specifics", () => {
+  test("keys are immutable per version: an old version stays readable until superseded", async () => {
+    const storage = await s3();
+    await storage.put(3, 1, bytes(1));
+    await storage.put(3, 2, bytes(2));
+    expect(await read(storage, 3, 1)).toEqual(bytes(1));
+    await storage.superseded(3, 2, 1);
+    expect(await storage.get(3, 1)).toBeUndefined();
+  });
+
+  test("an abandoned upload leaves no object behind", async () => {
+    const storage = await s3();
+    await storage.put(4, 5, bytes(5));
+    await storage.abandoned(4, 5);
+    expect(await storage.get(4, 5)).toBeUndefined();
+  });
+
+  test("a private bucket gets presigned URLs with the configured expiry", async () => {
+    const storage = await s3({ S3_PRESIGN_SECONDS: "120" });
+    await storage.put(6, 1, bytes(1));
+    const url = new URL(storage.publicUrl(6, 1));
+    expect(url.searchParams.get("X-Amz-Expires")).toBe("120");
+    expect(url.pathname).toEndWith("/profile/6/1.jpg");
+  });
+
+  test("a public bucket or CDN gets its base URL plus the key", async () => {
+    const storage = await s3({ S3_PUBLIC_URL: "https://cdn.example.com/pics/" });
+    expect(storage.publicUrl(6, 2)).toBe("https://cdn.example.com/pics/profile/6/2.jpg");
+  });
+});
+
+describe("local specifics", () => {
+  test("reconcile also removes temp files a crash left", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "storage-"));
+    dirs.push(dir);
+    const storage = new LocalImageStorage(dir, "http://x");
+    await storage.init();
+    writeFileSync(join(dir, "profile", "9.jpg.4.abc.tmp"), "half");
+    await storage.reconcile(async () => new Map());
+    expect(readdirSync(join(dir, "profile"))).toEqual([]);
+  });
+});
