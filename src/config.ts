@@ -1,6 +1,7 @@
 // Parses the environment once at start-up into a frozen Config.
 // Every bad variable is collected so the operator sees all of them at once, not one per restart.
 import { availableParallelism } from "node:os";
+import { DEFAULT_LIMITS, parseLimit, type Limits } from "./ratelimit/limiter.ts";
 import type { S3Settings } from "./storage/s3.ts";
 
 export type Config = Readonly<{
@@ -27,6 +28,10 @@ export type Config = Readonly<{
   imageQueueMax: number;
   jpegQuality: number;
   s3: S3Settings | undefined;
+  rateLimits: Limits | undefined;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  trustProxy: number;
   corsOrigins: readonly string[];
   accessLog: boolean;
   shutdownTimeoutMs: number;
@@ -164,6 +169,18 @@ export function loadConfig(env: Env = process.env): Config {
         };
   if (bucket === undefined && read.raw("S3_ENDPOINT") !== undefined) read.problems.push("S3_ENDPOINT is set but S3_BUCKET is not");
 
+  const limitsOn = read.bool("RATE_LIMITS", true);
+  const limits = { ...DEFAULT_LIMITS };
+  for (const name of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    const variable = `RATE_LIMIT_${name.toUpperCase()}`;
+    const value = read.raw(variable);
+    if (value === undefined) continue;
+    const parsed = parseLimit(value);
+    if (parsed) limits[name] = parsed;
+    else read.problems.push(`${variable} must look like 10/60 (requests per seconds), got "${value}"`);
+  }
+  const redisUrl = read.raw("REDIS_URL") === undefined ? undefined : read.url("REDIS_URL", "", ["redis:", "rediss:"]);
+
   const config: Config = {
     env: nodeEnv,
     host: read.string("HOST", "127.0.0.1"),
@@ -188,6 +205,10 @@ export function loadConfig(env: Env = process.env): Config {
     imageQueueMax: read.int("IMAGE_QUEUE_MAX", 32, 1, 10_000),
     jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
     s3,
+    rateLimits: limitsOn ? limits : undefined,
+    redisUrl,
+    redisKeyPrefix: read.string("REDIS_KEY_PREFIX", "profile-service:"),
+    trustProxy: read.int("TRUST_PROXY", 0, 0, 10),
     corsOrigins,
     accessLog: read.bool("ACCESS_LOG", true),
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 300_000),

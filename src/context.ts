@@ -8,6 +8,7 @@ import type { Config } from "./config.ts";
 import type { Store } from "./db/index.ts";
 import type { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
+import type { RateLimiter } from "./ratelimit/limiter.ts";
 import type { ImageStorage } from "./storage/index.ts";
 import type { KeyedMutex } from "./util/keyed-mutex.ts";
 
@@ -22,12 +23,15 @@ export type Deps = {
   log: Logger;
   clock: Clock;
   imageLocks: KeyedMutex<number>;
+  limiter: RateLimiter;
 };
 
 export type Ctx = {
   deps: Deps;
   params: Record<string, string>;
   requestId: string;
+  /** The client's address: the socket's, or from X-Forwarded-For behind TRUST_PROXY proxies. */
+  ip: string;
   /** Set once the request is authenticated, for the access log. */
   userId?: number;
 };

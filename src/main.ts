@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     }
     clearInterval(sweeper);
     deps.hasher.close();
+    deps.limiter.close();
     await deps.store.close();
     log.info("stopped");
     out.flush();

@@ -15,6 +15,16 @@ import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
 import { S3ImageStorage } from "./storage/s3.ts";
 import { KeyedMutex } from "./util/keyed-mutex.ts";
+import { MemoryCounters, RedisCounters, type Counters } from "./ratelimit/counters.ts";
+import { DEFAULT_LIMITS, RateLimiter } from "./ratelimit/limiter.ts";
+
+function rateLimitCounters(config: Config, log: Logger): Counters | undefined {
+  if (!config.rateLimits) {
+    if (config.env === "production") log.warn("RATE_LIMITS=off in production: logins and sign-ups are not rate limited");
+    return undefined;
+  }
+  return config.redisUrl ? new RedisCounters(config.redisUrl, log, `${config.redisKeyPrefix}ratelimit:`) : new MemoryCounters();
+}
 
 async function openStorage(config: Config): Promise<ImageStorage> {
   if (config.s3) return new S3ImageStorage(config.s3);
@@ -61,5 +71,6 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
       queueMax: config.imageQueueMax,
     }),
     imageLocks: new KeyedMutex<number>(),
+    limiter: new RateLimiter(rateLimitCounters(config, log), config.rateLimits ?? DEFAULT_LIMITS, clock),
   };
 }

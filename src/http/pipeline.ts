@@ -1,5 +1,6 @@
 // What wraps every handler: request id, 405 with Allow, CORS, problem+json for errors, security
 // headers, and one access-log line. Bun does the path matching; the rest is ours.
+import type { Server } from "bun";
 import type { Ctx, Deps, Handler } from "../context.ts";
 import { isUnavailable } from "../db/index.ts";
 import { describeError } from "../log.ts";
@@ -81,10 +82,19 @@ function failure(err: unknown, ctx: Ctx, route: string): Response {
   return problemResponse(error);
 }
 
-function newContext(req: Request, deps: Deps, params: Record<string, string>): Ctx {
+/** With N trusted proxies in front, the client is the Nth address from the right of X-Forwarded-For. */
+function clientIp(req: Request, socketIp: string, trustProxy: number): string {
+  if (trustProxy === 0) return socketIp;
+  const forwarded = (req.headers.get("x-forwarded-for") ?? "").split(",").map((part) => part.trim()).filter(Boolean);
+  // Fewer entries than proxies means the chain is not what we were told: trust only the socket.
+  return forwarded[forwarded.length - trustProxy] ?? socketIp;
+}
+
+function newContext(req: Request, deps: Deps, params: Record<string, string>, server?: Server<undefined>): Ctx {
   const given = req.headers.get("x-request-id");
   const requestId = given !== null && SANE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
-  return { deps, params, requestId };
+  const socketIp = server?.requestIP(req)?.address ?? "unknown";
+  return { deps, params, requestId, ip: clientIp(req, socketIp, deps.config.trustProxy) };
 }
 
 /** HEAD answers with GET's headers, including the length of the body it does not send. */
@@ -97,9 +107,9 @@ async function withoutBody(res: Response): Promise<Response> {
 /** One Bun route: dispatches on method, answering OPTIONS and 405 itself. */
 export function routeHandler(route: string, methods: Methods, deps: Deps) {
   const allow = allowedMethods(methods);
-  return async (req: Request & { params?: Record<string, string> }): Promise<Response> => {
+  return async (req: Request & { params?: Record<string, string> }, server: Server<undefined>): Promise<Response> => {
     const started = performance.now();
-    const ctx = newContext(req, deps, req.params ?? {});
+    const ctx = newContext(req, deps, req.params ?? {}, server);
     let res: Response;
     try {
       const handler = methods[req.method] ?? (req.method === "HEAD" ? methods.GET : undefined);

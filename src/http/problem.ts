@@ -16,6 +16,7 @@ export type ProblemCode =
   | "unsupported_image_type"
   | "validation_failed"
   | "invalid_image"
+  | "rate_limited"
   | "server_busy"
   | "service_unavailable"
   | "internal_error";
@@ -34,6 +35,7 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   unsupported_image_type: [415, "Unsupported image type"],
   validation_failed: [422, "Validation failed"],
   invalid_image: [422, "Invalid image"],
+  rate_limited: [429, "Too many requests"],
   server_busy: [503, "Server busy"],
   service_unavailable: [503, "Service unavailable"],
   internal_error: [500, "Internal server error"],

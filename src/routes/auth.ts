@@ -9,7 +9,8 @@ import { parseFields, rules } from "../http/validate.ts";
 const NO_STORE = { "Cache-Control": "no-store" };
 
 export async function register(req: Request, ctx: Ctx): Promise<Response> {
-  const { config, hasher, store, clock } = ctx.deps;
+  const { config, hasher, store, clock, limiter } = ctx.deps;
+  await limiter.take("register_ip", ctx.ip);
   const body = await readJson(req);
   const input = parseFields(body, { name: rules.name, email: rules.email, password: rules.password(config.passwordMinLength) }, [
     "name",
@@ -48,18 +49,26 @@ async function tokenPair(ctx: Ctx, user: { id: number; tokenVersion: number }, r
 }
 
 export async function login(req: Request, ctx: Ctx): Promise<Response> {
-  const { hasher, store, refreshTokens, log } = ctx.deps;
+  const { hasher, store, refreshTokens, log, limiter } = ctx.deps;
+  await limiter.take("login_ip", ctx.ip);
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
   const email = (input.email ?? input.username)?.normalize("NFC").trim().toLowerCase();
   if (email === undefined) {
     throw new HttpError("validation_failed", "email: is required", { errors: [{ field: "email", message: "is required" }] });
   }
+  // Only failures count against an account, so its owner logging in is never what locks it.
+  const account = `${ctx.ip}|${email}`;
+  await limiter.take("login_account", account, 0);
+  const failed = async () => {
+    await limiter.take("login_account", account).catch(() => {});
+    return badCredentials();
+  };
   const user = await store.userByEmail(email);
   if (!user) {
     await hasher.verifyAgainstDummy(input.password!);
-    throw badCredentials();
+    throw await failed();
   }
-  if (!(await hasher.verify(input.password!, user.passwordHash))) throw badCredentials();
+  if (!(await hasher.verify(input.password!, user.passwordHash))) throw await failed();
   if (hasher.needsRehash(user.passwordHash)) {
     // An upgrade that fails must not fail the login; the next login tries again.
     await hasher
@@ -74,6 +83,7 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
 }
 
 export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
+  await ctx.deps.limiter.take("refresh_ip", ctx.ip);
   const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
   const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
   const user = rotated && (await ctx.deps.store.userById(rotated.userId));

@@ -66,6 +66,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
   const close = async () => {
     await server.stop(true);
     deps.hasher.close();
+    deps.limiter.close();
     await deps.store.close().catch(() => {}); // some tests close it themselves
     await database.drop();
     rmSync(dir, { recursive: true, force: true });
