@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { png } from "./fixtures/images.ts";
+import { startProcess as start } from "./helpers/process.ts";
 import { Client } from "./helpers/server.ts";
 
 const MAIN = resolve(import.meta.dir, "../src/main.ts");
@@ -15,37 +16,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "profile-main-"));
   dirs.push(dir);
   return dir;
-}
-
-/** Starts main.ts in `cwd` and resolves once it logs that it listens. */
-async function start(cwd: string, env: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const reader = proc.stdout.getReader();
-  let output = "";
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    output += new TextDecoder().decode(value);
-    const match = /"msg":"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(output);
-    if (match) {
-      const rest = (async () => {
-        for (;;) {
-          const next = await reader.read();
-          if (next.done) return output;
-          output += new TextDecoder().decode(next.value);
-        }
-      })();
-      return { proc, url: `http://127.0.0.1:${match[1]}`, output: () => rest };
-    }
-  }
-  proc.kill();
-  throw new Error(`server did not start: ${output}${await new Response(proc.stderr).text()}`);
 }
 
 describe("start-up", () => {

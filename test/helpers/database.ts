@@ -9,8 +9,8 @@ export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgre
 export type TestDatabase = { url: string; drop(): Promise<void> };
 
 /** A fresh database for one test server. A missing PostgreSQL is a failure, never a skip. */
-export async function freshDatabase(dir: string): Promise<TestDatabase> {
-  if (TEST_DB === "sqlite") return { url: `sqlite://${join(dir, "app.db")}`, drop: async () => {} };
+export async function freshDatabase(dir: string, kind: "sqlite" | "postgres" = TEST_DB): Promise<TestDatabase> {
+  if (kind === "sqlite") return { url: `sqlite://${join(dir, "app.db")}`, drop: async () => {} };
   const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   const admin = new SQL(POSTGRES_URL, { max: 1, connectionTimeout: 5 });
   try {
