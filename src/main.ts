@@ -2,6 +2,7 @@
 // connections, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the database.
 import { createServer } from "./app.ts";
 import { ConfigError, loadConfig, redactUrl } from "./config.ts";
+import { isUnavailable } from "./db/index.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { createLogger, describeError, stdoutSink } from "./log.ts";
 import { buildDeps } from "./wire.ts";
@@ -64,6 +65,9 @@ if (process.argv.includes("healthcheck")) {
 main().catch((err) => {
   log.error("failed to start", { ...describeError(err), stack: undefined });
   out.flush();
-  process.stderr.write(`failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  const reason = isUnavailable(err)
+    ? `cannot reach the database at ${redactUrl(process.env.DATABASE_URL ?? "")} (${(err as { code?: string }).code})`
+    : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`failed to start: ${reason}\n`);
   process.exit(1);
 });

@@ -33,6 +33,20 @@ describe("start-up", () => {
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
+  test("an unreachable database at start-up: exit 1 with a clear line, no stack, no password", async () => {
+    const proc = Bun.spawn([process.execPath, MAIN], {
+      cwd: tempDir(),
+      env: { PATH: process.env.PATH ?? "", DATABASE_URL: "postgres://app:hunter2@127.0.0.1:1/app" },
+      stderr: "pipe",
+      stdout: "pipe",
+    });
+    expect(await proc.exited).toBe(1);
+    const stderr = await new Response(proc.stderr).text();
+    expect(stderr).toContain("cannot reach the database at postgres://***@127.0.0.1:1/app");
+    expect(stderr + (await new Response(proc.stdout).text())).not.toContain("hunter2");
+    expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
   test("production without JWT_SECRET refuses to start", async () => {
     const proc = Bun.spawn([process.execPath, MAIN], {
       cwd: tempDir(),

@@ -102,7 +102,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
 export function isUnavailable(err: unknown): boolean {
   const code = String((err as { code?: unknown } | null)?.code ?? "");
   return (
-    /^ERR_POSTGRES_(CONNECTION_CLOSED|CONNECTION_TIMEOUT|IDLE_TIMEOUT|LIFETIME_TIMEOUT|TLS|AUTHENTICATION_FAILED_PBKDF2|UNSUPPORTED_AUTHENTICATION_METHOD)/.test(code) ||
+    /^ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT|TLS)/.test(code) ||
     ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ERR_CONNECTION_CLOSED"].includes(code) ||
     ["57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"].includes(String((err as { errno?: unknown } | null)?.errno ?? ""))
   );

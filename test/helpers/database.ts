@@ -9,9 +9,14 @@ export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgre
 export type TestDatabase = { url: string; drop(): Promise<void> };
 
 /** A fresh database for one test server. A missing PostgreSQL is a failure, never a skip. */
-export async function freshDatabase(dir: string, kind: "sqlite" | "postgres" = TEST_DB): Promise<TestDatabase> {
+export async function freshDatabase(
+  dir: string,
+  kind: "sqlite" | "postgres" = TEST_DB,
+  serverUrl: string = POSTGRES_URL,
+): Promise<TestDatabase> {
   if (kind === "sqlite") return { url: `sqlite://${join(dir, "app.db")}`, drop: async () => {} };
   const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  // The schema is made and dropped over a direct connection, whatever route the service takes.
   const admin = new SQL(POSTGRES_URL, { max: 1, connectionTimeout: 5 });
   try {
     await admin.unsafe(`CREATE SCHEMA ${schema}`);
@@ -20,7 +25,7 @@ export async function freshDatabase(dir: string, kind: "sqlite" | "postgres" = T
     throw new Error(`TEST_DB=postgres but PostgreSQL at ${POSTGRES_URL} is not usable: ${(err as Error).message}`);
   }
   return {
-    url: `${POSTGRES_URL}?search_path=${schema}`,
+    url: `${serverUrl}?search_path=${schema}`,
     async drop() {
       await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
       await admin.close();

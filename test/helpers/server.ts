@@ -34,9 +34,12 @@ export async function serverForFile(env: Record<string, string> = {}): Promise<T
   return server;
 }
 
-export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { database?: "sqlite" | "postgres"; postgresUrl?: string } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "profile-test-"));
-  const database = await freshDatabase(dir);
+  const database = await freshDatabase(dir, options.database, options.postgresUrl);
   const storage = TEST_STORAGE === "s3" ? await freshBucket() : {};
   const config = loadConfig({
     NODE_ENV: "test",
