@@ -39,7 +39,10 @@ export async function startServer(
   options: { database?: "sqlite" | "postgres"; postgresUrl?: string } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "profile-test-"));
-  const database = await freshDatabase(dir, options.database, options.postgresUrl);
+  // An explicit DATABASE_URL is someone else's database: use it as it is and leave it be.
+  const database = env.DATABASE_URL
+    ? { url: env.DATABASE_URL, drop: async () => {} }
+    : await freshDatabase(dir, options.database, options.postgresUrl);
   const storage = TEST_STORAGE === "s3" ? await freshBucket() : {};
   const config = loadConfig({
     NODE_ENV: "test",

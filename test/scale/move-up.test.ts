@@ -1,0 +1,55 @@
+// Moving up: an embedded installation (SQLite + pictures on disk) copied into PostgreSQL + S3 by
+// the `move-up` command, twice (it is idempotent), then served from there as if nothing happened.
+import { afterAll, expect, test } from "bun:test";
+import { png } from "../fixtures/images.ts";
+import { freshDatabase } from "../helpers/database.ts";
+import { MAIN } from "../helpers/process.ts";
+import { freshBucket } from "../helpers/s3.ts";
+import { startServer } from "../helpers/server.ts";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup();
+});
+
+async function runMoveUp(args: string[], env: Record<string, string>) {
+  const proc = Bun.spawn([process.execPath, MAIN, "move-up", ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdout: "pipe", stderr: "pipe" });
+  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  if (code !== 0) throw new Error(`move-up exited ${code}: ${err}${out}`);
+  return JSON.parse(out);
+}
+
+test("accounts, sessions and pictures survive the move, and a second run copies nothing twice", async () => {
+  const laptop = await startServer({}, { database: "sqlite" });
+  cleanups.push(() => laptop.close());
+  const withPicture = await laptop.client.signUp("first-password");
+  const alsoPicture = await laptop.client.signUp();
+  const plain = await laptop.client.signUp();
+  await laptop.client.upload(withPicture.token, png(64, 48));
+  await laptop.client.upload(alsoPicture.token, png(20, 20));
+  await laptop.client.upload(alsoPicture.token, png(30, 30)); // only the current version moves
+
+  const target = await freshDatabase(laptop.dir, "postgres");
+  cleanups.push(() => target.drop());
+  const bucket = await freshBucket();
+  const args = ["--from-database", laptop.deps.config.databaseUrl, "--from-static", laptop.deps.config.staticDir, "--to-database", target.url];
+
+  const first = await runMoveUp(args, bucket);
+  expect(first).toMatchObject({ users: 3, sessions: 3, pictures: { copied: 2, alreadyThere: 0, missing: 0 }, rejected: [] });
+  expect(JSON.stringify(first)).not.toContain("postgres://postgres@"); // credentials stay out of reports
+
+  const second = await runMoveUp(args, bucket);
+  expect(second).toMatchObject({ users: 3, sessions: 0, pictures: { copied: 0, alreadyThere: 2, missing: 0 }, rejected: [] });
+
+  await using cloud = await startServer({ ...bucket, DATABASE_URL: target.url });
+  expect((await cloud.client.login(withPicture.email, "first-password")).status).toBe(200);
+  // Same JWT secret, same rows: tokens issued on the laptop keep working.
+  const me = await cloud.client.send("GET", "/me", { token: withPicture.token });
+  expect(me.status).toBe(200);
+  const picture = await fetch(me.body.image_url);
+  expect((await new Bun.Image(new Uint8Array(await picture.arrayBuffer())).metadata()).width).toBe(64);
+  expect((await cloud.client.send("POST", "/token/refresh", { json: { refresh_token: plain.refresh } })).status).toBe(200);
+  const newcomer = await cloud.client.register();
+  expect(newcomer.status).toBe(201);
+  expect(newcomer.body.id).toBeGreaterThan(plain.id);
+});
