@@ -30,13 +30,17 @@ export type Ctx = {
   deps: Deps;
   params: Record<string, string>;
   requestId: string;
-  /** The client's address: the socket's, or from X-Forwarded-For behind TRUST_PROXY proxies. */
-  ip: string;
+  /**
+   * The client's address: the socket's, or from X-Forwarded-For behind TRUST_PROXY proxies.
+   * A function, because asking the socket costs microseconds that only rate-limited routes need.
+   */
+  ip: () => string;
   /** Set once the request is authenticated, for the access log. */
   userId?: number;
 };
 
 export type Handler = (req: Request, ctx: Ctx) => Promise<Response>;
 
+// JSON.stringify into a plain Response: measured faster here than Response.json on the hot path.
 export const json = (body: unknown, status = 200, headers?: Record<string, string>): Response =>
-  Response.json(body, { status, headers });
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });

@@ -93,8 +93,9 @@ function clientIp(req: Request, socketIp: string, trustProxy: number): string {
 function newContext(req: Request, deps: Deps, params: Record<string, string>, server?: Server<undefined>): Ctx {
   const given = req.headers.get("x-request-id");
   const requestId = given !== null && SANE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
-  const socketIp = server?.requestIP(req)?.address ?? "unknown";
-  return { deps, params, requestId, ip: clientIp(req, socketIp, deps.config.trustProxy) };
+  let ip: string | undefined;
+  const lookup = () => (ip ??= clientIp(req, server?.requestIP(req)?.address ?? "unknown", deps.config.trustProxy));
+  return { deps, params, requestId, ip: lookup };
 }
 
 /** HEAD answers with GET's headers, including the length of the body it does not send. */

@@ -10,7 +10,7 @@ const NO_STORE = { "Cache-Control": "no-store" };
 
 export async function register(req: Request, ctx: Ctx): Promise<Response> {
   const { config, hasher, store, clock, limiter } = ctx.deps;
-  await limiter.take("register_ip", ctx.ip);
+  await limiter.take("register_ip", ctx.ip());
   const body = await readJson(req);
   const input = parseFields(body, { name: rules.name, email: rules.email, password: rules.password(config.passwordMinLength) }, [
     "name",
@@ -50,14 +50,14 @@ async function tokenPair(ctx: Ctx, user: { id: number; tokenVersion: number }, r
 
 export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const { hasher, store, refreshTokens, log, limiter } = ctx.deps;
-  await limiter.take("login_ip", ctx.ip);
+  await limiter.take("login_ip", ctx.ip());
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
   const email = (input.email ?? input.username)?.normalize("NFC").trim().toLowerCase();
   if (email === undefined) {
     throw new HttpError("validation_failed", "email: is required", { errors: [{ field: "email", message: "is required" }] });
   }
   // Only failures count against an account, so its owner logging in is never what locks it.
-  const account = `${ctx.ip}|${email}`;
+  const account = `${ctx.ip()}|${email}`;
   await limiter.take("login_account", account, 0);
   const failed = async () => {
     await limiter.take("login_account", account).catch(() => {});
@@ -83,7 +83,7 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
 }
 
 export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
-  await ctx.deps.limiter.take("refresh_ip", ctx.ip);
+  await ctx.deps.limiter.take("refresh_ip", ctx.ip());
   const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
   const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
   const user = rotated && (await ctx.deps.store.userById(rotated.userId));
