@@ -3,12 +3,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { png } from "./fixtures/images.ts";
-import { startProcess as start } from "./helpers/process.ts";
+import { MAIN, startProcess as start } from "./helpers/process.ts";
 import { Client } from "./helpers/server.ts";
 
-const MAIN = resolve(import.meta.dir, "../src/main.ts");
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
@@ -18,44 +17,34 @@ function tempDir(): string {
   return dir;
 }
 
+/** Runs main.ts to completion (it is expected to refuse to start) and returns what it said. */
+async function refusal(env: Record<string, string>) {
+  const proc = Bun.spawn([process.execPath, MAIN], { cwd: tempDir(), env: { PATH: process.env.PATH ?? "", ...env }, stderr: "pipe", stdout: "pipe" });
+  const [code, stderr, stdout] = await Promise.all([proc.exited, new Response(proc.stderr).text(), new Response(proc.stdout).text()]);
+  return { code, stderr, stdout };
+}
+
 describe("start-up", () => {
   test("bad configuration: exit code 1 and every problem on stderr, no stack", async () => {
-    const proc = Bun.spawn([process.execPath, MAIN], {
-      cwd: tempDir(),
-      env: { PATH: process.env.PATH ?? "", PORT: "http", JWT_SECRET: "short", IMAGE_MAX_SIDE: "0" },
-      stderr: "pipe",
-      stdout: "pipe",
-    });
-    expect(await proc.exited).toBe(1);
-    const stderr = await new Response(proc.stderr).text();
+    const { code, stderr } = await refusal({ PORT: "http", JWT_SECRET: "short", IMAGE_MAX_SIDE: "0" });
+    expect(code).toBe(1);
     for (const name of ["PORT", "JWT_SECRET", "IMAGE_MAX_SIDE"]) expect(stderr).toContain(name);
     expect(stderr).not.toContain("short");
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
   test("an unreachable database at start-up: exit 1 with a clear line, no stack, no password", async () => {
-    const proc = Bun.spawn([process.execPath, MAIN], {
-      cwd: tempDir(),
-      env: { PATH: process.env.PATH ?? "", DATABASE_URL: "postgres://app:hunter2@127.0.0.1:1/app" },
-      stderr: "pipe",
-      stdout: "pipe",
-    });
-    expect(await proc.exited).toBe(1);
-    const stderr = await new Response(proc.stderr).text();
+    const { code, stderr, stdout } = await refusal({ DATABASE_URL: "postgres://app:hunter2@127.0.0.1:1/app" });
+    expect(code).toBe(1);
     expect(stderr).toContain("cannot reach the database at postgres://***@127.0.0.1:1/app");
-    expect(stderr + (await new Response(proc.stdout).text())).not.toContain("hunter2");
+    expect(stderr + stdout).not.toContain("hunter2");
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
   });
 
   test("production without JWT_SECRET refuses to start", async () => {
-    const proc = Bun.spawn([process.execPath, MAIN], {
-      cwd: tempDir(),
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "production" },
-      stderr: "pipe",
-      stdout: "pipe",
-    });
-    expect(await proc.exited).toBe(1);
-    expect(await new Response(proc.stderr).text()).toContain("JWT_SECRET is required");
+    const { code, stderr } = await refusal({ NODE_ENV: "production" });
+    expect(code).toBe(1);
+    expect(stderr).toContain("JWT_SECRET is required");
   });
 
   test("development keeps a generated secret (mode 0600) so sessions survive a restart", async () => {

@@ -58,6 +58,13 @@ export function jpegIsComplete(bytes: Uint8Array): boolean {
   return false;
 }
 
+/** Bun.Image decodes a GIF cut short inside its image data without complaint; a whole one ends in 0x3B. */
+export function gifIsComplete(bytes: Uint8Array): boolean {
+  let end = bytes.length - 1;
+  while (end > 0 && bytes[end] === 0x00) end--; // some encoders pad after the trailer
+  return bytes[end] === 0x3b;
+}
+
 export class ImageProcessor {
   private readonly gate: Semaphore;
 
@@ -80,8 +87,8 @@ export class ImageProcessor {
     if (!type) {
       throw new HttpError("unsupported_image_type", "The file is not a JPEG, PNG, GIF or WebP image.");
     }
-    if (type === "jpeg" && !jpegIsComplete(input)) {
-      throw new HttpError("invalid_image", "The JPEG image is truncated or corrupt.");
+    if ((type === "jpeg" && !jpegIsComplete(input)) || (type === "gif" && !gifIsComplete(input))) {
+      throw new HttpError("invalid_image", `The ${type.toUpperCase()} image is truncated or corrupt.`);
     }
     // The ICC profile would be copied into our output unchecked: unbounded in size, and a place to
     // smuggle bytes. Colours are treated as sRGB instead.
