@@ -1,7 +1,7 @@
 // Small client commands for bench/run.sh (run on the load-generator core):
 //   bun bench/client.ts port                               print a free 127.0.0.1 port
 //   bun bench/client.ts wait  <base>                       poll /healthz until 200 (20 s max)
-//   bun bench/client.ts token <base> <email> <password>    register (or reuse) + log in, print the access token
+//   bun bench/client.ts token <base> <email> <password>    register (must be new) + log in, print the access token
 //   bun bench/client.ts check <base> <token>               GET /me once, fail unless 200 with a profile
 //   bun bench/client.ts healthz <base> <n>                 n sequential GET /healthz, fail on any non-200
 import { die, freePort, userToken, waitHealthy } from "./lib.ts";

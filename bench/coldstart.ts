@@ -1,17 +1,16 @@
 // Cold start: spawn the service (fresh temp dir, so a fresh database that must be migrated), poll
 // GET /healthz every 2 ms, and time spawn → first 200. Each spawn goes through `taskset -c <cpus>`
 // like every other server in the benchmark. This script itself runs on the load-generator core.
-// Usage: bun bench/coldstart.ts <repo-root> <out.json> [runs=7] [server-cpus=0]
+// Usage: bun bench/coldstart.ts <bun> <service-main.ts> <out.json> [runs=7] [server-cpus=0]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { die, freePort, median } from "./lib.ts";
 
-const [root, outPath, runsArg, cpusArg] = process.argv.slice(2);
-if (!root || !outPath) die("usage: coldstart.ts <repo-root> <out.json> [runs] [server-cpus]");
+const [bun, main, outPath, runsArg, cpusArg] = process.argv.slice(2);
+if (!bun || !main || !outPath) die("usage: coldstart.ts <bun> <service-main.ts> <out.json> [runs] [server-cpus]");
 const runs = Number(runsArg ?? 7);
 const cpus = cpusArg ?? "0";
-const bun = join(root, "node_modules/.bin/bun");
 const POLL_MS = 2;
 const TIMEOUT_MS = 15_000;
 
@@ -32,7 +31,7 @@ for (let i = 0; i < runs; i++) {
     JWT_SECRET: "cold-start-bench-secret-0123456789abcdef-0123456789",
   };
   const started = performance.now();
-  const child = Bun.spawn(["taskset", "-c", cpus, bun, join(root, "src/main.ts")], {
+  const child = Bun.spawn(["taskset", "-c", cpus, bun, main], {
     cwd: dir,
     env,
     stdout: Bun.file(join(dir, "stdout.log")),

@@ -48,7 +48,10 @@ export async function waitHealthy(base: string, timeoutMs = 20_000): Promise<voi
   }
 }
 
-/** Registers (201, or 409 if it already exists) and logs in; returns the access token. */
+/**
+ * Registers and logs in; returns the access token. The benchmark always starts from an empty
+ * database, so anything but 201 (409 included: a reused database) is an error.
+ */
 export async function userToken(base: string, email: string, password: string, name = "Bench User"): Promise<string> {
   const reg = await fetch(`${base}/register`, {
     method: "POST",
@@ -56,7 +59,7 @@ export async function userToken(base: string, email: string, password: string, n
     body: JSON.stringify({ name, email, password }),
   });
   const regBody = await reg.text();
-  if (reg.status !== 201 && reg.status !== 409) die(`register ${email}: ${reg.status} ${regBody}`);
+  if (reg.status !== 201) die(`register ${email}: ${reg.status} ${regBody} (the benchmark expects a fresh database)`);
   const login = await fetch(`${base}/login`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

@@ -67,9 +67,29 @@ const atMost = (target: number, show: (n: number) => string): Check => (v) =>
 const below = (target: number, show: (n: number) => string): Check => (v) =>
   v < target ? `yes (${pct(1 - v / target)} under)` : `**NO** — ${show(v)} vs < ${show(target)}, over by ${pct(v / target - 1)}`;
 
-type Row = { metric: string; get: (r: Run) => number; show: (n: number) => string; target?: string; check?: Check; note?: (r: Run) => string };
+type Row = {
+  metric: string;
+  get: (r: Run) => number;
+  show: (n: number) => string;
+  target?: string;
+  check?: Check;
+  note?: (r: Run) => string;
+  /** wrk runs behind the value: any non-2xx answer or socket error there marks the value ⚠. */
+  sources?: string[];
+};
 const rows: Row[] = [];
 const section = (title: string) => rows.push({ metric: `**${title}**`, get: () => NaN, show: () => "" });
+
+/** "" when the wrk run was clean, else what went wrong ("3 non-2xx, 1 timeout"). */
+const wrkTrouble = (w: Wrk): string =>
+  [
+    [w.non2xx, "non-2xx"],
+    [w.err_timeout, "timeout"],
+    [w.err_connect + w.err_read + w.err_write, "socket error"],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, what]) => `${n} ${what}${(n as number) > 1 && what !== "non-2xx" ? "s" : ""}`)
+    .join(", ");
 
 const baselineRps = (r: Run) => (r.wrk("baseline1").rps + r.wrk("baseline2").rps) / 2;
 
@@ -111,9 +131,10 @@ rows.push(
   },
 );
 
+const envOf = (label: string) => runs[0]!.text(`${label}.env`) ?? "default configuration";
 for (const [label, title] of [
-  ["core0", "3–4. Login and login flood — server on core 0 (headline), wrk on core 1"],
-  ["cores01", "3–4. Variant: server on cores 0,1 (taskset -c 0,1), wrk still on core 1 — shares a core with the server"],
+  ["core0", `3–4. Login and login flood — server on core 0 (headline), wrk on core 1; service env: ${envOf("core0")}`],
+  ["cores01", `3–4. Variant: server on cores 0,1 (taskset -c 0,1), wrk still on core 1 — shares a core with the server; service env: ${envOf("cores01")}`],
 ] as const) {
   section(title);
   rows.push(
@@ -121,18 +142,25 @@ for (const [label, title] of [
       metric: `POST /login p50 (-c4, 10 s) [${label}]`,
       get: (r) => r.wrk(`login-${label}`).p50_ms,
       show: ms,
+      sources: [`login-${label}`],
       note: (r) => r.text(`${label}.parallelism`)?.replace(/^availableParallelism under /, "") ?? "",
     },
-    { metric: `POST /login p99 [${label}]`, get: (r) => r.wrk(`login-${label}`).p99_ms, show: ms },
-    { metric: `POST /login logins/s [${label}]`, get: (r) => r.wrk(`login-${label}`).rps, show: (n) => n.toFixed(1) },
-    { metric: `GET /me p99, -c8 alone [${label}]`, get: (r) => r.wrk(`me8-alone-${label}`).p99_ms, show: ms },
-    { metric: `GET /me p99, -c8 during login flood -c16 [${label}]`, get: (r) => r.wrk(`me8-flood-${label}`).p99_ms, show: ms },
+    { metric: `POST /login p99 [${label}]`, get: (r) => r.wrk(`login-${label}`).p99_ms, show: ms, sources: [`login-${label}`] },
+    { metric: `POST /login logins/s [${label}]`, get: (r) => r.wrk(`login-${label}`).rps, show: (n) => n.toFixed(1), sources: [`login-${label}`] },
+    { metric: `GET /me p99, -c8 alone [${label}]`, get: (r) => r.wrk(`me8-alone-${label}`).p99_ms, show: ms, sources: [`me8-alone-${label}`] },
+    {
+      metric: `GET /me p99, -c8 during login flood -c16 [${label}]`,
+      get: (r) => r.wrk(`me8-flood-${label}`).p99_ms,
+      show: ms,
+      sources: [`me8-flood-${label}`],
+    },
     {
       metric: `GET /me p99 flood / alone [${label}]${label === "cores01" ? " (variant)" : ""}`,
       get: (r) => r.wrk(`me8-flood-${label}`).p99_ms / r.wrk(`me8-alone-${label}`).p99_ms,
       show: times,
       target: "≤ 3×",
       check: atMost(3, times),
+      sources: [`me8-alone-${label}`, `me8-flood-${label}`],
     },
     {
       metric: `GET /me req/s alone → during flood [${label}]`,
@@ -144,7 +172,34 @@ for (const [label, title] of [
       metric: `Login flood: logins/s, p99 [${label}]`,
       get: (r) => r.wrk(`flood-${label}`).rps,
       show: (n) => `${n.toFixed(1)}/s`,
+      sources: [`flood-${label}`],
       note: (r) => `p99 ${ms(r.wrk(`flood-${label}`).p99_ms)}`,
+    },
+  );
+}
+
+if (runs.every((r) => existsSync(join(r.dir, "me8-flood-core0-limits.json")))) {
+  const label = "core0-limits";
+  section(`Extra, not the target: the same GET /me + login flood against the default configuration (rate limits on; one client IP, so logins past the per-IP limit get 429); server on core 0`);
+  rows.push(
+    { metric: `GET /me p99, -c8 alone [${label}]`, get: (r) => r.wrk(`me8-alone-${label}`).p99_ms, show: ms },
+    { metric: `GET /me p99, -c8 during the login flood [${label}]`, get: (r) => r.wrk(`me8-flood-${label}`).p99_ms, show: ms },
+    {
+      metric: `GET /me p99 flood / alone [${label}] (info)`,
+      get: (r) => r.wrk(`me8-flood-${label}`).p99_ms / r.wrk(`me8-alone-${label}`).p99_ms,
+      show: times,
+    },
+    {
+      metric: `GET /me req/s alone → during flood [${label}]`,
+      get: (r) => r.wrk(`me8-flood-${label}`).rps,
+      show: int,
+      note: (r) => `${int(r.wrk(`me8-alone-${label}`).rps)} → ${int(r.wrk(`me8-flood-${label}`).rps)}`,
+    },
+    {
+      metric: `Login flood answers/s, share that were not 2xx [${label}]`,
+      get: (r) => r.wrk(`flood-${label}`).rps,
+      show: (n) => `${int(n)}/s`,
+      note: (r) => `${pct(r.wrk(`flood-${label}`).non2xx / Math.max(1, r.wrk(`flood-${label}`).requests))} non-2xx`,
     },
   );
 }
@@ -184,7 +239,11 @@ rows.push(
     show: mib,
     target: "< 300 MiB",
     check: below(300 * 1024, mib),
-    note: (r) => `VmRSS after ${mib(r.json("uploads").rss_after_kib)}`,
+    note: (r) => {
+      const u = r.json("uploads");
+      const rounds = (u.round_max_rss_kib as number[] | undefined)?.map((k) => (k / 1024).toFixed(0)).join(" / ");
+      return `VmRSS after ${mib(u.rss_after_kib)}${rounds ? `; sampled max VmRSS per round ${rounds} MiB` : ""}`;
+    },
   },
 );
 
@@ -216,11 +275,17 @@ out.push(
   "",
 );
 for (const r of runs) {
+  const changed = r.meta.src_fingerprint_end && r.meta.src_fingerprint_end !== r.meta.src_fingerprint;
   out.push(
-    `- run \`${basename(r.dir)}\` (${r.meta.date_utc} UTC): \`bun test\` processes at start/end ${r.meta.bun_test_procs_start}/${r.meta.bun_test_procs_end ?? "?"}, ` +
+    `- run \`${basename(r.dir)}\` (${r.meta.date_utc} UTC): source \`${r.meta.src_fingerprint}\` (snapshot of src/ at start; newest file ${r.meta.src_newest_file})` +
+      `${changed ? `, **src/ changed during the run** (now \`${r.meta.src_fingerprint_end}\`; the run kept measuring its snapshot)` : ""}; ` +
+      `idle check: ${r.meta.idle_check ?? "n/a"}; ` +
+      `\`bun test\` processes at start/end ${r.meta.bun_test_procs_start}/${r.meta.bun_test_procs_end ?? "?"}, ` +
       `load average at start ${r.meta.loadavg_start}, at end ${r.meta.loadavg_end ?? "?"}`,
   );
 }
+const fingerprints = new Set(runs.map((r) => r.meta.src_fingerprint));
+if (fingerprints.size > 1) out.push("", `**Warning: these runs measured ${fingerprints.size} different versions of src/; the median mixes them.**`);
 out.push("");
 
 const multi = runs.length > 1;
@@ -233,9 +298,13 @@ for (const row of rows) {
   }
   const values = runs.map(row.get);
   const value = median(values);
-  const cells = [row.metric, row.show(value), row.target ?? "", row.check ? row.check(value) : ""];
+  const troubles = runs.map((r) => (row.sources ?? []).map((name) => wrkTrouble(r.wrk(name))).filter(Boolean).join(", "));
+  const tainted = troubles.map(Boolean);
+  const mark = (text: string, trouble: string) => (trouble ? `${text} ⚠ ${trouble}` : text);
+  const verdict = !row.check ? "" : tainted.some(Boolean) ? "n/a — invalid: non-2xx answers, timeouts or socket errors behind it" : row.check(value);
+  const cells = [row.metric, mark(row.show(value), troubles.filter(Boolean).join("; ")), row.target ?? "", verdict];
   if (multi) {
-    cells.push(...values.map((v, i) => (row.check && !row.check(v).startsWith("yes") ? `${row.show(v)} ✗` : row.show(v))));
+    cells.push(...values.map((v, i) => mark(row.check && !row.check(v).startsWith("yes") ? `${row.show(v)} ✗` : row.show(v), troubles[i]!)));
     cells.push(runs.map((r) => row.note?.(r)).filter(Boolean).join(" · "));
   } else cells.push(row.note?.(runs[0]!) ?? "");
   out.push(`| ${cells.join(" | ")} |`);
@@ -248,14 +317,67 @@ for (const r of runs) {
     "baseline1", "baseline2", "me-log", "me-nolog",
     "login-core0", "me8-alone-core0", "me8-flood-core0", "flood-core0",
     "login-cores01", "me8-alone-cores01", "me8-flood-cores01", "flood-cores01",
+    "me8-alone-core0-limits", "me8-flood-core0-limits", "flood-core0-limits",
   ]) {
+    if (!existsSync(join(r.dir, `${name}.json`))) continue;
     const w = r.wrk(name);
     const errs = w.err_connect + w.err_read + w.err_write + w.err_timeout;
     if (w.non2xx > 0 || errs > 0) {
-      problems.push(`${basename(r.dir)} ${name}: ${w.non2xx} non-2xx/3xx, socket errors connect ${w.err_connect} read ${w.err_read} write ${w.err_write} timeout ${w.err_timeout}`);
+      const expected = name === "flood-core0-limits" ? " (expected: the rate limiter's 429s)" : "";
+      problems.push(`${basename(r.dir)} ${name}: ${w.non2xx} non-2xx/3xx of ${w.requests}${expected}, socket errors connect ${w.err_connect} read ${w.err_read} write ${w.err_write} timeout ${w.err_timeout}`);
     }
   }
 }
+// Noise: CPU used outside the benchmark's process group, and steal, during each measured window.
+const NOISE_WINDOWS = [
+  "baseline1", "me-log", "me-nolog", "baseline2",
+  "login-core0", "me8-alone-core0", "me8-flood-core0",
+  "login-cores01", "me8-alone-cores01", "me8-flood-cores01",
+  "me8-alone-core0-limits", "me8-flood-core0-limits",
+  "uploads", "coldstart",
+];
+type Noise = {
+  foreign_cpu_pct: number;
+  kernel_threads_pct?: number;
+  steal_pct: number;
+  cpu0_busy_pct?: number;
+  cpu1_busy_pct?: number;
+  server_cpu_pct?: number;
+};
+const pct0 = (n: number | undefined) => (n === undefined ? "–" : `${n.toFixed(0)}%`);
+const flagged: string[] = [];
+const noiseRows: string[] = [];
+for (const [i, r] of runs.entries()) {
+  for (const name of NOISE_WINDOWS) {
+    if (!existsSync(join(r.dir, `${name}.cpu.json`))) continue;
+    const n = r.json(`${name}.cpu`) as Noise;
+    const bad = n.foreign_cpu_pct > 10 || n.steal_pct > 5;
+    if (bad) flagged.push(`run ${i + 1} ${name} (other processes ${pct0(n.foreign_cpu_pct)}, steal ${pct0(n.steal_pct)})`);
+    noiseRows.push(
+      `| ${i + 1} | ${name}${bad ? " ⚠" : ""} | ${pct0(n.foreign_cpu_pct)} | ${pct0(n.kernel_threads_pct)} | ${pct0(n.steal_pct)} | ` +
+        `${pct0(n.cpu0_busy_pct)} | ${pct0(n.cpu1_busy_pct)} | ${name === "coldstart" ? "–" : pct0(n.server_cpu_pct)} |`,
+    );
+  }
+}
+if (noiseRows.length) {
+  out.push(
+    "",
+    flagged.length
+      ? `Noise: in ${flagged.length} measured window(s) other processes used more than 10% of a core or steal passed 5%, so those numbers are suspect: ${flagged.join("; ")}.`
+      : "Noise: in no measured window did other processes use more than 10% of a core, nor steal pass 5%.",
+    "",
+    "<details><summary>CPU per measured window (% of one core)</summary>",
+    "",
+    "Other processes = user processes outside this benchmark; kernel threads = ksoftirqd, kworkers (partly our own loopback traffic); server = the process under test (all its threads).",
+    "",
+    "| run | window | other processes | kernel threads | steal | core 0 busy | core 1 busy | server |",
+    "|---|---|---|---|---|---|---|---|",
+    ...noiseRows,
+    "",
+    "</details>",
+  );
+}
+
 out.push("");
 out.push(problems.length ? `wrk errors or non-2xx answers:\n\n${problems.map((p) => `- ${p}`).join("\n")}` : "wrk: no socket errors and no non-2xx answers in any run.");
 console.log(out.join("\n"));

@@ -30,10 +30,15 @@ const tokens = await Promise.all(
 await Bun.sleep(500);
 const before = procStatus(pid) ?? die(`no /proc/${pid}/status`);
 
+// VmRSS sampled every 20 ms, the highest value seen per round (VmHWM only gives the overall peak).
 let sampledMaxRssKiB = before.VmRSS ?? 0;
+const roundMaxRssKiB: number[] = [];
 const sampler = setInterval(() => {
   const s = procStatus(pid);
-  if (s?.VmRSS && s.VmRSS > sampledMaxRssKiB) sampledMaxRssKiB = s.VmRSS;
+  if (!s?.VmRSS) return;
+  if (s.VmRSS > sampledMaxRssKiB) sampledMaxRssKiB = s.VmRSS;
+  const r = roundMaxRssKiB.length - 1;
+  if (r >= 0 && s.VmRSS > roundMaxRssKiB[r]!) roundMaxRssKiB[r] = s.VmRSS;
 }, 20);
 
 const statuses: Record<string, number> = {};
@@ -60,6 +65,7 @@ async function upload(token: string): Promise<void> {
 }
 
 for (let r = 0; r < rounds; r++) {
+  roundMaxRssKiB.push(procStatus(pid)?.VmRSS ?? 0);
   const started = performance.now();
   await Promise.all(tokens.map((token) => upload(token)));
   roundMs.push(performance.now() - started);
@@ -90,6 +96,7 @@ const result = {
   rss_after_kib: after.VmRSS,
   hwm_after_kib: after.VmHWM,
   sampled_max_rss_kib: sampledMaxRssKiB,
+  round_max_rss_kib: roundMaxRssKiB,
 };
 await Bun.write(outPath, JSON.stringify(result, null, 2));
 console.log(

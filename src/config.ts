@@ -21,6 +21,7 @@ export type Config = Readonly<{
   argon2TimeCost: number;
   hashConcurrency: number;
   hashQueueMax: number;
+  hashThreadNice: number;
   maxUploadBytes: number;
   imageMaxSide: number;
   imageMaxPixels: number;
@@ -198,6 +199,8 @@ export function loadConfig(env: Env = process.env): Config {
     argon2TimeCost: read.int("ARGON2_TIME_COST", 2, 1, 20),
     hashConcurrency: read.int("HASH_CONCURRENCY", cores, 1, 256),
     hashQueueMax: read.int("HASH_QUEUE_MAX", 256, 1, 100_000),
+    // Read again by the hashing threads themselves (src/auth/hash-worker.ts); checked here at start.
+    hashThreadNice: read.int("HASH_THREAD_NICE", 10, 0, 19),
     maxUploadBytes: read.int("MAX_UPLOAD_BYTES", 5 * MIB, 1024, 100 * MIB),
     imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
     imageMaxPixels: read.int("IMAGE_MAX_PIXELS", 40_000_000, 1_000_000, 268_000_000),

@@ -10,10 +10,14 @@ export type HashJob =
   | { id: number; op: "verify"; password: string; hash: string };
 export type HashReply = { id: number; ok: true; value: string | boolean } | { id: number; ok: false; error: string };
 
+// Nice 10 gives two hashing threads about a fifth of a saturated core: logins keep moving during a
+// flood while every other request keeps most of the CPU. HASH_THREAD_NICE tunes it (0 to 19).
+const NICE = Math.min(19, Math.max(0, Number(process.env.HASH_THREAD_NICE ?? 10) || 0));
+
 try {
   // On Linux a thread id is a valid target for setpriority(): this renices this thread only.
   const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  setPriority(tid, 15);
+  setPriority(tid, NICE);
 } catch {
   // Not Linux, or not allowed: hashing still runs off the event loop, just at normal priority.
 }

@@ -26,5 +26,6 @@ CREATE TABLE refresh_tokens (
   used_at     TEXT,
   created_at  TEXT    NOT NULL
 );
-CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id);
+-- (family_id, user_id): the per-request session check must not walk a user's every token.
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family_id, user_id);
 CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
