@@ -200,7 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     hashConcurrency: read.int("HASH_CONCURRENCY", cores, 1, 256),
     hashQueueMax: read.int("HASH_QUEUE_MAX", 256, 1, 100_000),
     // Read again by the hashing threads themselves (src/auth/hash-worker.ts); checked here at start.
-    hashThreadNice: read.int("HASH_THREAD_NICE", 10, 0, 19),
+    hashThreadNice: read.int("HASH_THREAD_NICE", 15, 0, 19),
     maxUploadBytes: read.int("MAX_UPLOAD_BYTES", 5 * MIB, 1024, 100 * MIB),
     imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
     imageMaxPixels: read.int("IMAGE_MAX_PIXELS", 40_000_000, 1_000_000, 268_000_000),

@@ -10,9 +10,10 @@ export type HashJob =
   | { id: number; op: "verify"; password: string; hash: string };
 export type HashReply = { id: number; ok: true; value: string | boolean } | { id: number; ok: false; error: string };
 
-// Nice 10 gives two hashing threads about a fifth of a saturated core: logins keep moving during a
-// flood while every other request keeps most of the CPU. HASH_THREAD_NICE tunes it (0 to 19).
-const NICE = Math.min(19, Math.max(0, Number(process.env.HASH_THREAD_NICE ?? 10) || 0));
+// Nice 15: during a login flood that saturates the core, other requests keep ~95% of it (GET /me
+// p99 rose 2.9×, bench/RESULTS.md) and logins crawl; nice 10 kept logins at ~3/s but let GET /me
+// p99 rise 4×. HASH_THREAD_NICE chooses (0 to 19).
+const NICE = Math.min(19, Math.max(0, Number(process.env.HASH_THREAD_NICE ?? 15) || 0));
 
 try {
   // On Linux a thread id is a valid target for setpriority(): this renices this thread only.
