@@ -53,6 +53,7 @@ describe("PUT /me", () => {
     ["a bad email", { email: "nope", current_password: "password123" }, "email"],
     ["a short password", { password: "short", current_password: "password123" }, "password"],
     ["an empty body", {}, "body"],
+    ["only current_password", { current_password: "password123" }, "body"],
   ];
   test.each(invalid)("422 for %s", async (_why, body, field) => {
     const user = await client.signUp();
