@@ -5,7 +5,8 @@ import { timingSafeEqual } from "node:crypto";
 import type { Store } from "../db/index.ts";
 import type { Clock } from "./jwt.ts";
 
-export type RefreshResult = { userId: number; familyId: string; token: string };
+/** `tokenVersion` is the user's current one: rotation refuses a family from before a password change. */
+export type RefreshResult = { userId: number; tokenVersion: number; familyId: string; token: string };
 
 const randomPart = (bytes: number): string => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
 const sha256 = (text: string): Buffer => Buffer.from(new Bun.CryptoHasher("sha256").update(text).digest());
@@ -34,7 +35,7 @@ export class RefreshTokens {
     const familyId = randomPart(16);
     const { token, row } = this.mint(user, familyId);
     if (!(await this.store.insertRefreshToken(row, new Date(this.clock())))) return undefined;
-    return { userId: user.id, familyId, token };
+    return { userId: user.id, tokenVersion: user.tokenVersion, familyId, token };
   }
 
   /** Looks a presented token up; undefined for anything not ours, with no hint why. */
@@ -63,7 +64,7 @@ export class RefreshTokens {
       await this.store.revokeFamily(row.familyId);
       return undefined;
     }
-    return { userId: row.userId, familyId: row.familyId, token: next.token };
+    return { userId: row.userId, tokenVersion: row.userVersion, familyId: row.familyId, token: next.token };
   }
 
   /** Logout: ends the session the token belongs to. Unknown tokens are ignored, not reported. */

@@ -242,10 +242,11 @@ export class Store {
     await this.sql`UPDATE users SET password_hash = ${newHash} WHERE id = ${id} AND password_hash = ${oldHash}`;
   }
 
-  /** Reserves the next picture version for a user; undefined if the account is gone. */
-  async nextImageVersion(id: number): Promise<number | undefined> {
-    const [row] = await this.sql`UPDATE users SET image_counter = image_counter + 1 WHERE id = ${id} RETURNING image_counter`;
-    return row ? Number(row.image_counter) : undefined;
+  /** Reserves the next picture version for a user, with the current one; undefined if the account is gone. */
+  async nextImageVersion(id: number): Promise<{ next: number; current: number | null } | undefined> {
+    const [row] = await this.sql`
+      UPDATE users SET image_counter = image_counter + 1 WHERE id = ${id} RETURNING image_counter, image_version`;
+    return row ? { next: Number(row.image_counter), current: nullableNumber(row.image_version) } : undefined;
   }
 
   async setImageVersion(id: number, version: number | null, now: Date): Promise<boolean> {

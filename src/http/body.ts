@@ -1,6 +1,6 @@
 // Reads request bodies under a byte limit, counting while reading, so a huge or endless body is
 // refused after at most `limit` bytes instead of being buffered. Content types are checked first.
-import { HttpError } from "./problem.ts";
+import { HttpError, validationFailed } from "./problem.ts";
 
 export const JSON_LIMIT_BYTES = 64 * 1024;
 
@@ -60,9 +60,7 @@ function parseJsonObject(bytes: Uint8Array): JsonObject {
     throw new HttpError("bad_request", "The request body is not valid JSON.");
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new HttpError("validation_failed", "The request body must be a JSON object.", {
-      errors: [{ field: "body", message: "must be a JSON object" }],
-    });
+    throw validationFailed([{ field: "body", message: "must be a JSON object" }]);
   }
   return value as JsonObject;
 }

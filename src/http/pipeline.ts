@@ -2,7 +2,7 @@
 // headers, and one access-log line. Bun does the path matching; the rest is ours.
 import type { Server } from "bun";
 import type { Ctx, Deps, Handler } from "../context.ts";
-import { isUnavailable } from "../db/index.ts";
+import { EmailTakenError, isUnavailable } from "../db/index.ts";
 import { describeError } from "../log.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
 
@@ -69,13 +69,20 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
   return res;
 }
 
+/** The store's own errors, in HTTP terms; everything else goes through toHttpError. */
+function storeError(err: unknown): HttpError | undefined {
+  if (err instanceof EmailTakenError) return new HttpError("email_taken", "An account with this email already exists.");
+  if (isUnavailable(err)) {
+    return new HttpError("service_unavailable", "The database is not answering; try again shortly.", {
+      headers: { "Retry-After": "2" },
+      cause: err,
+    });
+  }
+  return undefined;
+}
+
 function failure(err: unknown, ctx: Ctx, route: string): Response {
-  const error = isUnavailable(err)
-    ? new HttpError("service_unavailable", "The database is not answering; try again shortly.", {
-        headers: { "Retry-After": "2" },
-        cause: err,
-      })
-    : toHttpError(err);
+  const error = storeError(err) ?? toHttpError(err);
   if (error.status >= 500) {
     ctx.deps.log.error("request failed", { request_id: ctx.requestId, route, code: error.code, ...describeError(error.cause ?? err) });
   }

@@ -1,7 +1,7 @@
 // Turns untrusted upload bytes into a clean JPEG: the type is judged by magic bytes, pixel count is
 // bounded before any pixels are allocated, EXIF orientation is applied, the longest side is capped,
 // and re-encoding drops EXIF/GPS and anything smuggled after the image data.
-import { HttpError } from "../http/problem.ts";
+import { HttpError, validationFailed } from "../http/problem.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { jpegWithoutIcc, jpegWithoutMetadata, pngWithoutIcc, webpWithoutIcc } from "./metadata.ts";
 
@@ -79,9 +79,7 @@ export class ImageProcessor {
   /** Returns the re-encoded JPEG, or throws a 413/415/422 HttpError that says what was wrong. */
   async toProfileJpeg(input: Uint8Array): Promise<Uint8Array> {
     if (input.byteLength === 0) {
-      throw new HttpError("validation_failed", "image: the file is empty", {
-        errors: [{ field: "image", message: "the file is empty" }],
-      });
+      throw validationFailed([{ field: "image", message: "the file is empty" }]);
     }
     const type = sniffImageType(input);
     if (!type) {

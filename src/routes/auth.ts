@@ -1,9 +1,8 @@
 // Registration, login, token refresh and logout: the routes that hand out and take back credentials.
 // Every login failure looks the same from outside, and an unknown email still pays for a hash check.
 import { json, type Ctx } from "../context.ts";
-import { EmailTakenError } from "../db/index.ts";
 import { readJson, readJsonOrForm } from "../http/body.ts";
-import { HttpError, unauthorized } from "../http/problem.ts";
+import { unauthorized, validationFailed } from "../http/problem.ts";
 import { parseFields, rules } from "../http/validate.ts";
 
 const NO_STORE = { "Cache-Control": "no-store" };
@@ -18,13 +17,8 @@ export async function register(req: Request, ctx: Ctx): Promise<Response> {
     "password",
   ]);
   const passwordHash = await hasher.hash(input.password!);
-  try {
-    const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: new Date(clock()) });
-    return json({ id, message: "User registered successfully" }, 201, NO_STORE);
-  } catch (err) {
-    if (err instanceof EmailTakenError) throw new HttpError("email_taken", "An account with this email already exists.");
-    throw err;
-  }
+  const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: new Date(clock()) });
+  return json({ id, message: "User registered successfully" }, 201, NO_STORE);
 }
 
 const LOGIN_FIELDS = {
@@ -54,7 +48,7 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
   const email = (input.email ?? input.username)?.normalize("NFC").trim().toLowerCase();
   if (email === undefined) {
-    throw new HttpError("validation_failed", "email: is required", { errors: [{ field: "email", message: "is required" }] });
+    throw validationFailed([{ field: "email", message: "is required" }]);
   }
   // Only failures count against an account, so its owner logging in is never what locks it.
   const account = `${ctx.ip()}|${email}`;
@@ -86,10 +80,9 @@ export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
   await ctx.deps.limiter.take("refresh_ip", ctx.ip());
   const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
   const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
-  const user = rotated && (await ctx.deps.store.userById(rotated.userId));
-  if (!rotated || !user) throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
-  ctx.userId = user.id;
-  return tokenPair(ctx, user, rotated.token, rotated.familyId);
+  if (!rotated) throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
+  ctx.userId = rotated.userId;
+  return tokenPair(ctx, { id: rotated.userId, tokenVersion: rotated.tokenVersion }, rotated.token, rotated.familyId);
 }
 
 export async function logout(req: Request, ctx: Ctx): Promise<Response> {

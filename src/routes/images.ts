@@ -3,7 +3,7 @@
 import { json, type Ctx } from "../context.ts";
 import { authenticate } from "../http/auth.ts";
 import { readMultipartFile } from "../http/body.ts";
-import { HttpError } from "../http/problem.ts";
+import { HttpError, validationFailed } from "../http/problem.ts";
 import { describeError } from "../log.ts";
 
 // Each upload leaves megabytes of body and pixel buffers behind, which the collector gets to late:
@@ -26,16 +26,16 @@ export async function uploadImage(req: Request, ctx: Ctx): Promise<Response> {
   const { config, images, storage, store, imageLocks, clock, log } = ctx.deps;
   const file = await readMultipartFile(req, "image", config.maxUploadBytes + MULTIPART_OVERHEAD);
   if (!file) {
-    throw new HttpError("validation_failed", "image: is required", { errors: [{ field: "image", message: "is required" }] });
+    throw validationFailed([{ field: "image", message: "is required" }]);
   }
   if (file.data.byteLength > config.maxUploadBytes) {
     throw new HttpError("payload_too_large", `The image exceeds the limit of ${config.maxUploadBytes} bytes.`);
   }
   const jpeg = await images.toProfileJpeg(file.data);
   const version = await imageLocks.run(user.id, async () => {
-    const previous = (await store.userById(user.id))?.imageVersion ?? null;
-    const next = await store.nextImageVersion(user.id);
-    if (next === undefined) throw new HttpError("not_found", "The account no longer exists.");
+    const reserved = await store.nextImageVersion(user.id);
+    if (reserved === undefined) throw new HttpError("not_found", "The account no longer exists.");
+    const { next, current: previous } = reserved;
     await storage.put(user.id, next, jpeg);
     try {
       if (!(await store.setImageVersion(user.id, next, new Date(clock())))) {

@@ -1,10 +1,9 @@
 // The signed-in user's own account: read it, change it, delete it. Changing the email or password
 // needs the current password; a new password ends every other session at once.
 import { json, type Ctx } from "../context.ts";
-import { EmailTakenError } from "../db/index.ts";
 import { authenticate } from "../http/auth.ts";
 import { readJson } from "../http/body.ts";
-import { HttpError, unauthorized } from "../http/problem.ts";
+import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { parseFields, rules } from "../http/validate.ts";
 import { toProfile } from "./profile.ts";
 
@@ -25,16 +24,12 @@ export async function updateMe(req: Request, ctx: Ctx): Promise<Response> {
   });
   const { current_password: currentPassword, password, ...profile } = input;
   if (password === undefined && Object.keys(profile).length === 0) {
-    throw new HttpError("validation_failed", "Send at least one of name, bio, email, password.", {
-      errors: [{ field: "body", message: "must contain at least one of name, bio, email, password" }],
-    });
+    throw validationFailed([{ field: "body", message: "must contain at least one of name, bio, email, password" }]);
   }
   const sensitive = password !== undefined || (input.email !== undefined && input.email !== user.email);
   if (sensitive) {
     if (currentPassword === undefined) {
-      throw new HttpError("validation_failed", "current_password: is required to change email or password", {
-        errors: [{ field: "current_password", message: "is required to change email or password" }],
-      });
+      throw validationFailed([{ field: "current_password", message: "is required to change email or password" }]);
     }
     if (!(await hasher.verify(currentPassword, user.passwordHash))) {
       throw new HttpError("forbidden", "The current password is incorrect.");
@@ -42,13 +37,7 @@ export async function updateMe(req: Request, ctx: Ctx): Promise<Response> {
   }
   const passwordHash = password === undefined ? undefined : await hasher.hash(password);
   const expect = { tokenVersion: user.tokenVersion, passwordHash: sensitive ? user.passwordHash : undefined, keepFamily: sessionId };
-  let updated;
-  try {
-    updated = await store.updateProfile(user.id, { ...profile, passwordHash }, expect, new Date(clock()));
-  } catch (err) {
-    if (err instanceof EmailTakenError) throw new HttpError("email_taken", "An account with this email already exists.");
-    throw err;
-  }
+  const updated = await store.updateProfile(user.id, { ...profile, passwordHash }, expect, new Date(clock()));
   // Revoked, deleted or re-passworded while we worked: this session no longer speaks for the account.
   if (!updated) throw unauthorized("invalid_token", "The session is no longer valid.");
   const body: Record<string, unknown> = { message: "Profile updated successfully", user: toProfile(updated, storage) };
