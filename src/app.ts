@@ -3,11 +3,14 @@
 import type { Server } from "bun";
 import type { Deps, Handler } from "./context.ts";
 import { lastResortHandler, notFoundHandler, routeHandler } from "./http/pipeline.ts";
+import * as account from "./routes/account.ts";
 import * as auth from "./routes/auth.ts";
 import * as health from "./routes/health.ts";
 import * as images from "./routes/images.ts";
 import * as me from "./routes/me.ts";
+import * as pages from "./routes/pages.ts";
 import * as statics from "./routes/static.ts";
+import * as users from "./routes/users.ts";
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 export type RouteTable = Record<string, Partial<Record<Method, Handler>>>;
@@ -20,9 +23,27 @@ export const routes: RouteTable = {
   "/me": { GET: me.getMe, PUT: me.updateMe, DELETE: me.deleteMe },
   "/me/upload-image": { POST: images.uploadImage },
   "/me/image": { DELETE: images.deleteImage },
+  "/password/forgot": { POST: account.forgotPassword },
+  "/password/reset": { POST: account.resetPassword },
+  "/email/verify": { POST: account.verifyEmail },
+  "/email/verify/resend": { POST: account.resendVerification },
+  "/users": { GET: users.listUsers },
+  "/users/:id": { GET: users.getUser, PUT: users.updateUser, DELETE: users.deleteUser },
+  "/users/:id/profile-picture": { POST: images.uploadUserPicture, DELETE: images.deleteUserPicture },
   "/static/profile/:file": { GET: statics.profileImage },
+  "/verify-email": { GET: pages.verifyEmailPage },
+  "/reset-password": { GET: pages.resetPasswordPage },
   "/healthz": { GET: health.healthz },
   "/readyz": { GET: health.readyz },
+
+  // The seeds' own names for the same handlers, so their clients work unchanged.
+  "/auth/signup": { POST: auth.register }, // seed 001
+  "/auth/login": { POST: auth.login },
+  "/profile/me": { GET: me.getMe, PUT: me.updateMe },
+  "/users/register": { POST: auth.register }, // seed 003 (`username` is the name)
+  "/users/login": { POST: auth.login }, // seed 003 (`username` is the email)
+  "/users/me": { GET: me.getMe, PUT: me.updateMe, DELETE: me.deleteMe },
+  "/profile/:id": { GET: users.getUser, PUT: users.updateUser }, // seed 004 (`user` is the name)
 };
 
 // Bodies are limited per route while reading (64 KiB JSON, MAX_UPLOAD_BYTES uploads). Bun's own

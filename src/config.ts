@@ -36,6 +36,15 @@ export type Config = Readonly<{
   corsOrigins: readonly string[];
   accessLog: boolean;
   shutdownTimeoutMs: number;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Where mailed links point: a front end's APP_URL, or this service's own pages. */
+  linkBaseUrl: string;
+  passwordResetTtlSeconds: number;
+  emailVerificationTtlSeconds: number;
+  requireEmailVerification: boolean;
+  reauthWindowSeconds: number;
+  admin: { email: string; password: string } | undefined;
 }>;
 
 export class ConfigError extends Error {
@@ -182,6 +191,23 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const redisUrl = read.raw("REDIS_URL") === undefined ? undefined : read.url("REDIS_URL", "", ["redis:", "rediss:"]);
 
+  const smtpUrl = read.raw("SMTP_URL") === undefined ? undefined : read.url("SMTP_URL", "", ["smtp:", "smtps:"]);
+  if (smtpUrl === undefined && nodeEnv === "production") {
+    read.problems.push(
+      "SMTP_URL is required when NODE_ENV=production: password reset and email verification send mail (smtp://user:pass@host:587 or smtps://…:465)",
+    );
+  }
+  const mailFrom = read.string("MAIL_FROM", "Profile Service <no-reply@localhost>");
+  if (!/^[^<>@\s]+@[^<>@\s]+$|<[^<>@\s]+@[^<>@\s]+>$/.test(mailFrom)) {
+    read.problems.push(`MAIL_FROM must be an address, optionally with a name: "Name <a@b.example>" (got "${mailFrom}")`);
+  }
+  const appUrl = read.raw("APP_URL") === undefined ? undefined : read.url("APP_URL", "", ["http:", "https:"]).replace(/\/+$/, "");
+  const adminEmail = read.raw("ADMIN_EMAIL");
+  const adminPassword = read.raw("ADMIN_PASSWORD");
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    read.problems.push("ADMIN_EMAIL and ADMIN_PASSWORD go together: set both (to create the first admin) or neither");
+  }
+
   const config: Config = {
     env: nodeEnv,
     host: read.string("HOST", "127.0.0.1"),
@@ -215,6 +241,14 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins,
     accessLog: read.bool("ACCESS_LOG", true),
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 300_000),
+    smtpUrl,
+    mailFrom,
+    linkBaseUrl: appUrl ?? publicBaseUrl,
+    passwordResetTtlSeconds: read.int("PASSWORD_RESET_TTL_SECONDS", 30 * 60, 60, 24 * 3600),
+    emailVerificationTtlSeconds: read.int("EMAIL_VERIFICATION_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
+    requireEmailVerification: read.bool("REQUIRE_EMAIL_VERIFICATION", false),
+    reauthWindowSeconds: read.int("REAUTH_WINDOW_SECONDS", 5 * 60, 0, 24 * 3600),
+    admin: adminEmail !== undefined && adminPassword !== undefined ? { email: adminEmail, password: adminPassword } : undefined,
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return Object.freeze(config);

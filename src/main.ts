@@ -31,7 +31,10 @@ async function main(): Promise<void> {
   out.flush();
 
   const sweeper = setInterval(
-    () => deps.store.deleteExpiredRefreshTokens(new Date()).catch((err) => log.error("token sweep failed", describeError(err))),
+    () =>
+      Promise.all([deps.store.deleteExpiredRefreshTokens(new Date()), deps.accountTokens.deleteExpired(new Date())]).catch((err) =>
+        log.error("token sweep failed", describeError(err)),
+      ),
     60 * 60 * 1000,
   );
   sweeper.unref();
@@ -48,6 +51,8 @@ async function main(): Promise<void> {
       await server.stop(true);
     }
     clearInterval(sweeper);
+    await deps.outbox.idle(); // mail for requests already answered
+    deps.mailer.close();
     deps.hasher.close();
     deps.limiter.close();
     await deps.store.close();

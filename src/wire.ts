@@ -7,10 +7,13 @@ import { RefreshTokens } from "./auth/refresh.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import type { Config } from "./config.ts";
 import type { Deps } from "./context.ts";
-import { configureSqlite, openDatabase, Store } from "./db/index.ts";
+import { AccountTokenStore } from "./db/account-tokens.ts";
+import { configureSqlite, EmailTakenError, openDatabase, Store } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 import { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
+import { createMailer } from "./mail/mailer.ts";
+import { Outbox } from "./mail/outbox.ts";
 import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
 import { S3ImageStorage } from "./storage/s3.ts";
@@ -41,7 +44,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   if (dialect === "sqlite") await configureSqlite(sql);
   const applied = await migrate(sql, dialect, () => new Date(clock()));
   if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
-  const store = new Store(sql, readUser);
+  const store = new Store(sql, dialect, readUser);
 
   const storage = await openStorage(config);
   const { removed } = await storage.reconcile((ids) => store.imageVersions(ids));
@@ -54,9 +57,14 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     queueMax: config.hashQueueMax,
   });
 
+  if (config.admin) await ensureFirstAdmin(store, hasher, config.admin, log, clock);
+
   return {
     config,
     store,
+    accountTokens: new AccountTokenStore(sql),
+    mailer: createMailer(config, log),
+    outbox: new Outbox(log),
     storage,
     log,
     clock,
@@ -73,4 +81,34 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     imageLocks: new KeyedMutex<number>(),
     limiter: new RateLimiter(rateLimitCounters(config, log), config.rateLimits ?? DEFAULT_LIMITS, clock),
   };
+}
+
+/**
+ * ADMIN_EMAIL + ADMIN_PASSWORD: while the service has no active admin, make one (promoting the
+ * account if the address is taken, leaving its password alone). Once an admin exists the variables
+ * do nothing, so a password changed since is never reset by a restart.
+ */
+async function ensureFirstAdmin(
+  store: Store,
+  hasher: PasswordHasher,
+  admin: { email: string; password: string },
+  log: Logger,
+  clock: Clock,
+): Promise<void> {
+  if ((await store.activeAdminCount()) > 0) return;
+  const email = admin.email.trim().toLowerCase();
+  const now = new Date(clock());
+  const existing = await store.userByEmail(email);
+  if (existing) {
+    await store.updateAccount(existing.id, { role: "admin", disabled: false }, {}, now);
+    log.warn("promoted the ADMIN_EMAIL account to admin", { user_id: existing.id });
+    return;
+  }
+  try {
+    const id = await store.createUser({ name: "Admin", email, passwordHash: await hasher.hash(admin.password), now, role: "admin", emailVerified: true });
+    log.warn("created the first admin from ADMIN_EMAIL", { user_id: id });
+  } catch (err) {
+    // Another instance made it first.
+    if (!(err instanceof EmailTakenError)) throw err;
+  }
 }

@@ -4,7 +4,8 @@
 import { randomUUIDv7 } from "bun";
 import { importHs256Key, signHs256, verifyHs256, JwtError, type Clock } from "./jwt.ts";
 
-export type AccessClaims = { userId: number; tokenVersion: number; sessionId: string; exp: number };
+/** `authTime`: when the session's login checked the password (epoch seconds, OIDC's auth_time). */
+export type AccessClaims = { userId: number; tokenVersion: number; sessionId: string; authTime: number; exp: number };
 
 const CACHE_LIMIT = 10_000;
 
@@ -21,14 +22,18 @@ export class AccessTokens {
     return new AccessTokens(await importHs256Key(secret), ttlSeconds, clock);
   }
 
-  async issue(user: { id: number; tokenVersion: number }, sessionId: string): Promise<{ token: string; expiresIn: number }> {
+  async issue(
+    user: { id: number; tokenVersion: number },
+    session: { id: string; authenticatedAt: number },
+  ): Promise<{ token: string; expiresIn: number }> {
     const iat = Math.floor(this.clock() / 1000);
     const token = await signHs256(
       {
         sub: String(user.id),
         user_id: user.id,
         ver: user.tokenVersion,
-        sid: sessionId,
+        sid: session.id,
+        auth_time: session.authenticatedAt,
         jti: randomUUIDv7(),
         iat,
         exp: iat + this.ttlSeconds,
@@ -51,10 +56,16 @@ export class AccessTokens {
     if (!Number.isSafeInteger(userId) || userId <= 0 || claims.user_id !== userId) {
       throw new JwtError("ERR_JWT_CLAIM_INVALID", "the subject claim is invalid");
     }
-    if (!Number.isSafeInteger(claims.ver) || typeof claims.sid !== "string") {
+    if (!Number.isSafeInteger(claims.ver) || typeof claims.sid !== "string" || !Number.isSafeInteger(claims.auth_time)) {
       throw new JwtError("ERR_JWT_CLAIM_INVALID", "the session claims are invalid");
     }
-    const result: AccessClaims = { userId, tokenVersion: claims.ver as number, sessionId: claims.sid, exp: claims.exp };
+    const result: AccessClaims = {
+      userId,
+      tokenVersion: claims.ver as number,
+      sessionId: claims.sid,
+      authTime: claims.auth_time as number,
+      exp: claims.exp,
+    };
     // Map keeps insertion order, so dropping the first key evicts the oldest entry.
     if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, result);

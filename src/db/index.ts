@@ -17,6 +17,9 @@ export type UserRow = {
   role: Role;
   imageVersion: number | null;
   tokenVersion: number;
+  emailVerified: boolean;
+  /** When an admin deactivated the account; null while it is active. */
+  disabledAt: string | null;
   createdAt: string;
   updatedAt: string;
 };
@@ -29,12 +32,22 @@ export type RefreshTokenRow = {
   secretHash: string;
   expiresAt: string;
   usedAt: string | null;
+  /** When the login that began this family checked the password (null for families from before it was kept). */
+  authenticatedAt: string | null;
 };
 
 export class EmailTakenError extends Error {
   constructor() {
     super("email already registered");
     this.name = "EmailTakenError";
+  }
+}
+
+/** The change would leave the service without an active admin. */
+export class LastAdminError extends Error {
+  constructor() {
+    super("the last active admin cannot be removed, demoted or deactivated");
+    this.name = "LastAdminError";
   }
 }
 
@@ -50,6 +63,9 @@ const isForeignKeyViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT
 const iso = (value: unknown): string =>
   typeof value === "string" && value.endsWith("Z") ? value : (value instanceof Date ? value : new Date(String(value))).toISOString();
 const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+const nullableIso = (value: unknown): string | null => (value === null || value === undefined ? null : iso(value));
+// SQLite has no booleans: 0/1 there, true/false on PostgreSQL.
+export const bool = (value: unknown): boolean => value === true || Number(value) === 1;
 
 function toUser(row: Record<string, unknown>): UserRow {
   return {
@@ -61,6 +77,8 @@ function toUser(row: Record<string, unknown>): UserRow {
     role: row.role === "admin" ? "admin" : "user",
     imageVersion: nullableNumber(row.image_version),
     tokenVersion: Number(row.token_version),
+    emailVerified: bool(row.email_verified),
+    disabledAt: nullableIso(row.disabled_at),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   };
@@ -74,7 +92,8 @@ function toRefreshToken(row: Record<string, unknown>): RefreshTokenRow {
     userVersion: Number(row.user_version),
     secretHash: String(row.secret_hash),
     expiresAt: iso(row.expires_at),
-    usedAt: row.used_at === null || row.used_at === undefined ? null : iso(row.used_at),
+    usedAt: nullableIso(row.used_at),
+    authenticatedAt: nullableIso(row.authenticated_at),
   };
 }
 
@@ -118,7 +137,7 @@ const SESSION_USER_SQL = `SELECT users.*, EXISTS (SELECT 1 FROM refresh_tokens
 
 const toSessionUser = (row: Record<string, unknown>): SessionUser => ({
   ...toUser(row),
-  sessionAlive: row.session_alive === true || Number(row.session_alive) === 1,
+  sessionAlive: bool(row.session_alive),
 });
 
 /**
@@ -154,11 +173,49 @@ export async function configureSqlite(sql: SQL): Promise<void> {
   await sql`PRAGMA synchronous = NORMAL`;
 }
 
-export type ProfileChanges = { name?: string; email?: string; bio?: string; passwordHash?: string };
+export type AccountChanges = {
+  name?: string;
+  email?: string;
+  bio?: string;
+  passwordHash?: string;
+  role?: Role;
+  /** true deactivates the account, false reactivates it. */
+  disabled?: boolean;
+  emailVerified?: boolean;
+};
+
+/**
+ * What the caller read before deciding on the change; the update applies only if it still holds.
+ * `keepFamily` is the session that survives a password change (the one that made it), if any.
+ */
+export type Expectation = { tokenVersion?: number; passwordHash?: string; keepFamily?: string };
+
+export type NewUser = {
+  name: string;
+  email: string;
+  passwordHash: string;
+  now: Date;
+  role?: Role;
+  emailVerified?: boolean;
+  /** For imported accounts: when they were created in the app they come from. */
+  createdAt?: Date;
+};
+
+const refreshTokenColumns = (token: Omit<RefreshTokenRow, "usedAt">, now: Date) => ({
+  id: token.id,
+  family_id: token.familyId,
+  user_id: token.userId,
+  user_version: token.userVersion,
+  secret_hash: token.secretHash,
+  expires_at: token.expiresAt,
+  authenticated_at: token.authenticatedAt,
+  created_at: now.toISOString(),
+});
 
 export class Store {
   constructor(
     readonly sql: SQL,
+    readonly dialect: Dialect,
     private readonly reader?: UserReader,
   ) {}
 
@@ -166,12 +223,12 @@ export class Store {
     await this.sql`SELECT 1`;
   }
 
-  async createUser(user: { name: string; email: string; passwordHash: string; now: Date }): Promise<number> {
-    const now = user.now.toISOString();
+  async createUser(user: NewUser): Promise<number> {
     try {
       const [row] = await this.sql`
-        INSERT INTO users (name, email, password_hash, created_at, updated_at)
-        VALUES (${user.name}, ${user.email}, ${user.passwordHash}, ${now}, ${now})
+        INSERT INTO users (name, email, password_hash, role, email_verified, created_at, updated_at)
+        VALUES (${user.name}, ${user.email}, ${user.passwordHash}, ${user.role ?? "user"}, ${user.emailVerified ?? false},
+                ${(user.createdAt ?? user.now).toISOString()}, ${user.now.toISOString()})
         RETURNING id`;
       return Number(row.id);
     } catch (err) {
@@ -201,34 +258,75 @@ export class Store {
   }
 
   /**
-   * Applies profile changes, but only if the session's view is still current: the token version
-   * (no revocation since the request was authenticated) and, for email or password changes, the
-   * password hash that `current_password` was checked against. A new password also bumps the token
-   * version and drops every other session, in the same transaction. Undefined when stale or gone.
+   * Newest first by id, which only grows, so a page never shifts when users sign up meanwhile;
+   * only ids below `beforeId` (the cursor), and only names or emails starting with `prefix`.
    */
-  async updateProfile(
-    id: number,
-    changes: ProfileChanges,
-    expect: { tokenVersion: number; passwordHash?: string; keepFamily: string },
-    now: Date,
-  ): Promise<UserRow | undefined> {
-    const set: Record<string, unknown> = { updated_at: now.toISOString() };
+  async listUsers(options: { limit: number; beforeId?: number; prefix?: string }): Promise<UserRow[]> {
+    const sql = this.sql;
+    const before = options.beforeId === undefined ? sql`` : sql`AND id < ${options.beforeId}`;
+    let search = sql``;
+    if (options.prefix !== undefined) {
+      const pattern = `${options.prefix.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      search = sql`AND (lower(name) LIKE ${pattern} ESCAPE '!' OR lower(email) LIKE ${pattern} ESCAPE '!')`;
+    }
+    const rows = await sql`SELECT * FROM users WHERE 1 = 1 ${before} ${search} ORDER BY id DESC LIMIT ${options.limit}`;
+    return rows.map(toUser);
+  }
+
+  async activeAdminCount(): Promise<number> {
+    const [row] = await this.sql`SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL`;
+    return Number(row.n);
+  }
+
+  /**
+   * Inside a transaction about to demote, deactivate or delete `id`: refuses if it is the last
+   * active admin. On PostgreSQL the admins' rows are locked first, so two admins removing each
+   * other at the same moment cannot both succeed; SQLite runs one write transaction at a time.
+   */
+  private async keepAnAdmin(tx: SQL, id: number): Promise<void> {
+    const lock = this.dialect === "postgres" ? tx`FOR UPDATE` : tx``;
+    const admins: Array<{ id: unknown }> = await tx`SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ${lock}`;
+    if (admins.length === 1 && Number(admins[0]!.id) === id) throw new LastAdminError();
+  }
+
+  /**
+   * Applies account changes, but only if the caller's view still holds (see Expectation). A new
+   * email is unverified until proven; a new password or a deactivation bumps the token version and
+   * ends sessions (all of them, or all but `keepFamily`) in the same transaction, and a new password
+   * or email voids any reset link in flight. Undefined when stale or gone.
+   * Throws LastAdminError or EmailTakenError.
+   */
+  async updateAccount(id: number, changes: AccountChanges, expect: Expectation, now: Date): Promise<UserRow | undefined> {
+    const at = now.toISOString();
+    const set: Record<string, unknown> = { updated_at: at };
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.email !== undefined) set.email = changes.email;
+    if (changes.email !== undefined) set.email_verified = false;
     if (changes.bio !== undefined) set.bio = changes.bio;
     if (changes.passwordHash !== undefined) set.password_hash = changes.passwordHash;
+    if (changes.role !== undefined) set.role = changes.role;
+    if (changes.disabled !== undefined) set.disabled_at = changes.disabled ? at : null;
+    if (changes.emailVerified !== undefined) set.email_verified = changes.emailVerified;
+    const endsSessions = changes.passwordHash !== undefined || changes.disabled === true;
     try {
       return await this.sql.begin(async (tx) => {
+        if (changes.role === "user" || changes.disabled === true) await this.keepAnAdmin(tx, id);
+        const sameVersion = expect.tokenVersion === undefined ? tx`` : tx`AND token_version = ${expect.tokenVersion}`;
         const sameHash = expect.passwordHash === undefined ? tx`` : tx`AND password_hash = ${expect.passwordHash}`;
-        const [row] = await tx`
-          UPDATE users SET ${tx(set)}
-          WHERE id = ${id} AND token_version = ${expect.tokenVersion} ${sameHash}
-          RETURNING *`;
+        const [row] = await tx`UPDATE users SET ${tx(set)} WHERE id = ${id} ${sameVersion} ${sameHash} RETURNING *`;
         if (!row) return undefined;
-        if (changes.passwordHash === undefined) return toUser(row);
+        if (changes.passwordHash !== undefined || changes.email !== undefined) {
+          await tx`DELETE FROM account_tokens WHERE user_id = ${id} AND purpose = 'password_reset'`;
+        }
+        if (!endsSessions) return toUser(row);
         const [bumped] = await tx`UPDATE users SET token_version = token_version + 1 WHERE id = ${id} RETURNING *`;
-        await tx`DELETE FROM refresh_tokens WHERE user_id = ${id} AND family_id != ${expect.keepFamily}`;
-        await tx`UPDATE refresh_tokens SET user_version = ${bumped.token_version} WHERE family_id = ${expect.keepFamily}`;
+        const keep = changes.disabled === true ? undefined : expect.keepFamily;
+        if (keep === undefined) {
+          await tx`DELETE FROM refresh_tokens WHERE user_id = ${id}`;
+        } else {
+          await tx`DELETE FROM refresh_tokens WHERE user_id = ${id} AND family_id != ${keep}`;
+          await tx`UPDATE refresh_tokens SET user_version = ${bumped.token_version} WHERE family_id = ${keep}`;
+        }
         return toUser(bumped);
       });
     } catch (err) {
@@ -255,10 +353,13 @@ export class Store {
     return rows.length === 1;
   }
 
-  /** Deletes the account; its refresh tokens go with it (ON DELETE CASCADE). */
+  /** Deletes the account (never the last active admin); its tokens go with it (ON DELETE CASCADE). */
   async deleteUser(id: number): Promise<boolean> {
-    const rows = await this.sql`DELETE FROM users WHERE id = ${id} RETURNING id`;
-    return rows.length === 1;
+    return this.sql.begin(async (tx) => {
+      await this.keepAnAdmin(tx, id);
+      const rows = await tx`DELETE FROM users WHERE id = ${id} RETURNING id`;
+      return rows.length === 1;
+    });
   }
 
   /** The current picture version of those of `ids` that have one, for reconciling storage after a crash. */
@@ -278,10 +379,7 @@ export class Store {
       return await this.sql.begin(async (tx) => {
         const [user] = await tx`SELECT token_version FROM users WHERE id = ${token.userId}`;
         if (!user || Number(user.token_version) !== token.userVersion) return false;
-        await tx`
-          INSERT INTO refresh_tokens (id, family_id, user_id, user_version, secret_hash, expires_at, created_at)
-          VALUES (${token.id}, ${token.familyId}, ${token.userId}, ${token.userVersion}, ${token.secretHash},
-                  ${token.expiresAt}, ${now.toISOString()})`;
+        await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(token, now))}`;
         return true;
       });
     } catch (err) {
@@ -309,9 +407,7 @@ export class Store {
           AND user_version = (SELECT token_version FROM users WHERE users.id = refresh_tokens.user_id)
         RETURNING id`;
       if (used.length !== 1) return false;
-      await tx`
-        INSERT INTO refresh_tokens (id, family_id, user_id, user_version, secret_hash, expires_at, created_at)
-        VALUES (${next.id}, ${next.familyId}, ${next.userId}, ${next.userVersion}, ${next.secretHash}, ${next.expiresAt}, ${now.toISOString()})`;
+      await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(next, now))}`;
       return true;
     });
   }

@@ -4,7 +4,8 @@ import type { Ctx } from "../context.ts";
 import type { UserRow } from "../db/index.ts";
 import { unauthorized } from "./problem.ts";
 
-export type Session = { user: UserRow; sessionId: string };
+/** `authTime`: when this session's login checked the password (epoch seconds). */
+export type Session = { user: UserRow; sessionId: string; authTime: number };
 
 const BEARER = /^Bearer[ ]+([^\s]+)[ ]*$/i;
 
@@ -20,9 +21,9 @@ export async function authenticate(req: Request, ctx: Ctx): Promise<Session> {
   const user = await ctx.deps.store.userBySession(claims.userId, claims.sessionId);
   // The version check makes a password change or a deletion end every token at once; the session
   // check does the same for one login's tokens after logout or a detected refresh-token replay.
-  if (!user || user.tokenVersion !== claims.tokenVersion || !user.sessionAlive) {
+  if (!user || user.tokenVersion !== claims.tokenVersion || !user.sessionAlive || user.disabledAt !== null) {
     throw unauthorized("invalid_token", "The access token is invalid or has expired.");
   }
   ctx.userId = user.id;
-  return { user, sessionId: claims.sessionId };
+  return { user, sessionId: claims.sessionId, authTime: claims.authTime };
 }

@@ -84,16 +84,21 @@ export async function readJsonOrForm(req: Request): Promise<JsonObject> {
 export type FilePart = { filename: string | undefined; contentType: string | undefined; data: Uint8Array };
 
 /**
- * Reads a multipart/form-data body (at most `limit` bytes) and returns the named file field.
+ * Reads a multipart/form-data body (at most `limit` bytes) and returns the first of the named
+ * fields that is present (clients name the file differently).
  * Parsing slices the one buffer we read, so a 5 MiB upload costs 5 MiB, not three copies of it.
  */
-export async function readMultipartFile(req: Request, field: string, limit: number): Promise<FilePart | undefined> {
+export async function readMultipartFile(req: Request, fields: readonly string[], limit: number): Promise<FilePart | undefined> {
   if (mediaType(req) !== "multipart/form-data") throw unsupported("multipart/form-data");
   const boundary = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;"]{1,70}))/i.exec(req.headers.get("content-type") ?? "");
   if (!boundary) throw new HttpError("bad_request", "multipart/form-data needs a boundary parameter.");
   const body = await readLimited(req, limit);
   const parts = parseMultipart(body, boundary[1] ?? boundary[2]!);
-  return parts.find((part) => part.name === field);
+  for (const field of fields) {
+    const part = parts.find((p) => p.name === field);
+    if (part) return part;
+  }
+  return undefined;
 }
 
 type Part = FilePart & { name: string | undefined };

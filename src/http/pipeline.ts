@@ -2,7 +2,7 @@
 // headers, and one access-log line. Bun does the path matching; the rest is ours.
 import type { Server } from "bun";
 import type { Ctx, Deps, Handler } from "../context.ts";
-import { EmailTakenError, isUnavailable } from "../db/index.ts";
+import { EmailTakenError, isUnavailable, LastAdminError } from "../db/index.ts";
 import { describeError } from "../log.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
 
@@ -72,6 +72,9 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
 /** The store's own errors, in HTTP terms; everything else goes through toHttpError. */
 function storeError(err: unknown): HttpError | undefined {
   if (err instanceof EmailTakenError) return new HttpError("email_taken", "An account with this email already exists.");
+  if (err instanceof LastAdminError) {
+    return new HttpError("last_admin", "This is the last active admin: promote another account first.");
+  }
   if (isUnavailable(err)) {
     return new HttpError("service_unavailable", "The database is not answering; try again shortly.", {
       headers: { "Retry-After": "2" },

@@ -7,6 +7,10 @@ export type ProblemCode =
   | "invalid_credentials"
   | "invalid_token"
   | "forbidden"
+  | "email_not_verified"
+  | "account_disabled"
+  | "link_invalid"
+  | "last_admin"
   | "not_found"
   | "method_not_allowed"
   | "email_taken"
@@ -26,6 +30,10 @@ const TITLES: Record<ProblemCode, [status: number, title: string]> = {
   invalid_credentials: [401, "Invalid credentials"],
   invalid_token: [401, "Invalid or expired token"],
   forbidden: [403, "Forbidden"],
+  email_not_verified: [403, "Email not verified"],
+  account_disabled: [403, "Account deactivated"],
+  link_invalid: [400, "Invalid or expired link"],
+  last_admin: [409, "Last admin"],
   not_found: [404, "Not found"],
   method_not_allowed: [405, "Method not allowed"],
   email_taken: [409, "Email already registered"],

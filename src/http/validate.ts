@@ -75,6 +75,16 @@ export const rules = {
     return token;
   },
 
+  role: (value: unknown): "user" | "admin" => {
+    if (value !== "user" && value !== "admin") fail('must be "user" or "admin"');
+    return value as "user" | "admin";
+  },
+
+  boolean: (value: unknown): boolean => {
+    if (typeof value !== "boolean") fail("must be true or false");
+    return value as boolean;
+  },
+
   /** Accepted and ignored: fields OAuth2 password-grant clients send along. */
   ignored: (value: unknown): undefined => {
     if (value !== undefined && typeof value !== "string") fail("must be a string");
@@ -116,4 +126,17 @@ export function parseFields<S extends Record<string, Rule<unknown>>>(
   }
   if (errors.length > 0) throw validationFailed(errors);
   return out as Parsed<S>;
+}
+
+// The seeds call the display name `name` (000, 001), `username` (003) and `user` (004).
+const NAME_ALIASES = ["username", "user"] as const;
+
+/** Folds a seed's name field into `name`; more than one of them is ambiguous, so a 422. */
+export function foldNameAliases(body: JsonObject): JsonObject {
+  const given = ["name", ...NAME_ALIASES].filter((field) => body[field] !== undefined);
+  if (given.length > 1) throw validationFailed([{ field: given[1]!, message: `give the name once, as one of ${given.join(", ")}` }]);
+  const alias = NAME_ALIASES.find((field) => body[field] !== undefined);
+  if (alias === undefined) return body;
+  const { [alias]: name, ...rest } = body;
+  return { ...rest, name };
 }

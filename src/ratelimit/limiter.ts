@@ -4,16 +4,30 @@ import { HttpError } from "../http/problem.ts";
 import type { Counters } from "./counters.ts";
 
 export type Limit = { max: number; windowSeconds: number };
-export type LimitName = "register_ip" | "login_ip" | "login_account" | "refresh_ip";
+export type LimitName =
+  | "register_ip"
+  | "login_ip"
+  | "login_account"
+  | "refresh_ip"
+  | "forgot_ip"
+  | "forgot_email"
+  | "verify_resend"
+  | "link_ip";
 export type Limits = Record<LimitName, Limit>;
 
 // In the spirit of Supabase Auth's defaults: 30 sign-ups or sign-ins per 5 minutes per IP, 10
 // failed logins a minute for one account from one address, 150 token refreshes per 5 minutes.
+// Mail costs money and reputation and lands in someone's inbox: a few per address per 15 minutes.
+// Mailed links carry 256 random bits, so guessing is hopeless; link_ip only bounds the work.
 export const DEFAULT_LIMITS: Limits = {
   register_ip: { max: 30, windowSeconds: 300 },
   login_ip: { max: 30, windowSeconds: 300 },
   login_account: { max: 10, windowSeconds: 60 },
   refresh_ip: { max: 150, windowSeconds: 300 },
+  forgot_ip: { max: 10, windowSeconds: 900 },
+  forgot_email: { max: 3, windowSeconds: 900 },
+  verify_resend: { max: 3, windowSeconds: 900 },
+  link_ip: { max: 30, windowSeconds: 300 },
 };
 
 export type Verdict = { name: LimitName; limit: Limit; remaining: number; resetSeconds: number };

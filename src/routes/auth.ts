@@ -1,16 +1,18 @@
 // Registration, login, token refresh and logout: the routes that hand out and take back credentials.
 // Every login failure looks the same from outside, and an unknown email still pays for a hash check.
+import { sendVerification } from "../accounts/mail-links.ts";
 import { json, type Ctx } from "../context.ts";
 import { readJson, readJsonOrForm } from "../http/body.ts";
-import { unauthorized, validationFailed } from "../http/problem.ts";
-import { parseFields, rules } from "../http/validate.ts";
+import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
+import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import type { RefreshResult } from "../auth/refresh.ts";
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
 export async function register(req: Request, ctx: Ctx): Promise<Response> {
   const { config, hasher, store, clock, limiter } = ctx.deps;
   await limiter.take("register_ip", ctx.ip());
-  const body = await readJson(req);
+  const body = foldNameAliases(await readJson(req));
   const input = parseFields(body, { name: rules.name, email: rules.email, password: rules.password(config.passwordMinLength) }, [
     "name",
     "email",
@@ -18,6 +20,7 @@ export async function register(req: Request, ctx: Ctx): Promise<Response> {
   ]);
   const passwordHash = await hasher.hash(input.password!);
   const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: new Date(clock()) });
+  sendVerification(ctx.deps, { id, name: input.name!, email: input.email! });
   return json({ id, message: "User registered successfully" }, 201, NO_STORE);
 }
 
@@ -33,17 +36,20 @@ const LOGIN_FIELDS = {
 
 const badCredentials = () => unauthorized("invalid_credentials", "Incorrect email or password.");
 
-async function tokenPair(ctx: Ctx, user: { id: number; tokenVersion: number }, refreshToken: string, sessionId: string) {
-  const access = await ctx.deps.accessTokens.issue(user, sessionId);
+async function tokenPair(ctx: Ctx, session: RefreshResult) {
+  const access = await ctx.deps.accessTokens.issue(
+    { id: session.userId, tokenVersion: session.tokenVersion },
+    { id: session.familyId, authenticatedAt: session.authenticatedAt },
+  );
   return json(
-    { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn, refresh_token: refreshToken },
+    { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn, refresh_token: session.token },
     200,
     NO_STORE,
   );
 }
 
 export async function login(req: Request, ctx: Ctx): Promise<Response> {
-  const { hasher, store, refreshTokens, log, limiter } = ctx.deps;
+  const { config, hasher, store, refreshTokens, log, limiter } = ctx.deps;
   await limiter.take("login_ip", ctx.ip());
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
   const email = (input.email ?? input.username)?.normalize("NFC").trim().toLowerCase();
@@ -71,9 +77,14 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
       .catch((err) => log.warn("password rehash failed", { user_id: user.id, error: String(err?.name) }));
   }
   ctx.userId = user.id;
+  // Told only to someone who knows the password, so these say nothing to a guesser.
+  if (user.disabledAt !== null) throw new HttpError("account_disabled", "This account has been deactivated by an administrator.");
+  if (config.requireEmailVerification && !user.emailVerified) {
+    throw new HttpError("email_not_verified", "Confirm your email address first: follow the link we sent, or ask for a new one at POST /email/verify/resend.");
+  }
   const session = await refreshTokens.issue(user);
   if (!session) throw badCredentials(); // the password changed (or the account went) meanwhile
-  return tokenPair(ctx, user, session.token, session.familyId);
+  return tokenPair(ctx, session);
 }
 
 export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
@@ -82,7 +93,7 @@ export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
   const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
   if (!rotated) throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
   ctx.userId = rotated.userId;
-  return tokenPair(ctx, { id: rotated.userId, tokenVersion: rotated.tokenVersion }, rotated.token, rotated.familyId);
+  return tokenPair(ctx, rotated);
 }
 
 export async function logout(req: Request, ctx: Ctx): Promise<Response> {

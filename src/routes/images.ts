@@ -1,7 +1,8 @@
-// Upload and removal of the profile picture. The body is authenticated before it is read, refused
-// past the size limit while reading, re-encoded under a concurrency bound, then stored and recorded.
-import { json, type Ctx } from "../context.ts";
-import { authenticate } from "../http/auth.ts";
+// Upload and removal of a profile picture: one's own (/me/…) or, for its owner or an admin, any
+// user's (/users/{id}/profile-picture, seed 002). The body is authenticated before it is read,
+// refused past the size limit while reading, re-encoded under a concurrency bound, then stored.
+import { authorizeTarget, self } from "../accounts/authorize.ts";
+import { json, type Ctx, type Handler } from "../context.ts";
 import { readMultipartFile } from "../http/body.ts";
 import { HttpError, validationFailed } from "../http/problem.ts";
 import { describeError } from "../log.ts";
@@ -21,10 +22,14 @@ function collectUploadGarbage(): void {
 // Room for the multipart boundaries and part headers around the file itself.
 const MULTIPART_OVERHEAD = 16 * 1024;
 
-export async function uploadImage(req: Request, ctx: Ctx): Promise<Response> {
-  const { user } = await authenticate(req, ctx);
+// `image` is ours and seed 000's; FastAPI apps like seed 002's name an UploadFile `file`.
+const FILE_FIELDS = ["image", "file"] as const;
+
+type Target = (req: Request, ctx: Ctx) => Promise<{ target: { id: number } }>;
+
+async function upload(req: Request, ctx: Ctx, user: { id: number }): Promise<Response> {
   const { config, images, storage, store, imageLocks, clock, log } = ctx.deps;
-  const file = await readMultipartFile(req, "image", config.maxUploadBytes + MULTIPART_OVERHEAD);
+  const file = await readMultipartFile(req, FILE_FIELDS, config.maxUploadBytes + MULTIPART_OVERHEAD);
   if (!file) {
     throw validationFailed([{ field: "image", message: "is required" }]);
   }
@@ -55,15 +60,22 @@ export async function uploadImage(req: Request, ctx: Ctx): Promise<Response> {
   return json({ message: "Upload successful", image_url: storage.publicUrl(user.id, version) });
 }
 
-export async function deleteImage(req: Request, ctx: Ctx): Promise<Response> {
-  const { user } = await authenticate(req, ctx);
+async function remove(ctx: Ctx, user: { id: number }): Promise<Response> {
   const { storage, store, imageLocks, clock } = ctx.deps;
   await imageLocks.run(user.id, async () => {
     const current = await store.userById(user.id);
-    if (current?.imageVersion == null) throw new HttpError("not_found", "You have no profile picture.");
+    if (current?.imageVersion == null) throw new HttpError("not_found", "There is no profile picture.");
     // Row first: a crash in between leaves an orphan file that start-up removes, never a dangling URL.
     await store.setImageVersion(user.id, null, new Date(clock()));
     await storage.remove(user.id, current.imageVersion);
   });
   return json({ message: "Image removed" });
 }
+
+const uploadFor = (who: Target): Handler => async (req, ctx) => upload(req, ctx, (await who(req, ctx)).target);
+const removeFor = (who: Target): Handler => async (req, ctx) => remove(ctx, (await who(req, ctx)).target);
+
+export const uploadImage = uploadFor(self);
+export const deleteImage = removeFor(self);
+export const uploadUserPicture = uploadFor(authorizeTarget);
+export const deleteUserPicture = removeFor(authorizeTarget);

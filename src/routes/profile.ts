@@ -6,9 +6,12 @@ export type Profile = {
   id: number;
   name: string;
   email: string;
+  email_verified: boolean;
   bio: string;
   image_url: string | null;
   role: string;
+  /** False while an admin has deactivated the account. */
+  active: boolean;
   created_at: string;
   updated_at: string;
 };
@@ -18,9 +21,11 @@ export function toProfile(user: UserRow, storage: ImageStorage): Profile {
     id: user.id,
     name: user.name,
     email: user.email,
+    email_verified: user.emailVerified,
     bio: user.bio,
     image_url: user.imageVersion === null ? null : storage.publicUrl(user.id, user.imageVersion),
     role: user.role,
+    active: user.disabledAt === null,
     created_at: user.createdAt,
     updated_at: user.updatedAt,
   };

@@ -555,14 +555,14 @@ describe("validation", () => {
     expectProblem(await server.client.login(email), 401, "invalid_credentials");
   });
 
-  test("PUT /me with unknown fields (role, id, image_url) → 422 naming each, and nothing changes", async () => {
+  test("PUT /me with unknown fields (is_admin, id, image_url) → 422 naming each, and nothing changes", async () => {
     const before = await server.client.send("GET", "/me", { token: user.token });
     const reply = await server.client.send("PUT", "/me", {
       token: user.token,
-      json: { name: "Renamed", role: "admin", id: 999, image_url: "http://evil.example/x.jpg" },
+      json: { name: "Renamed", is_admin: true, id: 999, image_url: "http://evil.example/x.jpg" },
     });
     const problem = expectProblem(reply, 422, "validation_failed");
-    expect(fieldsOf(problem)).toEqual(["id", "image_url", "role"]);
+    expect(fieldsOf(problem)).toEqual(["id", "image_url", "is_admin"]);
     const after = await server.client.send("GET", "/me", { token: user.token });
     expect(after.body).toEqual(before.body);
     expect(after.body.role).toBe("user");

@@ -14,8 +14,8 @@ describe("GET /me", () => {
     const user = await client.signUp();
     const reply = await client.send("GET", "/me", { token: user.token });
     expect(reply.status).toBe(200);
-    expect(Object.keys(reply.body).sort()).toEqual(["bio", "created_at", "email", "id", "image_url", "name", "role", "updated_at"]);
-    expect(reply.body).toMatchObject({ id: user.id, email: user.email, image_url: null, role: "user" });
+    expect(Object.keys(reply.body).sort()).toEqual(["active", "bio", "created_at", "email", "email_verified", "id", "image_url", "name", "role", "updated_at"]);
+    expect(reply.body).toMatchObject({ id: user.id, email: user.email, image_url: null, role: "user", email_verified: false, active: true });
     expect(reply.body.created_at).toMatch(ISO);
     expect(JSON.stringify(reply.body)).not.toContain("argon2");
   });
@@ -46,7 +46,7 @@ describe("PUT /me", () => {
   });
 
   const invalid: Array<[string, Record<string, unknown>, string]> = [
-    ["role (never self-service)", { role: "admin" }, "role"],
+    ["a role that does not exist", { role: "superuser" }, "role"],
     ["id", { id: 99 }, "id"],
     ["image_url", { image_url: "http://evil.test/x.jpg" }, "image_url"],
     ["an empty name", { name: "" }, "name"],
@@ -55,14 +55,24 @@ describe("PUT /me", () => {
     ["an empty body", {}, "body"],
     ["only current_password", { current_password: "password123" }, "body"],
   ];
+  test("a user cannot make themself admin or (de)activate themself → 403, nothing changes", async () => {
+    const user = await client.signUp();
+    for (const json of [{ role: "admin" }, { active: false }, { name: "Sneaky", role: "admin" }]) {
+      expectProblem(await client.send("PUT", "/me", { token: user.token, json }), 403, "forbidden");
+    }
+    const me = await client.send("GET", "/me", { token: user.token });
+    expect(me.body).toMatchObject({ role: "user", active: true, name: "Test User" });
+  });
+
   test.each(invalid)("422 for %s", async (_why, body, field) => {
     const user = await client.signUp();
     const problem = expectProblem(await client.send("PUT", "/me", { token: user.token, json: body }), 422);
     expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
   });
 
-  test("changing the email needs the current password: missing → 422, wrong → 403, right → 200", async () => {
+  test("changing the email needs the current password once the login is older than REAUTH_WINDOW_SECONDS: missing → 422, wrong → 403, right → 200", async () => {
     const user = await client.signUp();
+    server.clock.advance(301);
     const email = uniqueEmail("moved");
     const missing = expectProblem(await client.send("PUT", "/me", { token: user.token, json: { email } }), 422);
     expect(missing.errors[0].field).toBe("current_password");
@@ -76,12 +86,30 @@ describe("PUT /me", () => {
 
   test("changing the password needs the current password too", async () => {
     const user = await client.signUp();
+    server.clock.advance(301);
     expectProblem(await client.send("PUT", "/me", { token: user.token, json: { password: "brand-new-pass" } }), 422);
     expectProblem(
       await client.send("PUT", "/me", { token: user.token, json: { password: "brand-new-pass", current_password: "nope-nope" } }),
       403,
     );
     expect((await client.login(user.email)).status).toBe(200);
+  });
+
+  test("within REAUTH_WINDOW_SECONDS of logging in, email and password change without current_password (sudo mode)", async () => {
+    const user = await client.signUp();
+    server.clock.advance(290);
+    const email = uniqueEmail("sudo");
+    const reply = await client.send("PUT", "/me", { token: user.token, json: { email, password: "changed-in-sudo" } });
+    expect(reply.status).toBe(200);
+    expect(reply.body.user).toMatchObject({ email, email_verified: false });
+    expect((await client.login(email, "changed-in-sudo")).status).toBe(200);
+    // A refresh does not renew the window: it counts from the password check, not the token.
+    const again = await client.login(email, "changed-in-sudo");
+    server.clock.advance(200);
+    const refreshed = await client.send("POST", "/token/refresh", { json: { refresh_token: again.body.refresh_token } });
+    server.clock.advance(150);
+    const late = await client.send("PUT", "/me", { token: refreshed.body.access_token, json: { password: "too-late-now" } });
+    expect(expectProblem(late, 422).errors[0].field).toBe("current_password");
   });
 
   test("moving to a taken email → 409, and nothing changes", async () => {

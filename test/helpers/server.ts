@@ -71,6 +71,8 @@ export async function startServer(
   const url = `http://127.0.0.1:${server.port}`;
   const close = async () => {
     await server.stop(true);
+    await deps.outbox.idle();
+    deps.mailer.close();
     deps.hasher.close();
     deps.limiter.close();
     await deps.store.close().catch(() => {}); // some tests close it themselves

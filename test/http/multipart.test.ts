@@ -140,14 +140,14 @@ describe("readMultipartFile: the boundary comes from the Content-Type header", (
     ["quoted", 'multipart/form-data; boundary="abc123"', "abc123"],
     ["quoted, with characters only quoting allows", 'multipart/form-data; boundary="a b:c=d?e"', "a b:c=d?e"],
   ])("%s boundary", async (_, contentType, boundary) => {
-    const file = await readMultipartFile(request(contentType, body(boundary)), "image", 1024);
+    const file = await readMultipartFile(request(contentType, body(boundary)), ["image"], 1024);
     expect(file?.filename).toBe("x.jpg");
     expect(file?.contentType).toBe("image/png");
     expect(textOf(file!.data)).toBe("PNG!");
   });
 
   test("a field that is not there is undefined, not an error", async () => {
-    expect(await readMultipartFile(request("multipart/form-data; boundary=abc", body("abc")), "avatar", 1024)).toBeUndefined();
+    expect(await readMultipartFile(request("multipart/form-data; boundary=abc", body("abc")), ["avatar"], 1024)).toBeUndefined();
   });
 
   test.each([
@@ -156,7 +156,7 @@ describe("readMultipartFile: the boundary comes from the Content-Type header", (
     ["an empty quoted boundary", 400, 'multipart/form-data; boundary=""'],
     ["another media type", 415, "application/json"],
   ] as const)("%s → %d", async (_, status, contentType) => {
-    const error = await readMultipartFile(request(contentType, body("abc")), "image", 1024).then(
+    const error = await readMultipartFile(request(contentType, body("abc")), ["image"], 1024).then(
       () => undefined,
       (err: unknown) => err,
     );
@@ -165,7 +165,7 @@ describe("readMultipartFile: the boundary comes from the Content-Type header", (
   });
 
   test("a body over the limit → 413", async () => {
-    const error = await readMultipartFile(request("multipart/form-data; boundary=abc", body("abc")), "image", 16).catch((err: unknown) => err);
+    const error = await readMultipartFile(request("multipart/form-data; boundary=abc", body("abc")), ["image"], 16).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(HttpError);
     expect((error as HttpError).status).toBe(413);
   });

@@ -1,0 +1,43 @@
+// Mailed links: a one-time token stored hashed, bound to the address it goes to, and a message
+// with a link to the front end (APP_URL) or to this service's own small pages. Called through the
+// Outbox, after the response, so no client waits on the mail server.
+import { mintOpaque } from "../auth/opaque.ts";
+import type { Deps } from "../context.ts";
+import type { AccountTokenPurpose } from "../db/account-tokens.ts";
+import type { UserRow } from "../db/index.ts";
+import { emailChangedMail, passwordResetMail, verificationMail } from "../mail/messages.ts";
+
+type Recipient = Pick<UserRow, "id" | "name" | "email">;
+
+const PAGES: Record<AccountTokenPurpose, string> = { email_verification: "/verify-email", password_reset: "/reset-password" };
+
+async function mintLink(deps: Deps, user: Recipient, purpose: AccountTokenPurpose, ttlSeconds: number): Promise<string> {
+  const { id, token, secretHash } = mintOpaque();
+  const now = deps.clock();
+  const expiresAt = new Date(now + ttlSeconds * 1000).toISOString();
+  await deps.accountTokens.insert({ id, userId: user.id, purpose, email: user.email.toLowerCase(), secretHash, expiresAt }, new Date(now));
+  return `${deps.config.linkBaseUrl}${PAGES[purpose]}?token=${encodeURIComponent(token)}`;
+}
+
+export function sendVerification(deps: Deps, user: Recipient): void {
+  deps.outbox.later("email_verification", async () => {
+    const ttl = deps.config.emailVerificationTtlSeconds;
+    await deps.mailer.send(verificationMail(user, await mintLink(deps, user, "email_verification", ttl), ttl));
+  });
+}
+
+/** Looks the address up in the background too, so the caller's timing says nothing about it. */
+export function sendPasswordReset(deps: Deps, email: string): void {
+  deps.outbox.later("password_reset", async () => {
+    const user = await deps.store.userByEmail(email);
+    if (!user || user.disabledAt !== null) return false;
+    const ttl = deps.config.passwordResetTtlSeconds;
+    await deps.mailer.send(passwordResetMail(user, await mintLink(deps, user, "password_reset", ttl), ttl));
+  });
+}
+
+/** After an email change: a notice to the old address, a verification link to the new one. */
+export function sendEmailChanged(deps: Deps, before: Recipient, after: Recipient): void {
+  deps.outbox.later("email_changed", () => deps.mailer.send(emailChangedMail(before, after.email)));
+  sendVerification(deps, after);
+}

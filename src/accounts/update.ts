@@ -1,0 +1,93 @@
+// Changing an account, for PUT /me and PUT /users/{id} alike. The owner changes their profile and,
+// with their current password or a recent login, their email and password; an admin may change
+// anyone's, and only an admin changes roles or (de)activates accounts.
+import { json, type Ctx } from "../context.ts";
+import type { AccountChanges, Expectation } from "../db/index.ts";
+import { readJson } from "../http/body.ts";
+import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
+import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import { toProfile } from "../routes/profile.ts";
+import type { Acting } from "./authorize.ts";
+import { sendEmailChanged } from "./mail-links.ts";
+
+/**
+ * A change of email or password needs proof that the owner is at the keyboard: the current
+ * password, or a login less than REAUTH_WINDOW_SECONDS old (GitHub's "sudo mode"), which is what
+ * lets the seeds' clients, which send no current password, change theirs right after logging in.
+ */
+async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined): Promise<void> {
+  if (currentPassword === undefined) {
+    const age = ctx.deps.clock() / 1000 - acting.authTime;
+    if (age <= ctx.deps.config.reauthWindowSeconds) return;
+    throw validationFailed([{ field: "current_password", message: "is required to change email or password (or log in again first)" }]);
+  }
+  if (!(await ctx.deps.hasher.verify(currentPassword, acting.user.passwordHash))) {
+    throw new HttpError("forbidden", "The current password is incorrect.");
+  }
+}
+
+export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Promise<Response> {
+  const { config, hasher, store, accessTokens, clock, storage } = ctx.deps;
+  const input = parseFields(foldNameAliases(await readJson(req)), {
+    name: rules.name,
+    bio: rules.bio,
+    email: rules.email,
+    password: rules.password(config.passwordMinLength),
+    current_password: rules.credential,
+    role: rules.role,
+    active: rules.boolean,
+  });
+  const { current_password: currentPassword, ...wanted } = input;
+  if (Object.keys(wanted).length === 0) {
+    throw validationFailed([{ field: "body", message: "must contain at least one of name, bio, email, password" }]);
+  }
+  const { target, user: actor } = acting;
+  const isSelf = target.id === actor.id;
+  if ((input.role !== undefined || input.active !== undefined) && actor.role !== "admin") {
+    throw new HttpError("forbidden", "Only admins may change roles or deactivate accounts.");
+  }
+  const newEmail = input.email !== undefined && input.email !== target.email ? input.email : undefined;
+  const sensitive = input.password !== undefined || newEmail !== undefined;
+  if (isSelf && sensitive) await confirmOwner(ctx, acting, currentPassword);
+
+  const changes: AccountChanges = {
+    name: input.name,
+    bio: input.bio,
+    email: newEmail,
+    passwordHash: input.password === undefined ? undefined : await hasher.hash(input.password),
+    role: input.role,
+    disabled: input.active === undefined ? undefined : !input.active,
+  };
+  // The owner's change holds only if nothing was revoked or re-passworded while we worked; an
+  // admin's applies to the account as it is.
+  const expect: Expectation = isSelf
+    ? { tokenVersion: target.tokenVersion, passwordHash: sensitive ? target.passwordHash : undefined, keepFamily: acting.sessionId }
+    : {};
+  const updated = await store.updateAccount(target.id, changes, expect, new Date(clock()));
+  if (!updated) {
+    if (isSelf) throw unauthorized("invalid_token", "The session is no longer valid.");
+    throw new HttpError("not_found", "There is no user with this id.");
+  }
+  if (newEmail !== undefined) sendEmailChanged(ctx.deps, target, updated);
+
+  const body: Record<string, unknown> = { message: "Profile updated successfully", user: toProfile(updated, storage) };
+  if (isSelf && changes.passwordHash !== undefined && updated.disabledAt === null) {
+    // Every access token died with the version bump; this session gets a fresh one to carry on.
+    const access = await accessTokens.issue(updated, { id: acting.sessionId, authenticatedAt: acting.authTime });
+    Object.assign(body, { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn });
+  }
+  return json(body, 200, { "Cache-Control": "no-store" });
+}
+
+/** Deletes the account and its picture; the last active admin stays (409). */
+export async function deleteAccount(ctx: Ctx, acting: Acting): Promise<Response> {
+  const { store, storage, imageLocks } = ctx.deps;
+  const id = acting.target.id;
+  await imageLocks.run(id, async () => {
+    const picture = (await store.userById(id))?.imageVersion ?? null;
+    // Row first: if we crash before the picture goes, start-up reconciliation removes the orphan.
+    await store.deleteUser(id);
+    if (picture !== null) await storage.remove(id, picture);
+  });
+  return json({ message: "Account deleted" });
+}

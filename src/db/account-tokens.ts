@@ -1,0 +1,86 @@
+// The one-time tokens we mail: password-reset links and email-verification links. Each row keeps
+// the address it was sent to; spending one is a conditional UPDATE, so it works exactly once.
+import type { SQL } from "bun";
+
+export type AccountTokenPurpose = "password_reset" | "email_verification";
+
+export type AccountTokenRow = {
+  id: string;
+  userId: number;
+  purpose: AccountTokenPurpose;
+  email: string;
+  secretHash: string;
+  expiresAt: string;
+  usedAt: string | null;
+};
+
+const iso = (value: unknown): string | null => (value === null || value === undefined ? null : new Date(value as string).toISOString());
+
+export class AccountTokenStore {
+  constructor(private readonly sql: SQL) {}
+
+  /** Stores a new token; earlier unspent ones for the same purpose stay valid until they expire. */
+  async insert(token: Omit<AccountTokenRow, "usedAt">, now: Date): Promise<void> {
+    await this.sql`
+      INSERT INTO account_tokens (id, user_id, purpose, email, secret_hash, expires_at, created_at)
+      VALUES (${token.id}, ${token.userId}, ${token.purpose}, ${token.email}, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()})`;
+  }
+
+  async find(id: string): Promise<AccountTokenRow | undefined> {
+    const [row] = await this.sql`SELECT * FROM account_tokens WHERE id = ${id}`;
+    if (!row) return undefined;
+    return {
+      id: String(row.id),
+      userId: Number(row.user_id),
+      purpose: row.purpose === "password_reset" ? "password_reset" : "email_verification",
+      email: String(row.email),
+      secretHash: String(row.secret_hash),
+      expiresAt: iso(row.expires_at)!,
+      usedAt: iso(row.used_at),
+    };
+  }
+
+  /** Spends a token if it is unspent, unexpired and its address is still the account's. */
+  private async spend(tx: SQL, id: string, purpose: AccountTokenPurpose, now: Date) {
+    const at = now.toISOString();
+    const [token] = await tx`
+      UPDATE account_tokens SET used_at = ${at}
+      WHERE id = ${id} AND purpose = ${purpose} AND used_at IS NULL AND expires_at > ${at}
+        AND lower(email) = (SELECT lower(email) FROM users WHERE users.id = account_tokens.user_id)
+      RETURNING user_id`;
+    return token ? Number(token.user_id) : undefined;
+  }
+
+  /** Marks the address verified. The user id, or undefined if the token was not spendable. */
+  async verifyEmail(id: string, now: Date): Promise<number | undefined> {
+    return this.sql.begin(async (tx) => {
+      const userId = await this.spend(tx, id, "email_verification", now);
+      if (userId === undefined) return undefined;
+      await tx`UPDATE users SET email_verified = ${true}, updated_at = ${now.toISOString()} WHERE id = ${userId}`;
+      return userId;
+    });
+  }
+
+  /**
+   * Sets the new password and ends every session and every other reset link, in one transaction.
+   * The link reached the account's inbox, so the address counts as verified too.
+   */
+  async resetPassword(id: string, passwordHash: string, now: Date): Promise<number | undefined> {
+    return this.sql.begin(async (tx) => {
+      const userId = await this.spend(tx, id, "password_reset", now);
+      if (userId === undefined) return undefined;
+      await tx`
+        UPDATE users SET password_hash = ${passwordHash}, token_version = token_version + 1, email_verified = ${true},
+                         updated_at = ${now.toISOString()}
+        WHERE id = ${userId}`;
+      await tx`DELETE FROM refresh_tokens WHERE user_id = ${userId}`;
+      await tx`DELETE FROM account_tokens WHERE user_id = ${userId} AND purpose = 'password_reset' AND id != ${id}`;
+      return userId;
+    });
+  }
+
+  async deleteExpired(now: Date): Promise<number> {
+    const rows = await this.sql`DELETE FROM account_tokens WHERE expires_at < ${now.toISOString()} RETURNING id`;
+    return rows.length;
+  }
+}

@@ -1,0 +1,45 @@
+// The three messages the service sends, each as plain text and HTML. Names come from users, so
+// every value put into HTML is escaped; links are built by the caller from configured base URLs.
+import type { Mail } from "./mailer.ts";
+
+const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+
+function html(paragraphs: string[], link?: { href: string; label: string }): string {
+  const body = paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join("\n");
+  const button = link ? `\n<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>` : "";
+  return `<!doctype html>\n<html><body style="font-family:sans-serif">\n${body}${button}\n</body></html>\n`;
+}
+
+const minutes = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}` : `${Math.round(seconds / 60)} minutes`);
+
+export function verificationMail(to: { name: string; email: string }, link: string, ttlSeconds: number): Mail {
+  const lines = [`Hello ${to.name},`, `Please confirm that ${to.email} is your email address. The link works once, for ${minutes(ttlSeconds)}.`];
+  const ignore = "If you did not ask for this, you can ignore this message.";
+  return {
+    to: to.email,
+    subject: "Confirm your email address",
+    text: `${lines.join("\n\n")}\n\n${link}\n\n${ignore}\n`,
+    html: html([...lines, ignore], { href: link, label: "Confirm my email address" }),
+  };
+}
+
+export function passwordResetMail(to: { name: string; email: string }, link: string, ttlSeconds: number): Mail {
+  const lines = [`Hello ${to.name},`, `Someone asked to reset the password of your account. The link works once, for ${minutes(ttlSeconds)}.`];
+  const ignore = "If it was not you, ignore this message: your password stays as it is.";
+  return {
+    to: to.email,
+    subject: "Reset your password",
+    text: `${lines.join("\n\n")}\n\n${link}\n\n${ignore}\n`,
+    html: html([...lines, ignore], { href: link, label: "Choose a new password" }),
+  };
+}
+
+export function emailChangedMail(to: { name: string; email: string }, newEmail: string): Mail {
+  const lines = [
+    `Hello ${to.name},`,
+    `The email address of your account was changed from ${to.email} to ${newEmail}.`,
+    "If you did not make this change, reset your password right away and contact us.",
+  ];
+  return { to: to.email, subject: "Your email address was changed", text: `${lines.join("\n\n")}\n`, html: html(lines) };
+}

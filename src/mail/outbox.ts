@@ -1,0 +1,40 @@
+// Mail goes out after the response, never inside it: the client does not wait on an SMTP server,
+// and a forgot-password request takes the same time whether or not the account exists. Tasks are
+// tracked so shutdown (and tests) can wait for what is still on its way.
+import type { Logger } from "../log.ts";
+import { describeError } from "../log.ts";
+
+export class Outbox {
+  private readonly pending = new Set<Promise<void>>();
+  sent = 0;
+  failed = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  /** Runs `task` in the background; a failure is logged (without the message body) and counted. */
+  later(what: string, task: () => Promise<unknown>): void {
+    const done = (async () => {
+      try {
+        if ((await task()) !== false) this.sent++;
+      } catch (err) {
+        this.failed++;
+        const { stack: _stack, ...reason } = describeError(err);
+        this.log.error("mail not sent", { mail: what, ...reason });
+      }
+    })();
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+
+  get depth(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves once every task started so far has finished, or after `timeoutMs`. */
+  async idle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Bun.sleep(timeoutMs);
+    while (this.pending.size > 0) {
+      if ((await Promise.race([Promise.allSettled([...this.pending]).then(() => "done"), deadline.then(() => "timeout")])) === "timeout") return;
+    }
+  }
+}

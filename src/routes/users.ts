@@ -1,0 +1,58 @@
+// Accounts by id: the admin's list, and read/change/delete for the account's owner or an admin.
+// Also serves seed 004's /profile/{id}.
+import { authorizeTarget, requireAdmin } from "../accounts/authorize.ts";
+import { deleteAccount, updateAccount } from "../accounts/update.ts";
+import { json, type Ctx } from "../context.ts";
+import { authenticate } from "../http/auth.ts";
+import { validationFailed } from "../http/problem.ts";
+import { toProfile } from "./profile.ts";
+
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
+
+// The cursor is opaque to clients (so its form may change) but carries only the last id seen.
+const encodeCursor = (id: number) => Buffer.from(`u:${id}`).toString("base64url");
+function decodeCursor(cursor: string): number {
+  const match = /^u:([1-9]\d{0,15})$/.exec(Buffer.from(cursor, "base64url").toString("latin1"));
+  if (!match || !Number.isSafeInteger(Number(match[1]))) throw validationFailed([{ field: "cursor", message: "is not a cursor this API gave out" }]);
+  return Number(match[1]);
+}
+
+function pageSize(raw: string | null): number {
+  if (raw === null) return DEFAULT_PAGE;
+  const n = Number(raw);
+  if (!/^\d{1,3}$/.test(raw) || n < 1 || n > MAX_PAGE) throw validationFailed([{ field: "limit", message: `must be a whole number from 1 to ${MAX_PAGE}` }]);
+  return n;
+}
+
+/** GET /users?limit=&cursor=&q= — newest first; `q` matches the start of a name or an email. */
+export async function listUsers(req: Request, ctx: Ctx): Promise<Response> {
+  requireAdmin(await authenticate(req, ctx));
+  const query = new URL(req.url).searchParams;
+  const limit = pageSize(query.get("limit"));
+  const cursor = query.get("cursor");
+  const q = query.get("q")?.normalize("NFC").trim();
+  if (q !== undefined && q.length > 254) throw validationFailed([{ field: "q", message: "must be at most 254 characters" }]);
+  // One more than asked, to know without a second query whether another page follows.
+  const rows = await ctx.deps.store.listUsers({
+    limit: limit + 1,
+    beforeId: cursor === null || cursor === "" ? undefined : decodeCursor(cursor),
+    prefix: q === undefined || q === "" ? undefined : q,
+  });
+  const page = rows.slice(0, limit);
+  const next = rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null;
+  return json({ users: page.map((user) => toProfile(user, ctx.deps.storage)), next_cursor: next });
+}
+
+export async function getUser(req: Request, ctx: Ctx): Promise<Response> {
+  const { target } = await authorizeTarget(req, ctx);
+  return json(toProfile(target, ctx.deps.storage));
+}
+
+export async function updateUser(req: Request, ctx: Ctx): Promise<Response> {
+  return updateAccount(req, ctx, await authorizeTarget(req, ctx));
+}
+
+export async function deleteUser(req: Request, ctx: Ctx): Promise<Response> {
+  return deleteAccount(ctx, await authorizeTarget(req, ctx));
+}
