@@ -3,7 +3,7 @@
 import { createServer } from "./app.ts";
 import { ConfigError, loadConfig, redactUrl } from "./config.ts";
 import { isUnavailable } from "./db/index.ts";
-import { runCli } from "./cli/index.ts";
+import { COMMANDS, runCli } from "./cli/index.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { createLogger, describeError, stdoutSink } from "./log.ts";
 import { buildDeps } from "./wire.ts";
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === "healthcheck") process.exit(await healthcheck());
-if (process.argv[2] === "move-up") process.exit(await runCli(process.argv.slice(2)));
+if (process.argv[2] !== undefined && Object.hasOwn(COMMANDS, process.argv[2])) process.exit(await runCli(process.argv.slice(2)));
 
 main().catch((err) => {
   log.error("failed to start", { ...describeError(err), stack: undefined });

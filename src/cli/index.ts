@@ -1,24 +1,58 @@
-// Command-line entry points of the same binary: `profile-service move-up --from-database … --to-database …`.
-// The target storage comes from the S3_* variables (or --to-static for another folder).
+// Command-line entry points of the same binary, for operators:
+//   profile-service move-up --from-database … --to-database …   (SQLite + disk → PostgreSQL + S3)
+//   profile-service create-admin --email … [--password …]        (the first admin, or promote one)
+// Each opens the database the service would (DATABASE_URL), migrates it, and prints JSON.
 import { parseArgs } from "node:util";
 import { loadConfig, redactUrl } from "../config.ts";
-import { openDatabase } from "../db/index.ts";
+import { configureSqlite, openDatabase, Store } from "../db/index.ts";
+import { migrate } from "../db/migrate.ts";
 import { LocalImageStorage } from "../storage/local.ts";
 import { S3ImageStorage } from "../storage/s3.ts";
+import { createAdmin } from "./create-admin.ts";
 import { moveUp } from "./move-up.ts";
 
-const USAGE = `usage: profile-service move-up --from-database sqlite://data/app.db [--from-static static]
-                                --to-database postgres://user@host/db [--to-static DIR]
-  Pictures go to the S3 bucket named by S3_BUCKET (and S3_ENDPOINT, S3_ACCESS_KEY_ID, …), or to --to-static.`;
+const USAGE = `usage:
+  profile-service move-up --from-database sqlite://data/app.db [--from-static static]
+                          --to-database postgres://user@host/db [--to-static DIR]
+      Pictures go to the S3 bucket named by S3_BUCKET (and S3_ENDPOINT, S3_ACCESS_KEY_ID, …), or to --to-static.
+  profile-service create-admin --email ADDRESS [--password PASSWORD] [--name NAME]
+      Makes an admin in DATABASE_URL: creates the account, or promotes the one with that address.`;
 
-export async function runCli(args: string[]): Promise<number> {
-  const [command, ...rest] = args;
-  if (command !== "move-up") {
-    process.stderr.write(`${USAGE}\n`);
+type Command = (args: string[]) => Promise<number>;
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+/** The service's own database, migrated, for commands that work on it in place. */
+async function withStore<T>(run: (store: Store, config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const { sql, dialect } = openDatabase(config.databaseUrl, { poolSize: 2 });
+  try {
+    if (dialect === "sqlite") await configureSqlite(sql);
+    await migrate(sql, dialect, () => new Date());
+    return await run(new Store(sql, dialect), config);
+  } finally {
+    await sql.close();
+  }
+}
+
+const createAdminCommand: Command = async (args) => {
+  const { values } = parseArgs({ args, options: { email: { type: "string" }, password: { type: "string" }, name: { type: "string" } } });
+  if (values.email === undefined) {
+    process.stderr.write(`create-admin needs --email.\n${USAGE}\n`);
     return 2;
   }
+  try {
+    print(await withStore((store, config) => createAdmin(store, config, { email: values.email!, password: values.password, name: values.name })));
+    return 0;
+  } catch (err) {
+    process.stderr.write(`create-admin: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+};
+
+const moveUpCommand: Command = async (args) => {
   const { values } = parseArgs({
-    args: rest,
+    args,
     options: {
       "from-database": { type: "string", default: "sqlite://data/app.db" },
       "from-static": { type: "string", default: "static" },
@@ -39,9 +73,24 @@ export async function runCli(args: string[]): Promise<number> {
   const to = openDatabase(toDatabase);
   try {
     const report = await moveUp({ fromDatabase: values["from-database"]!, fromStatic: values["from-static"]!, to, storage });
-    process.stdout.write(`${JSON.stringify({ moved_to: redactUrl(toDatabase), ...report }, null, 2)}\n`);
+    print({ moved_to: redactUrl(toDatabase), ...report });
     return report.rejected.length > 0 ? 1 : 0;
   } finally {
     await to.sql.close();
   }
+};
+
+export const COMMANDS: Record<string, Command> = {
+  "move-up": moveUpCommand,
+  "create-admin": createAdminCommand,
+};
+
+export async function runCli(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  const run = command === undefined ? undefined : COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  return run(rest);
 }

@@ -4,7 +4,7 @@
 import { SQL } from "bun";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { OpenDatabase } from "../db/index.ts";
+import { bool, type OpenDatabase } from "../db/index.ts";
 import { migrate } from "../db/migrate.ts";
 import type { ImageStorage } from "../storage/index.ts";
 
@@ -16,9 +16,12 @@ export type MoveUpReport = {
 };
 
 const USER_COLUMNS = [
-  "id", "name", "email", "password_hash", "bio", "role", "image_version", "image_counter", "token_version", "created_at", "updated_at",
+  "id", "name", "email", "password_hash", "bio", "role", "image_version", "image_counter", "token_version",
+  "email_verified", "disabled_at", "created_at", "updated_at",
 ] as const;
-const TOKEN_COLUMNS = ["id", "family_id", "user_id", "user_version", "secret_hash", "expires_at", "used_at", "created_at"] as const;
+const TOKEN_COLUMNS = [
+  "id", "family_id", "user_id", "user_version", "secret_hash", "expires_at", "used_at", "authenticated_at", "created_at",
+] as const;
 
 const pick = <K extends string>(row: Record<string, unknown>, columns: readonly K[]) =>
   Object.fromEntries(columns.map((column) => [column, row[column] ?? null])) as Record<K, unknown>;
@@ -41,6 +44,7 @@ export async function moveUp(options: {
       if (users.length === 0) break;
       for (const row of users) {
         const user = pick(row, USER_COLUMNS);
+        user.email_verified = bool(user.email_verified); // 0/1 in SQLite, a boolean column in PostgreSQL
         const id = Number(user.id);
         after = id;
         const taken = await target`SELECT id FROM users WHERE lower(email) = lower(${user.email as string}) AND id != ${id}`;
@@ -57,7 +61,8 @@ export async function moveUp(options: {
           ON CONFLICT (id) DO UPDATE SET
             name = excluded.name, email = excluded.email, password_hash = excluded.password_hash, bio = excluded.bio,
             role = excluded.role, image_version = excluded.image_version, image_counter = excluded.image_counter,
-            token_version = excluded.token_version, created_at = excluded.created_at, updated_at = excluded.updated_at`;
+            token_version = excluded.token_version, email_verified = excluded.email_verified,
+            disabled_at = excluded.disabled_at, created_at = excluded.created_at, updated_at = excluded.updated_at`;
         report.users++;
         const tokens: Record<string, unknown>[] = await source`SELECT * FROM refresh_tokens WHERE user_id = ${id}`;
         for (const token of tokens) {
