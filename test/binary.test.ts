@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { png } from "./fixtures/images.ts";
 import { Client } from "./helpers/server.ts";
+import { startSmtpSink, tokenFrom } from "./helpers/smtp.ts";
 
 const root = resolve(import.meta.dir, "..");
 const dir = mkdtempSync(join(tmpdir(), "profile-binary-"));
@@ -20,6 +21,8 @@ test("the Dockerfile's build command makes a binary that serves register → log
   expect(compile.exitCode).toBe(0);
 
   mkdirSync(join(dir, "data"));
+  // Production needs a mail server; this one also shows nodemailer made it into the binary.
+  const smtp = await startSmtpSink();
   const proc = Bun.spawn([binary], {
     cwd: dir,
     env: {
@@ -33,6 +36,7 @@ test("the Dockerfile's build command makes a binary that serves register → log
       STATIC_DIR: join(dir, "static"),
       ARGON2_MEMORY_KIB: "1024",
       ARGON2_TIME_COST: "1",
+      SMTP_URL: smtp.url,
     },
     stdout: "pipe",
     stderr: "pipe",
@@ -55,8 +59,11 @@ test("the Dockerfile's build command makes a binary that serves register → log
     expect(picture.status).toBe(200);
     expect(await new Bun.Image(new Uint8Array(await picture.arrayBuffer())).metadata()).toMatchObject({ format: "jpeg", width: 40 });
     expect((await client.send("GET", "/readyz")).status).toBe(200);
+    const link = tokenFrom(await smtp.next(user.email));
+    expect((await client.send("POST", "/email/verify", { json: { token: link } })).status).toBe(200);
   } finally {
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+    await smtp.close();
   }
 }, 60_000);

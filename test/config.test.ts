@@ -42,9 +42,41 @@ describe("loadConfig", () => {
     expect(error!.problems).toHaveLength(6);
   });
 
-  test("production refuses to start without JWT_SECRET", () => {
-    expect(() => loadConfig({ NODE_ENV: "production" })).toThrow(/JWT_SECRET is required/);
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).env).toBe("production");
+  test("production refuses to start without JWT_SECRET or SMTP_URL", () => {
+    expect(() => loadConfig({ NODE_ENV: "production", SMTP_URL: "smtp://mail.example:587" })).toThrow(/JWT_SECRET is required/);
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) })).toThrow(/SMTP_URL is required when NODE_ENV=production/);
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32), SMTP_URL: "smtps://u:p@mail.example" }).env).toBe("production");
+  });
+
+  test("mail and accounts: defaults, APP_URL for links, and bad values reported together", () => {
+    expect(loadConfig({})).toMatchObject({
+      smtpUrl: undefined,
+      linkBaseUrl: "http://localhost:8000",
+      passwordResetTtlSeconds: 1800,
+      emailVerificationTtlSeconds: 86400,
+      requireEmailVerification: false,
+      reauthWindowSeconds: 300,
+      admin: undefined,
+    });
+    expect(loadConfig({ APP_URL: "https://app.example/" }).linkBaseUrl).toBe("https://app.example");
+    expect(loadConfig({ ADMIN_EMAIL: "a@b.example", ADMIN_PASSWORD: "pw-pw-pw-pw" }).admin).toEqual({ email: "a@b.example", password: "pw-pw-pw-pw" });
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ SMTP_URL: "http://mail.example", MAIL_FROM: "nobody", ADMIN_EMAIL: "a@b.example", REQUIRE_EMAIL_VERIFICATION: "maybe" });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    const text = error!.problems.join("\n");
+    for (const name of ["SMTP_URL", "MAIL_FROM", "ADMIN_EMAIL and ADMIN_PASSWORD", "REQUIRE_EMAIL_VERIFICATION"]) expect(text).toContain(name);
+  });
+
+  test("an SMTP password in a bad SMTP_URL is not echoed back", () => {
+    expect(() => loadConfig({ SMTP_URL: "ftp://mailer:hunter2@mail.example" })).toThrow(/SMTP_URL/);
+    try {
+      loadConfig({ SMTP_URL: "ftp://mailer:hunter2@mail.example" });
+    } catch (err) {
+      expect(String(err)).not.toContain("hunter2");
+    }
   });
 
   test("a secret in a bad variable is not echoed back", () => {

@@ -9,6 +9,7 @@ import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startProcess, type ServiceProcess } from "../helpers/process.ts";
 import { freshBucket } from "../helpers/s3.ts";
 import { Client, expectProblem, uniqueEmail } from "../helpers/server.ts";
+import { startSmtpSink, type SmtpSink } from "../helpers/smtp.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -18,12 +19,15 @@ let one: ServiceProcess;
 let two: ServiceProcess;
 let a: Client;
 let b: Client;
+let smtp: SmtpSink;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "two-instances-"));
   database = await freshDatabase(dir, "postgres");
   expect(database.url).toStartWith("postgres://");
+  smtp = await startSmtpSink();
   const env = {
+    SMTP_URL: smtp.url,
     NODE_ENV: "production",
     JWT_SECRET: "two-instance-test-secret-0123456789abcdef",
     DATABASE_URL: database.url,
@@ -39,6 +43,7 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
+  await smtp?.close();
   for (const instance of [one, two]) instance?.proc.kill("SIGTERM");
   await Promise.all([one?.proc.exited, two?.proc.exited]);
   await database?.drop();
