@@ -1,7 +1,13 @@
 # The service as one compiled executable on a distroless glibc base, running as non-root.
-# The build needs no node_modules: the service imports only Bun and Web APIs.
+# The build installs only production dependencies (nodemailer, swagger-ui-dist) for the bundler to inline;
+# the runtime image gets the executable alone, no node_modules and no Bun.
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
+# Dependencies first, so their layer is reused while only src changes. Bun reads npm's package-lock.json;
+# --frozen-lockfile fails if it disagrees with package.json, and --ignore-scripts keeps install scripts
+# (swagger-ui-dist's @scarf/scarf postinstall phones home) out of the build.
+COPY package.json package-lock.json bunfig.toml ./
+RUN bun install --production --frozen-lockfile --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
 RUN bun build --compile --minify --sourcemap src/main.ts src/auth/hash-worker.ts --outfile /out/profile-service \
@@ -22,5 +28,6 @@ ENV NODE_ENV=production \
 USER nonroot
 EXPOSE 8000
 VOLUME ["/data", "/app/static"]
+# The binary asks its own /healthz: distroless has no shell and no curl.
 HEALTHCHECK --interval=10s --timeout=4s --start-period=5s --retries=3 CMD ["/app/profile-service", "healthcheck"]
 ENTRYPOINT ["/app/profile-service"]
