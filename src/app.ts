@@ -8,6 +8,7 @@ import * as auth from "./routes/auth.ts";
 import * as health from "./routes/health.ts";
 import * as images from "./routes/images.ts";
 import * as me from "./routes/me.ts";
+import * as metrics from "./routes/metrics.ts";
 import * as pages from "./routes/pages.ts";
 import * as statics from "./routes/static.ts";
 import * as users from "./routes/users.ts";
@@ -35,6 +36,7 @@ export const routes: RouteTable = {
   "/reset-password": { GET: pages.resetPasswordPage },
   "/healthz": { GET: health.healthz },
   "/readyz": { GET: health.readyz },
+  "/metrics": { GET: metrics.metrics },
 
   // The seeds' own names for the same handlers, so their clients work unchanged.
   "/auth/signup": { POST: auth.register }, // seed 001

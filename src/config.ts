@@ -3,6 +3,7 @@
 import { availableParallelism } from "node:os";
 import { DEFAULT_LIMITS, parseLimit, type Limits } from "./ratelimit/limiter.ts";
 import type { S3Settings } from "./storage/s3.ts";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
 
 export type Config = Readonly<{
   env: "development" | "production" | "test";
@@ -35,6 +36,10 @@ export type Config = Readonly<{
   trustProxy: number;
   corsOrigins: readonly string[];
   accessLog: boolean;
+  logLevel: LogLevel;
+  metrics: boolean;
+  /** When set, GET /metrics wants `Authorization: Bearer <this>`. */
+  metricsToken: string | undefined;
   shutdownTimeoutMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -202,6 +207,8 @@ export function loadConfig(env: Env = process.env): Config {
     read.problems.push(`MAIL_FROM must be an address, optionally with a name: "Name <a@b.example>" (got "${mailFrom}")`);
   }
   const appUrl = read.raw("APP_URL") === undefined ? undefined : read.url("APP_URL", "", ["http:", "https:"]).replace(/\/+$/, "");
+  const metricsToken = read.raw("METRICS_TOKEN");
+  if (metricsToken !== undefined && metricsToken.length < 16) read.problems.push("METRICS_TOKEN must be at least 16 characters");
   const adminEmail = read.raw("ADMIN_EMAIL");
   const adminPassword = read.raw("ADMIN_PASSWORD");
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -240,6 +247,9 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: read.int("TRUST_PROXY", 0, 0, 10),
     corsOrigins,
     accessLog: read.bool("ACCESS_LOG", true),
+    logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+    metrics: read.bool("METRICS", true),
+    metricsToken,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 300_000),
     smtpUrl,
     mailFrom,

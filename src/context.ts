@@ -11,6 +11,7 @@ import type { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
 import type { Mailer } from "./mail/mailer.ts";
 import type { Outbox } from "./mail/outbox.ts";
+import type { Metrics } from "./metrics/index.ts";
 import type { RateLimiter } from "./ratelimit/limiter.ts";
 import type { ImageStorage } from "./storage/index.ts";
 import type { KeyedMutex } from "./util/keyed-mutex.ts";
@@ -30,6 +31,7 @@ export type Deps = {
   clock: Clock;
   imageLocks: KeyedMutex<number>;
   limiter: RateLimiter;
+  metrics: Metrics;
 };
 
 export type Ctx = {
@@ -43,6 +45,8 @@ export type Ctx = {
   ip: () => string;
   /** Set once the request is authenticated, for the access log. */
   userId?: number;
+  /** The problem code of an error answer, for the access log. */
+  problem?: string;
 };
 
 export type Handler = (req: Request, ctx: Ctx) => Promise<Response>;

@@ -35,15 +35,17 @@ export function stdoutSink(): { sink: LogSink; flush: () => void } {
   return { sink, flush };
 }
 
-export function createLogger(sink: LogSink, flush: () => void = () => {}): Logger {
-  const write = (level: string, msg: string, fields?: LogFields) =>
-    sink(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
-  return {
-    info: (msg, fields) => write("info", msg, fields),
-    warn: (msg, fields) => write("warn", msg, fields),
-    error: (msg, fields) => write("error", msg, fields),
-    flush,
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Lines below `level` are dropped before they are built (LOG_LEVEL=warn silences the access log). */
+export function createLogger(sink: LogSink, flush: () => void = () => {}, level: LogLevel = "info"): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const write = (lineLevel: LogLevel) => {
+    if (LOG_LEVELS.indexOf(lineLevel) < threshold) return () => {};
+    return (msg: string, fields?: LogFields) => sink(`${JSON.stringify({ time: new Date().toISOString(), level: lineLevel, msg, ...fields })}\n`);
   };
+  return { info: write("info"), warn: write("warn"), error: write("error"), flush };
 }
 
 /** What the log may say about an unexpected error: its kind, message and where it came from. */

@@ -5,11 +5,13 @@ import { ConfigError, loadConfig, redactUrl } from "./config.ts";
 import { isUnavailable } from "./db/index.ts";
 import { COMMANDS, runCli } from "./cli/index.ts";
 import { healthcheck } from "./healthcheck.ts";
-import { createLogger, describeError, stdoutSink } from "./log.ts";
+import { createLogger, describeError, LOG_LEVELS, stdoutSink } from "./log.ts";
 import { buildDeps } from "./wire.ts";
 
 const out = stdoutSink();
-const log = createLogger(out.sink, out.flush);
+// Read before the rest of the config, so even configuration errors are logged at the chosen level.
+const level = LOG_LEVELS.find((l) => l === process.env.LOG_LEVEL?.trim()) ?? "info";
+const log = createLogger(out.sink, out.flush, level);
 
 async function main(): Promise<void> {
   let config;

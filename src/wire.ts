@@ -14,6 +14,7 @@ import { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
 import { createMailer } from "./mail/mailer.ts";
 import { Outbox } from "./mail/outbox.ts";
+import { Metrics } from "./metrics/index.ts";
 import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
 import { S3ImageStorage } from "./storage/s3.ts";
@@ -59,27 +60,35 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
 
   if (config.admin) await ensureFirstAdmin(store, hasher, config.admin, log, clock);
 
+  const images = new ImageProcessor({
+    maxSide: config.imageMaxSide,
+    maxPixels: config.imageMaxPixels,
+    quality: config.jpegQuality,
+    concurrency: config.imageConcurrency,
+    queueMax: config.imageQueueMax,
+  });
+  // Each reads the other, only ever after both exist.
+  const outbox = new Outbox(log, (result) => metrics.mail.inc({ result }));
+  const metrics = new Metrics({ hashing: () => hasher.queueDepth, images: () => images.queueDepth, mail: () => outbox.depth });
+
   return {
     config,
     store,
     accountTokens: new AccountTokenStore(sql),
     mailer: createMailer(config, log),
-    outbox: new Outbox(log),
+    outbox,
     storage,
     log,
     clock,
     hasher,
     accessTokens: await AccessTokens.create(secret, config.accessTokenTtlSeconds, clock),
     refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock),
-    images: new ImageProcessor({
-      maxSide: config.imageMaxSide,
-      maxPixels: config.imageMaxPixels,
-      quality: config.jpegQuality,
-      concurrency: config.imageConcurrency,
-      queueMax: config.imageQueueMax,
-    }),
+    images,
     imageLocks: new KeyedMutex<number>(),
-    limiter: new RateLimiter(rateLimitCounters(config, log), config.rateLimits ?? DEFAULT_LIMITS, clock),
+    limiter: new RateLimiter(rateLimitCounters(config, log), config.rateLimits ?? DEFAULT_LIMITS, clock, (name) =>
+      metrics.rateLimited.inc({ limit: name }),
+    ),
+    metrics,
   };
 }
 

@@ -56,26 +56,33 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
     headers.set("Access-Control-Allow-Origin", origin);
     headers.set("Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After, ETag");
   }
+  const elapsedMs = performance.now() - started;
+  ctx.deps.metrics.observeRequest(route, req.method, res.status, elapsedMs / 1000);
   if (ctx.deps.config.accessLog) {
     ctx.deps.log.info("request", {
       request_id: ctx.requestId,
       method: req.method,
       route,
       status: res.status,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      duration_ms: Math.round(elapsedMs * 100) / 100,
       user_id: ctx.userId,
+      problem: ctx.problem,
     });
   }
   return res;
 }
 
+// A failure that came from the database driver rather than from our code.
+const isQueryError = (err: unknown) => /^(SQLITE_|ERR_POSTGRES_)/.test(String((err as { code?: unknown } | null)?.code ?? ""));
+
 /** The store's own errors, in HTTP terms; everything else goes through toHttpError. */
-function storeError(err: unknown): HttpError | undefined {
+function storeError(err: unknown, deps: Deps): HttpError | undefined {
   if (err instanceof EmailTakenError) return new HttpError("email_taken", "An account with this email already exists.");
   if (err instanceof LastAdminError) {
     return new HttpError("last_admin", "This is the last active admin: promote another account first.");
   }
   if (isUnavailable(err)) {
+    deps.metrics.databaseErrors.inc({ kind: "unavailable" });
     return new HttpError("service_unavailable", "The database is not answering; try again shortly.", {
       headers: { "Retry-After": "2" },
       cause: err,
@@ -85,7 +92,10 @@ function storeError(err: unknown): HttpError | undefined {
 }
 
 function failure(err: unknown, ctx: Ctx, route: string): Response {
-  const error = storeError(err) ?? toHttpError(err);
+  const error = storeError(err, ctx.deps) ?? toHttpError(err);
+  ctx.problem = error.code;
+  if (error.code === "internal_error" && isQueryError(err)) ctx.deps.metrics.databaseErrors.inc({ kind: "query" });
+  // Once per failed request, with what the client never sees: the cause and where it came from.
   if (error.status >= 500) {
     ctx.deps.log.error("request failed", { request_id: ctx.requestId, route, code: error.code, ...describeError(error.cause ?? err) });
   }
@@ -142,6 +152,7 @@ export function routeHandler(route: string, methods: Methods, deps: Deps) {
 export function notFoundHandler(deps: Deps) {
   return (req: Request): Response => {
     const ctx = newContext(req, deps, {});
+    ctx.problem = "not_found";
     return finish(req, problemResponse(new HttpError("not_found", "No such route.")), ctx, "(unmatched)", performance.now());
   };
 }

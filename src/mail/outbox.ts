@@ -6,18 +6,18 @@ import { describeError } from "../log.ts";
 
 export class Outbox {
   private readonly pending = new Set<Promise<void>>();
-  sent = 0;
-  failed = 0;
-
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly count: (result: "sent" | "failed") => void = () => {},
+  ) {}
 
   /** Runs `task` in the background; a failure is logged (without the message body) and counted. */
   later(what: string, task: () => Promise<unknown>): void {
     const done = (async () => {
       try {
-        if ((await task()) !== false) this.sent++;
+        if ((await task()) !== false) this.count("sent");
       } catch (err) {
-        this.failed++;
+        this.count("failed");
         const { stack: _stack, ...reason } = describeError(err);
         this.log.error("mail not sent", { mail: what, ...reason });
       }

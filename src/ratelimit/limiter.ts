@@ -33,12 +33,11 @@ export const DEFAULT_LIMITS: Limits = {
 export type Verdict = { name: LimitName; limit: Limit; remaining: number; resetSeconds: number };
 
 export class RateLimiter {
-  hits = 0;
-
   constructor(
     private readonly counters: Counters | undefined,
     private readonly limits: Limits,
     private readonly clock: () => number,
+    private readonly onRefused: (name: LimitName) => void = () => {},
   ) {}
 
   get enabled(): boolean {
@@ -53,7 +52,7 @@ export class RateLimiter {
     const verdict: Verdict = { name, limit, remaining: Math.max(0, limit.max - count), resetSeconds: Math.max(1, Math.ceil(resetMs / 1000)) };
     // Looking (cost 0) refuses once the window is full; counting refuses the request that overflows it.
     if (cost === 0 ? count >= limit.max : count > limit.max) {
-      this.hits++;
+      this.onRefused(name);
       throw new HttpError("rate_limited", `Too many requests; try again in ${verdict.resetSeconds} seconds.`, {
         headers: { "Retry-After": String(verdict.resetSeconds), ...rateLimitHeaders(verdict) },
       });

@@ -72,7 +72,17 @@ async function remove(ctx: Ctx, user: { id: number }): Promise<Response> {
   return json({ message: "Image removed" });
 }
 
-const uploadFor = (who: Target): Handler => async (req, ctx) => upload(req, ctx, (await who(req, ctx)).target);
+const uploadFor = (who: Target): Handler => async (req, ctx) => {
+  const { target } = await who(req, ctx);
+  try {
+    const res = await upload(req, ctx, target);
+    ctx.deps.metrics.uploads.inc({ result: "stored" });
+    return res;
+  } catch (err) {
+    ctx.deps.metrics.uploads.inc({ result: "refused" });
+    throw err;
+  }
+};
 const removeFor = (who: Target): Handler => async (req, ctx) => remove(ctx, (await who(req, ctx)).target);
 
 export const uploadImage = uploadFor(self);

@@ -34,3 +34,27 @@ test("no password, token or query secret ever reaches the log", async () => {
   }
   expect(log).not.toContain("argon2id$");
 });
+
+test("an unexpected failure: a bare 500 for the client; one error line with the request id and the cause for the operator", async () => {
+  const user = await client.signUp();
+  const store = server.deps.store;
+  const original = store.userBySession;
+  store.userBySession = async () => {
+    throw Object.assign(new Error("disk I/O error at page 7"), { code: "SQLITE_IOERR" });
+  };
+  try {
+    server.logs.length = 0;
+    const reply = await client.send("GET", "/me", { token: user.token, headers: { "X-Request-Id": "trace-500" } });
+    expect(reply.status).toBe(500);
+    expect(JSON.stringify(reply.body)).not.toContain("disk I/O");
+    const lines = server.logs.map((line) => JSON.parse(line));
+    const errors = lines.filter((line) => line.level === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ msg: "request failed", request_id: "trace-500", route: "/me", error_message: "disk I/O error at page 7", error_code: "SQLITE_IOERR" });
+    expect(lines.find((line) => line.msg === "request")).toMatchObject({ request_id: "trace-500", status: 500, problem: "internal_error" });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^database_errors_total\{kind="query"\} 1$/m);
+  } finally {
+    store.userBySession = original;
+  }
+});

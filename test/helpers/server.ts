@@ -66,7 +66,7 @@ export async function startServer(
       this.now += seconds * 1000;
     },
   };
-  const deps = await buildDeps(config, createLogger((line) => logs.push(line)), () => clock.now);
+  const deps = await buildDeps(config, createLogger((line) => logs.push(line), undefined, config.logLevel), () => clock.now);
   const server = createServer(deps, { hostname: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${server.port}`;
   const close = async () => {

@@ -23,6 +23,9 @@ test("503 while PostgreSQL is unreachable, 200 again once it returns", async () 
   expectProblem(me, 503, "service_unavailable");
   expect(me.headers.get("retry-after")).not.toBeNull();
   expectProblem(await server.client.login(user.email), 503);
+  // Counted where an operator looks: GET /me and the login each met the outage.
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  expect(Number(/^database_errors_total\{kind="unavailable"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
 
   proxy.restore();
   let status = 0;

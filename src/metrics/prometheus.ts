@@ -1,0 +1,91 @@
+// The few Prometheus primitives the service needs, rendered in the text exposition format 0.0.4:
+// labelled counters, a labelled histogram, and gauges read when scraped. Small enough not to need
+// a client library; label values are escaped as the format asks.
+
+type Labels = Record<string, string>;
+
+const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const renderLabels = (labels: Labels) => {
+  const entries = Object.entries(labels);
+  return entries.length === 0 ? "" : `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
+};
+const key = (labels: Labels) => JSON.stringify(labels);
+const header = (name: string, help: string, type: string) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`;
+
+interface Metric {
+  render(): string;
+}
+
+export class Counter implements Metric {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+  ) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const k = key(labels);
+    const entry = this.values.get(k);
+    if (entry) entry.value += by;
+    else this.values.set(k, { labels, value: by });
+  }
+
+  value(labels: Labels = {}): number {
+    return this.values.get(key(labels))?.value ?? 0;
+  }
+
+  render(): string {
+    const lines = [...this.values.values()].map(({ labels, value }) => `${this.name}${renderLabels(labels)} ${value}\n`);
+    return header(this.name, this.help, "counter") + lines.join("");
+  }
+}
+
+export class Histogram implements Metric {
+  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly buckets: readonly number[],
+  ) {}
+
+  observe(labels: Labels, value: number): void {
+    const k = key(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    // Counts per bucket, made cumulative when rendered.
+    const i = this.buckets.findIndex((le) => value <= le);
+    if (i >= 0) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+
+  render(): string {
+    let out = header(this.name, this.help, "histogram");
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      let cumulative = 0;
+      this.buckets.forEach((le, i) => {
+        cumulative += counts[i]!;
+        out += `${this.name}_bucket${renderLabels({ ...labels, le: String(le) })} ${cumulative}\n`;
+      });
+      out += `${this.name}_bucket${renderLabels({ ...labels, le: "+Inf" })} ${count}\n`;
+      out += `${this.name}_sum${renderLabels(labels)} ${sum}\n${this.name}_count${renderLabels(labels)} ${count}\n`;
+    }
+    return out;
+  }
+}
+
+export class Gauge implements Metric {
+  constructor(
+    readonly name: string,
+    private readonly help: string,
+    private readonly read: () => number,
+  ) {}
+
+  render(): string {
+    return `${header(this.name, this.help, "gauge")}${this.name} ${this.read()}\n`;
+  }
+}
+
+export const render = (metrics: Iterable<Metric>): string => [...metrics].map((m) => m.render()).join("");
