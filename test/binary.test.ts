@@ -1,12 +1,12 @@
 // The compiled executable is a release artifact on its own: built with the Dockerfile's command,
-// started with no Bun on PATH and the Dockerfile's environment, it serves the whole flow.
+// started with no Bun on PATH and the Dockerfile's environment, it passes the API smoke suite.
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { png } from "./fixtures/images.ts";
 import { Client } from "./helpers/server.ts";
-import { startSmtpSink, tokenFrom } from "./helpers/smtp.ts";
+import { apiSmoke } from "./helpers/smoke.ts";
+import { startSmtpSink } from "./helpers/smtp.ts";
 
 const root = resolve(import.meta.dir, "..");
 const dir = mkdtempSync(join(tmpdir(), "profile-binary-"));
@@ -51,16 +51,7 @@ test("the Dockerfile's build command makes a binary that serves register → log
       output += new TextDecoder().decode(value);
       port = /"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(output)?.[1];
     }
-    const client = new Client(`http://127.0.0.1:${port}`);
-    const user = await client.signUp();
-    const upload = await client.upload(user.token, png(40, 30));
-    expect(upload.status).toBe(200);
-    const picture = await fetch(`${client.url}/static/profile/${user.id}.jpg`);
-    expect(picture.status).toBe(200);
-    expect(await new Bun.Image(new Uint8Array(await picture.arrayBuffer())).metadata()).toMatchObject({ format: "jpeg", width: 40 });
-    expect((await client.send("GET", "/readyz")).status).toBe(200);
-    const link = tokenFrom(await smtp.next(user.email));
-    expect((await client.send("POST", "/email/verify", { json: { token: link } })).status).toBe(200);
+    await apiSmoke(new Client(`http://127.0.0.1:${port}`), smtp);
   } finally {
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
