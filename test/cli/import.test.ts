@@ -17,6 +17,9 @@ const BCRYPT = await Bun.password.hash(PASSWORD, { algorithm: "bcrypt", cost: 4 
 // argon2-cffi's README shows (passlib's argon2 backend, default parameters).
 const FOREIGN_BCRYPT = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW";
 const FOREIGN_PASSWORD = "U*U";
+// Also crypt_blowfish's: a password past bcrypt's 72 bytes, which every bcrypt but Bun's truncates.
+const LONG_BCRYPT = "$2a$05$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui";
+const LONG_PASSWORD = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789chars after 72 are ignored";
 const ARGON2_CFFI = "$argon2id$v=19$m=65536,t=3,p=4$MIIRqgvgQbgj220jfp0MPA$YfwJSVjtjSU0zzV/P3S9nnQ/USre2wvJMjfCIjrTQbg";
 
 const PLAINTEXT = "hunter2hunter2";
@@ -53,6 +56,7 @@ const JSONL = [
   '{"email": "broken@example.com", ',
   { email: "", name: "", password_hash: "$2b$12$short", created_at: "yesterday", email_verified: "maybe" },
   { email: "twice@example.com", name: "Twice", username: "Twice", password_hash: BCRYPT },
+  { email: "long@example.com", name: "Long", password_hash: LONG_BCRYPT },
 ]
   .map((row) => (typeof row === "string" ? row : JSON.stringify(row)))
   .join("\n");
@@ -114,7 +118,7 @@ describe.each(["sqlite", "postgres"] as const)("import into %s", (kind) => {
     const before = Date.now();
     const { code, report, stderr } = await runImport(["--file", jsonl], env);
     firstRunAt = { before, after: Date.now() };
-    expect({ code, report }).toEqual({ code: 1, report: { file: jsonl, imported: 3, skipped: 0, rejected: JSONL_REJECTED } });
+    expect({ code, report }).toEqual({ code: 1, report: { file: jsonl, imported: 4, skipped: 0, rejected: JSONL_REJECTED } });
     expect(stderr).toBe("import: ignoring columns this service does not keep: id, is_active\n");
   });
 
@@ -124,7 +128,7 @@ describe.each(["sqlite", "postgres"] as const)("import into %s", (kind) => {
   });
 
   test("a second run imports nothing and skips what is already there", async () => {
-    expect((await runImport(["--file", jsonl], env)).report).toEqual({ file: jsonl, imported: 0, skipped: 3, rejected: JSONL_REJECTED });
+    expect((await runImport(["--file", jsonl], env)).report).toEqual({ file: jsonl, imported: 0, skipped: 4, rejected: JSONL_REJECTED });
     expect((await runImport(["--file", csv], env)).report).toEqual({ file: csv, imported: 0, skipped: 2, rejected: CSV_REJECTED });
   });
 
@@ -150,6 +154,10 @@ describe.each(["sqlite", "postgres"] as const)("import into %s", (kind) => {
 
     expect((await server.client.login("blowfish@example.com", FOREIGN_PASSWORD)).status).toBe(200);
     expect((await server.client.login("csv.two@example.com", FOREIGN_PASSWORD)).status).toBe(200); // $2y$
+    // Checked on its first 72 bytes as bcrypt does; the argon2id it becomes holds all of it.
+    expect((await server.client.login("long@example.com", LONG_PASSWORD)).status).toBe(200);
+    expect((await server.client.login("long@example.com", LONG_PASSWORD.slice(0, 72))).status).toBe(401);
+    expect((await server.client.login("long@example.com", LONG_PASSWORD)).status).toBe(200);
     expect(await store.userByEmail("blowfish@example.com")).toMatchObject({ bio: "two\nlines", createdAt: "2020-01-02T01:04:05.678Z", emailVerified: true });
     expect(await store.userByEmail("csv.one@example.com")).toMatchObject({
       name: "Doe, Jane",
