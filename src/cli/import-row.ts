@@ -78,7 +78,7 @@ export function checkRow(values: Record<string, unknown>, options: { now: Date; 
 }
 
 /** A hash the login can verify: bcrypt ($2a$/$2b$/$2y$) or argon2id, at a cost it can afford. */
-export function passwordHashShape(value: unknown): string {
+function passwordHashShape(value: unknown): string {
   if (typeof value !== "string") throw new Error("must be a string");
   if (!value.startsWith("$")) {
     throw new Error("is not a password hash: plaintext passwords are never imported (give a bcrypt or argon2id hash)");
@@ -112,7 +112,7 @@ export function passwordHashShape(value: unknown): string {
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
 /** A created_at from the source app: a real instant between 1970 and now. */
-export function timestamp(value: unknown, now: Date): Date {
+function timestamp(value: unknown, now: Date): Date {
   const bad = () => new Error('must be an ISO 8601 date and time, like 2024-05-01T12:30:00Z or "2024-05-01 12:30:00"');
   if (typeof value !== "string") throw bad();
   const match = TIMESTAMP.exec(value.trim());
@@ -135,7 +135,7 @@ export function timestamp(value: unknown, now: Date): Date {
 }
 
 /** JSON booleans, and what CSV exports write for them: true/false, t/f, 1/0, yes/no. */
-export function flag(value: unknown): boolean {
+function flag(value: unknown): boolean {
   if (typeof value === "boolean") return value;
   const text = String(value).trim().toLowerCase();
   if (["true", "t", "1", "yes"].includes(text)) return true;

@@ -41,8 +41,8 @@ export function planImport(rows: SourceRow[], options: { now: Date; verified: bo
       if (first === undefined) firstLine.set(email, row.line);
       else reasons.push(`email already appears on line ${first}`);
     }
-    if (reasons.length > 0) plan.rejected.push(email === undefined ? { line: row.line, reasons } : { line: row.line, email, reasons });
-    else plan.users.push((verdict as { user: ImportedUser }).user);
+    if ("user" in verdict && reasons.length === 0) plan.users.push(verdict.user);
+    else plan.rejected.push(email === undefined ? { line: row.line, reasons } : { line: row.line, email, reasons });
   }
   return plan;
 }
