@@ -113,6 +113,10 @@ export async function importUsersCommand(args: string[], withStore: WithStore, u
     return 1;
   }
   const report: ImportReport = { file, imported, skipped: plan.users.length - imported, rejected: plan.rejected };
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  // Megabytes when many rows are rejected, more than a pipe holds: the process exits right after
+  // this returns, so wait until all of it is written or the reader gets half a report.
+  await new Promise<void>((resolve, reject) =>
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`, (err) => (err ? reject(err) : resolve())),
+  );
   return report.rejected.length > 0 ? 1 : 0;
 }

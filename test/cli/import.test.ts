@@ -172,6 +172,15 @@ describe.each(["sqlite", "postgres"] as const)("import into %s", (kind) => {
   });
 });
 
+test("a report of megabytes reaches a pipe whole before the process exits", async () => {
+  const rows = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ email: `u${i}@example.com`, name: "U", password_hash: PLAINTEXT }));
+  const file = writeFile("all-rejected.jsonl", rows.join("\n"));
+  const { code, report } = await runImport(["--file", file], { DATABASE_URL: `sqlite://${join(dir, "big", "app.db")}` });
+  expect(code).toBe(1);
+  expect(report.rejected).toHaveLength(20_000);
+  expect(report.rejected.at(-1)).toEqual({ line: 20_000, email: "u19999@example.com", reasons: [NOT_A_HASH] });
+});
+
 describe("import: usage errors exit 2 before touching any database", () => {
   const noHash = writeFile("no-hash.csv", "email,name\na@example.com,A\n");
   const latin1 = join(dir, "latin1.jsonl");
