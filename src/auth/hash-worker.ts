@@ -23,6 +23,21 @@ try {
   // Not Linux, or not allowed: hashing still runs off the event loop, just at normal priority.
 }
 
+const utf8 = new TextEncoder();
+
+function verify(password: string, hash: string): boolean {
+  try {
+    // bcrypt reads only a password's first 72 bytes: passlib and every other implementation drop
+    // the rest, while Bun hashes a longer password with SHA-512 first. We never write bcrypt, so
+    // each such hash came from one of those apps and is checked the way they made it.
+    const bytes = utf8.encode(password);
+    if (hash.startsWith("$2") && bytes.length > 72) return Bun.password.verifySync(bytes.subarray(0, 72), hash);
+    return Bun.password.verifySync(password, hash);
+  } catch {
+    return false; // an unreadable stored hash is a failed check, not an error
+  }
+}
+
 self.onmessage = (event: MessageEvent<HashJob>) => {
   const job = event.data;
   let reply: HashReply;
@@ -30,13 +45,7 @@ self.onmessage = (event: MessageEvent<HashJob>) => {
     const value =
       job.op === "hash"
         ? Bun.password.hashSync(job.password, { algorithm: "argon2id", memoryCost: job.memoryCost, timeCost: job.timeCost })
-        : (() => {
-            try {
-              return Bun.password.verifySync(job.password, job.hash);
-            } catch {
-              return false; // an unreadable stored hash is a failed check, not an error
-            }
-          })();
+        : verify(job.password, job.hash);
     reply = { id: job.id, ok: true, value };
   } catch (err) {
     reply = { id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) };

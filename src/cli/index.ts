@@ -1,6 +1,7 @@
 // Command-line entry points of the same binary, for operators:
 //   profile-service move-up --from-database … --to-database …   (SQLite + disk → PostgreSQL + S3)
 //   profile-service create-admin --email … [--password …]        (the first admin, or promote one)
+//   profile-service import --file users.jsonl|users.csv          (accounts from another app)
 // Each opens the database the service would (DATABASE_URL), migrates it, and prints JSON.
 import { parseArgs } from "node:util";
 import { loadConfig, redactUrl } from "../config.ts";
@@ -9,6 +10,7 @@ import { migrate } from "../db/migrate.ts";
 import { LocalImageStorage } from "../storage/local.ts";
 import { S3ImageStorage } from "../storage/s3.ts";
 import { createAdmin } from "./create-admin.ts";
+import { importUsersCommand } from "./import-users.ts";
 import { moveUp } from "./move-up.ts";
 
 const USAGE = `usage:
@@ -16,7 +18,10 @@ const USAGE = `usage:
                           --to-database postgres://user@host/db [--to-static DIR]
       Pictures go to the S3 bucket named by S3_BUCKET (and S3_ENDPOINT, S3_ACCESS_KEY_ID, …), or to --to-static.
   profile-service create-admin --email ADDRESS [--password PASSWORD] [--name NAME]
-      Makes an admin in DATABASE_URL: creates the account, or promotes the one with that address.`;
+      Makes an admin in DATABASE_URL: creates the account, or promotes the one with that address.
+  profile-service import --file users.jsonl|users.csv [--format jsonl|csv] [--verified]
+      Creates accounts in DATABASE_URL from email, name (or username, user), bio, password_hash (bcrypt or
+      argon2id), created_at, email_verified. Existing emails are skipped; rejected rows are listed with reasons.`;
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -83,6 +88,7 @@ const moveUpCommand: Command = async (args) => {
 export const COMMANDS: Record<string, Command> = {
   "move-up": moveUpCommand,
   "create-admin": createAdminCommand,
+  import: (args) => importUsersCommand(args, withStore, USAGE),
 };
 
 export async function runCli(args: string[]): Promise<number> {
