@@ -3,7 +3,7 @@
 import { json, type Ctx } from "../context.ts";
 import { readJson, readJsonOrForm } from "../http/body.ts";
 import { unauthorized, validationFailed } from "../http/problem.ts";
-import { parseFields, rules } from "../http/validate.ts";
+import { canonicalEmail, parseFields, rules } from "../http/validate.ts";
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
@@ -46,7 +46,8 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const { hasher, store, refreshTokens, log, limiter } = ctx.deps;
   await limiter.take("login_ip", ctx.ip());
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
-  const email = (input.email ?? input.username)?.normalize("NFC").trim().toLowerCase();
+  const raw = input.email ?? input.username;
+  const email = raw === undefined ? undefined : canonicalEmail(raw);
   if (email === undefined) {
     throw validationFailed([{ field: "email", message: "is required" }]);
   }

@@ -221,6 +221,15 @@ describe("unicode in names and emails", () => {
     expect((await client.login(`JOSE\u0301${stamp}@example.com`)).status).toBe(200);
   });
 
+  test("lower-casing can decompose: H + U+0331 and its lower-case ẖ (U+1E96) are one account", async () => {
+    // Found by test/fuzz/validate.test.ts: there is no upper-case ẖ, so NFC before lower-casing alone kept two spellings.
+    const stamp = Date.now();
+    expect((await client.register({ email: `H\u0331${stamp}@example.com` })).status).toBe(201);
+    expectProblem(await client.register({ email: `\u1e96${stamp}@example.com` }), 409);
+    expect((await client.login(`\u1e96${stamp}@example.com`)).status).toBe(200);
+    expect((await client.login(`H\u0331${stamp}@example.com`)).status).toBe(200);
+  });
+
   test("a name is measured after normalisation: 100 decomposed characters that compose to more are refused", async () => {
     // U+1D160 (musical eighth note) decomposes to three code points under NFC.
     expectProblem(await client.register({ name: "\u{1D160}".repeat(100) }), 422);
