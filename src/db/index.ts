@@ -196,6 +196,8 @@ export class Store {
   }
 
   async userByEmail(email: string): Promise<UserRow | undefined> {
+    // PostgreSQL text cannot hold NUL and refuses the query; no stored address has one anyway.
+    if (email.includes("\0")) return undefined;
     const [row] = await this.sql`SELECT * FROM users WHERE lower(email) = ${email.toLowerCase()}`;
     return row ? toUser(row) : undefined;
   }

@@ -99,6 +99,14 @@ describe("POST /login", () => {
     expect(unknownEmail.headers.get("www-authenticate")).toBe(wrongPassword.headers.get("www-authenticate"));
   });
 
+  test("an email no account can have (a NUL byte, which PostgreSQL text refuses) is just an unknown email → 401", async () => {
+    // Found by test/fuzz/requests.test.ts on PostgreSQL, where the lookup itself failed with a 500.
+    expectProblem(await client.login("a\u0000b@example.com", "not-the-password"), 401, "invalid_credentials");
+    const form = new URLSearchParams({ username: "\u0000", password: "x" }).toString();
+    const reply = await client.send("POST", "/login", { body: form, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    expectProblem(reply, 401, "invalid_credentials");
+  });
+
   test("the email is matched case-insensitively", async () => {
     const user = await client.signUp();
     expect((await client.login(user.email.toUpperCase())).status).toBe(200);
