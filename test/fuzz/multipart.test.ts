@@ -154,7 +154,7 @@ describe("anything else is parts or a 4xx, never another exception or a hang", (
         const form = new FormData();
         for (const [name, bytes] of entries) form.append(name, new Blob([bytes]), "f.jpg");
         const { body: original, boundary } = await encode(form);
-        let body = original;
+        let body: Uint8Array = original;
         for (const [name, at, n] of mutations) body = MUTATIONS[name]!(body, boundary, at, n);
         const b = given === "same" ? boundary : given === "prefix" ? boundary.slice(0, -3) : given;
         const result = parsed(body, b);
