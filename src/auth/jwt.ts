@@ -81,6 +81,10 @@ export async function verifyHs256(
   }
 
   const signature = Buffer.from(signatureSegment, "base64url");
+  // The decoder ignores a final character's unused bits; only the canonical spelling is the token.
+  if (b64url(signature) !== signatureSegment) {
+    throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
+  }
   const signed = encoder.encode(`${headerSegment}.${payloadSegment}`);
   // subtle.verify compares in constant time and fails closed on a wrong-length signature.
   if (!(await crypto.subtle.verify("HMAC", key, signature, signed))) {

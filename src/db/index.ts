@@ -253,6 +253,8 @@ export class Store {
   }
 
   async userByEmail(email: string): Promise<UserRow | undefined> {
+    // PostgreSQL text cannot hold NUL and refuses the query; no stored address has one anyway.
+    if (email.includes("\0")) return undefined;
     const [row] = await this.sql`SELECT * FROM users WHERE lower(email) = ${email.toLowerCase()}`;
     return row ? toUser(row) : undefined;
   }
@@ -400,16 +402,26 @@ export class Store {
    * its family began before the user's latest password change.
    */
   async rotateRefreshToken(usedId: string, next: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
-    return this.sql.begin(async (tx) => {
-      const used = await tx`
-        UPDATE refresh_tokens SET used_at = ${now.toISOString()}
-        WHERE id = ${usedId} AND used_at IS NULL
-          AND user_version = (SELECT token_version FROM users WHERE users.id = refresh_tokens.user_id)
-        RETURNING id`;
-      if (used.length !== 1) return false;
-      await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(next, now))}`;
-      return true;
-    });
+    // The successor goes in first: its foreign-key check locks the user row before any token row is
+    // locked, the order an account deletion takes (user, then its tokens by cascade). The other
+    // order deadlocks on PostgreSQL. If the old token was spent, the rollback takes the successor out.
+    const spent = new Error("refresh token already used");
+    try {
+      return await this.sql.begin(async (tx) => {
+        await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(next, now))}`;
+        const used = await tx`
+          UPDATE refresh_tokens SET used_at = ${now.toISOString()}
+          WHERE id = ${usedId} AND used_at IS NULL
+            AND user_version = (SELECT token_version FROM users WHERE users.id = refresh_tokens.user_id)
+          RETURNING id`;
+        if (used.length !== 1) throw spent;
+        return true;
+      });
+    } catch (err) {
+      // Spent, or the account was deleted before our insert could reference it.
+      if (err === spent || isForeignKeyViolation(err)) return false;
+      throw err;
+    }
   }
 
   async revokeFamily(familyId: string): Promise<void> {

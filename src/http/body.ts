@@ -149,8 +149,13 @@ function parseHeaders(block: string): Map<string, string> {
   return headers;
 }
 
+// Read left to right, a quoted string at a time, so a name of "x; filename=y" is never a filename.
+const DISPOSITION_PARAM = /;\s*([^\s=;"]+)=(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))|"(?:[^"\\]|\\.)*"?/g;
+
 function dispositionParam(disposition: string, key: string): string | undefined {
-  const match = new RegExp(`;\\s*${key}="((?:[^"\\\\]|\\\\.)*)"|;\\s*${key}=([^;\\s]+)`, "i").exec(disposition);
-  if (!match) return undefined;
-  return match[1] !== undefined ? match[1].replace(/\\(.)/g, "$1") : match[2];
+  for (const [, name, quoted, token] of disposition.matchAll(DISPOSITION_PARAM)) {
+    if (name?.toLowerCase() !== key) continue;
+    return quoted !== undefined ? quoted.replace(/\\(.)/g, "$1") : token;
+  }
+  return undefined;
 }

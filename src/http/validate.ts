@@ -20,6 +20,12 @@ const codePoints = (s: string): number => {
   return n;
 };
 
+/**
+ * One spelling per address: NFC so composed and decomposed forms are one account, and NFC again
+ * after lower-casing, which can decompose ("H\u0331" lowers to "h\u0331", whose NFC is "ẖ").
+ */
+export const canonicalEmail = (raw: string): string => raw.normalize("NFC").trim().toLowerCase().normalize("NFC");
+
 function string(value: unknown): string {
   if (typeof value !== "string") fail("must be a string");
   return value as string;
@@ -39,8 +45,7 @@ export const rules = {
   email: (value: unknown): string => {
     const raw = string(value);
     if (!raw.isWellFormed() || INVISIBLE_OR_CONTROL.test(raw.trim())) fail("must not contain control or invisible characters");
-    // NFC first, so the composed and decomposed spellings of one address are one account.
-    const email = raw.normalize("NFC").trim().toLowerCase();
+    const email = canonicalEmail(raw);
     if (email.length > 254) fail("must be at most 254 characters");
     if (!EMAIL.test(email)) fail("must be an address like name@example.com");
     return email;

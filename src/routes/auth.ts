@@ -4,7 +4,7 @@ import { sendVerification } from "../accounts/mail-links.ts";
 import { json, type Ctx } from "../context.ts";
 import { readJson, readJsonOrForm } from "../http/body.ts";
 import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
-import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import { canonicalEmail, foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import type { RefreshResult } from "../auth/refresh.ts";
 
 const NO_STORE = { "Cache-Control": "no-store" };
@@ -52,7 +52,8 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const { config, hasher, store, refreshTokens, log, limiter } = ctx.deps;
   await limiter.take("login_ip", ctx.ip());
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
-  const email = (input.email ?? input.username)?.normalize("NFC").trim().toLowerCase();
+  const raw = input.email ?? input.username;
+  const email = raw === undefined ? undefined : canonicalEmail(raw);
   if (email === undefined) {
     throw validationFailed([{ field: "email", message: "is required" }]);
   }

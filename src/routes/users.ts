@@ -32,7 +32,10 @@ export async function listUsers(req: Request, ctx: Ctx): Promise<Response> {
   const limit = pageSize(query.get("limit"));
   const cursor = query.get("cursor");
   const q = query.get("q")?.normalize("NFC").trim();
-  if (q !== undefined && q.length > 254) throw validationFailed([{ field: "q", message: "must be at most 254 characters" }]);
+  // Control characters match no name or address, and PostgreSQL refuses a NUL outright.
+  if (q !== undefined && (q.length > 254 || /\p{Cc}/u.test(q))) {
+    throw validationFailed([{ field: "q", message: "must be at most 254 characters, without control characters" }]);
+  }
   // One more than asked, to know without a second query whether another page follows.
   const rows = await ctx.deps.store.listUsers({
     limit: limit + 1,

@@ -106,7 +106,7 @@ describe("GET /users (admin)", () => {
     expect((await as(admin.token).get(`/users?q=_`)).body.users).toEqual([]);
   });
 
-  test.each([["limit=0"], ["limit=101"], ["limit=ten"], ["cursor=bm90LWEtY3Vyc29y"], ["cursor=%%%"]])("bad %s → 422", async (query) => {
+  test.each([["limit=0"], ["limit=101"], ["limit=ten"], ["cursor=bm90LWEtY3Vyc29y"], ["cursor=%%%"], ["q=a%00b"], [`q=${"x".repeat(255)}`]])("bad %s → 422", async (query) => {
     expectProblem(await as(admin.token).get(`/users?${query}`), 422, "validation_failed");
   });
 });

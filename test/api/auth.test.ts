@@ -99,6 +99,14 @@ describe("POST /login", () => {
     expect(unknownEmail.headers.get("www-authenticate")).toBe(wrongPassword.headers.get("www-authenticate"));
   });
 
+  test("an email no account can have (a NUL byte, which PostgreSQL text refuses) is just an unknown email → 401", async () => {
+    // Found by test/fuzz/requests.test.ts on PostgreSQL, where the lookup itself failed with a 500.
+    expectProblem(await client.login("a\u0000b@example.com", "not-the-password"), 401, "invalid_credentials");
+    const form = new URLSearchParams({ username: "\u0000", password: "x" }).toString();
+    const reply = await client.send("POST", "/login", { body: form, headers: { "Content-Type": "application/x-www-form-urlencoded" } });
+    expectProblem(reply, 401, "invalid_credentials");
+  });
+
   test("the email is matched case-insensitively", async () => {
     const user = await client.signUp();
     expect((await client.login(user.email.toUpperCase())).status).toBe(200);
@@ -219,6 +227,15 @@ describe("unicode in names and emails", () => {
     expect((await client.register({ email: `jos\u00e9${stamp}@example.com` })).status).toBe(201);
     expectProblem(await client.register({ email: `jose\u0301${stamp}@example.com` }), 409);
     expect((await client.login(`JOSE\u0301${stamp}@example.com`)).status).toBe(200);
+  });
+
+  test("lower-casing can decompose: H + U+0331 and its lower-case ẖ (U+1E96) are one account", async () => {
+    // Found by test/fuzz/validate.test.ts: there is no upper-case ẖ, so NFC before lower-casing alone kept two spellings.
+    const stamp = Date.now();
+    expect((await client.register({ email: `H\u0331${stamp}@example.com` })).status).toBe(201);
+    expectProblem(await client.register({ email: `\u1e96${stamp}@example.com` }), 409);
+    expect((await client.login(`\u1e96${stamp}@example.com`)).status).toBe(200);
+    expect((await client.login(`H\u0331${stamp}@example.com`)).status).toBe(200);
   });
 
   test("a name is measured after normalisation: 100 decomposed characters that compose to more are refused", async () => {

@@ -1,7 +1,8 @@
 // Races between a slow password check and a change that lands during it. The check is paused on
 // purpose (a gate around the hasher), so each interleaving happens every run, not by luck.
 import { describe, expect, test } from "bun:test";
-import { expectProblem, serverForFile } from "../helpers/server.ts";
+import { SQL } from "bun";
+import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
 const { client } = server;
@@ -88,6 +89,39 @@ describe("ending one session ends its access tokens too", () => {
     expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
     expectProblem(await client.send("GET", "/me", { token: thief.body.access_token }), 401, "invalid_token");
   });
+});
+
+test("a refresh and the account's deletion, queued on the same token row, both finish: no deadlock, no 500 (PostgreSQL)", async () => {
+  // Found by test/fuzz/requests.test.ts. A third connection holds the token row, so the refresh and
+  // the deletion both queue behind it; released, the refresh used to lock the token row, then want
+  // the user row the deletion held while it waited for that token row: PostgreSQL killed one.
+  await using pg = await startServer({}, { database: "postgres" });
+  const user = await pg.client.signUp();
+  const tokenId = user.refresh.split(".")[0]!;
+  await using holder = new SQL(pg.deps.config.databaseUrl, { max: 1 });
+  let release!: () => void;
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holding = holder.begin(async (tx) => {
+    await tx`SELECT id FROM refresh_tokens WHERE id = ${tokenId} FOR UPDATE`;
+    locked();
+    await new Promise<void>((resolve) => (release = resolve));
+  });
+  await isLocked;
+  const refreshed = pg.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
+  await Bun.sleep(100); // the refresh queues first, as in the fuzzer's failing runs
+  const deleted = pg.client.send("DELETE", "/me", { token: user.token });
+  for (let i = 0; i < 50; i++) {
+    const [{ waiting }] = await pg.deps.store.sql`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+    if (waiting >= 2) break;
+    await Bun.sleep(20);
+  }
+  release();
+  await holding;
+
+  const [refresh, deletion] = await Promise.all([refreshed, deleted]);
+  expect({ deletion: deletion.status, refreshOk: [200, 401].includes(refresh.status) }).toEqual({ deletion: 200, refreshOk: true });
+  expectProblem(await pg.client.send("GET", "/me", { token: user.token }), 401);
 });
 
 test("unknown emails answer 401 even after the hashing queue overflowed", async () => {

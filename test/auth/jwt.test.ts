@@ -7,6 +7,9 @@ import vector from "../vectors/rfc7515-a1.json";
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
 const SECRET = "unit-test-secret-that-is-at-least-32-bytes";
 const at = (seconds: number) => ({ now: () => seconds * 1000 });
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** A 32-byte signature's 43rd character has 2 unused bits: flipping one decodes to the same bytes. */
+const otherSpelling = (signature: string) => signature.slice(0, -1) + BASE64URL[BASE64URL.indexOf(signature.at(-1)!) ^ 1];
 
 async function codeOf(promise: Promise<unknown>): Promise<JwtErrorCode | "ok"> {
   try {
@@ -56,6 +59,7 @@ describe("verifyHs256 refuses", async () => {
     ["a crit header", `${b64({ alg: "HS256", crit: ["exp"] })}.${payload}.${signature}`, "ERR_JWT_HEADER_INVALID"],
     ["a tampered payload with the old signature", `${header}.${b64({ sub: "2", exp: now + 60 })}.${signature}`, "ERR_JWT_SIGNATURE_INVALID"],
     ["a truncated signature", `${header}.${payload}.${signature.slice(0, 20)}`, "ERR_JWT_SIGNATURE_INVALID"],
+    ["the signature's last character spelled otherwise (same bytes)", `${header}.${payload}.${otherSpelling(signature)}`, "ERR_JWT_SIGNATURE_INVALID"],
     ["a token signed with another key", importHs256Key(`${SECRET}-other`).then((k) => signHs256({ sub: "1", exp: now + 60 }, k)), "ERR_JWT_SIGNATURE_INVALID"],
     ["a token without exp", signHs256({ sub: "1" } as never, key), "ERR_JWT_CLAIM_INVALID"],
     ["a string exp", signHs256({ sub: "1", exp: String(now + 60) } as never, key), "ERR_JWT_CLAIM_INVALID"],

@@ -99,6 +99,14 @@ describe("parseMultipart: hand-written bodies that RFC 2046 allows", () => {
     const body = `--b\r\nContent-Disposition: form-data; name="image"; filename="a \\"b\\".jpg"\r\n\r\nv\r\n--b--`;
     expect(parseMultipart(bytesOf(body), "b")[0]!.filename).toBe('a "b".jpg');
   });
+
+  test("parameter-like text inside a quoted name is part of the name (found by test/fuzz)", async () => {
+    const form = new FormData();
+    form.append("x; filename=evil.sh; name=y", new Blob(["v"]), "real.jpg");
+    const { body, boundary } = await encode(form);
+    const [part] = parseMultipart(body, boundary);
+    expect([part!.name, part!.filename]).toEqual(["x; filename=evil.sh; name=y", "real.jpg"]);
+  });
 });
 
 describe("parseMultipart: malformed bodies are a 400", () => {
