@@ -11,18 +11,22 @@ type Recipient = Pick<UserRow, "id" | "name" | "email">;
 
 const PAGES: Record<AccountTokenPurpose, string> = { email_verification: "/verify-email", password_reset: "/reset-password" };
 
-async function mintLink(deps: Deps, user: Recipient, purpose: AccountTokenPurpose, ttlSeconds: number): Promise<string> {
+/** The link, or undefined if the account is gone by now. */
+async function mintLink(deps: Deps, user: Recipient, purpose: AccountTokenPurpose, ttlSeconds: number): Promise<string | undefined> {
   const { id, token, secretHash } = mintOpaque();
   const now = deps.clock();
   const expiresAt = new Date(now + ttlSeconds * 1000).toISOString();
-  await deps.accountTokens.insert({ id, userId: user.id, purpose, email: user.email.toLowerCase(), secretHash, expiresAt }, new Date(now));
+  const stored = await deps.accountTokens.insert({ id, userId: user.id, purpose, email: user.email.toLowerCase(), secretHash, expiresAt }, new Date(now));
+  if (!stored) return undefined;
   return `${deps.config.linkBaseUrl}${PAGES[purpose]}?token=${encodeURIComponent(token)}`;
 }
 
 export function sendVerification(deps: Deps, user: Recipient): void {
   deps.outbox.later("email_verification", async () => {
     const ttl = deps.config.emailVerificationTtlSeconds;
-    await deps.mailer.send(verificationMail(user, await mintLink(deps, user, "email_verification", ttl), ttl));
+    const link = await mintLink(deps, user, "email_verification", ttl);
+    if (link === undefined) return false;
+    await deps.mailer.send(verificationMail(user, link, ttl));
   });
 }
 
@@ -32,7 +36,9 @@ export function sendPasswordReset(deps: Deps, email: string): void {
     const user = await deps.store.userByEmail(email);
     if (!user || user.disabledAt !== null) return false;
     const ttl = deps.config.passwordResetTtlSeconds;
-    await deps.mailer.send(passwordResetMail(user, await mintLink(deps, user, "password_reset", ttl), ttl));
+    const link = await mintLink(deps, user, "password_reset", ttl);
+    if (link === undefined) return false;
+    await deps.mailer.send(passwordResetMail(user, link, ttl));
   });
 }
 

@@ -57,7 +57,7 @@ function violates(err: unknown, sqliteCode: string, sqlState: string): boolean {
   return e?.code === sqliteCode || e?.code === sqlState || e?.errno === sqlState;
 }
 export const isUniqueViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_UNIQUE", "23505");
-const isForeignKeyViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_FOREIGNKEY", "23503");
+export const isForeignKeyViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_FOREIGNKEY", "23503");
 
 // SQLite hands back the ISO strings we stored; PostgreSQL hands back Dates.
 const iso = (value: unknown): string =>

@@ -1,6 +1,7 @@
 // Email verification and password reset, end to end: every message is read from a real SMTP
 // server on 127.0.0.1 and its link followed through the HTTP API.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { sendVerification } from "../../src/accounts/mail-links.ts";
 import { startSmtpSink, tokenFrom, type SmtpSink } from "../helpers/smtp.ts";
 import { expectProblem, startServer, uniqueEmail, type TestServer } from "../helpers/server.ts";
 
@@ -249,6 +250,19 @@ describe("REQUIRE_EMAIL_VERIFICATION=true", () => {
     const token = tokenFrom(await smtp.next(email));
     expect((await strict.client.send("POST", "/email/verify", { json: { token } })).status).toBe(200);
     expect((await strict.client.login(email)).status).toBe(200);
+  });
+});
+
+describe("mail after the answer", () => {
+  test("an account deleted before its mail goes out: no mail, no error (found by the request fuzzer on PostgreSQL)", async () => {
+    const email = uniqueEmail("gone");
+    const id = await server.deps.store.createUser({ name: "Gone", email, passwordHash: "x", now: new Date() });
+    await server.deps.store.deleteUser(id);
+    server.logs.length = 0;
+    sendVerification(server.deps, { id, name: "Gone", email });
+    await server.deps.outbox.idle();
+    expect(server.logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    await expect(smtp.next(email, 300)).rejects.toThrow(/no mail/);
   });
 });
 
