@@ -107,7 +107,9 @@ test("hashing runs on threads of lower CPU priority than the event loop", async 
   try {
     await Promise.all([hasher.hash("warm up one"), hasher.hash("warm up two")]);
     const hashing = readdirSync("/proc/self/task").filter((t) => !before.has(t) && nice(t) > 0);
-    expect(hashing.length).toBeGreaterThanOrEqual(3); // concurrency + the dummy-hash thread
+    // Two hashes ran at once, so at least two such threads; the start-up dummy hash may have shared
+    // one of them, so three is not guaranteed (this failed once under a loaded machine).
+    expect(hashing.length).toBeGreaterThanOrEqual(2);
     expect(nice(String(process.pid))).toBe(0);
   } finally {
     hasher.close();
