@@ -117,12 +117,15 @@ function machineBusyTicks(): number {
   return user! + nice! + system! + irq! + softirq! + steal!;
 }
 
-/** utime + stime of a whole process (all its threads), in ticks; 0 once it is gone. */
+/**
+ * utime + stime of a whole process (all its threads), in ticks; 0 once it is gone. For "self", also
+ * cutime + cstime: children we have waited for (wrk) count as the load generator.
+ */
 function processTicks(pid: number | "self"): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]);
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    return fields[11]! + fields[12]! + (pid === "self" ? fields[13]! + fields[14]! : 0);
   } catch {
     return 0;
   }
