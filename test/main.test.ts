@@ -77,30 +77,35 @@ describe("start-up", () => {
   });
 });
 
+/** An upload whose body trickles in over about half a second, so a signal can land mid-request. */
+function slowUpload(url: string, token: string, image: Uint8Array): Promise<Response> {
+  const boundary = "slowboundary";
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`;
+  const parts = [new TextEncoder().encode(head), image, new TextEncoder().encode(`\r\n--${boundary}--\r\n`)];
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      await Bun.sleep(150);
+      const next = parts[sent++];
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
+  return fetch(`${url}/me/upload-image`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": `multipart/form-data; boundary=${boundary}` },
+    body,
+    duplex: "half",
+  } as RequestInit);
+}
+
 describe("shutdown", () => {
   test("SIGTERM lets an in-flight upload finish, then refuses new connections and exits 0", async () => {
     const server = await start(tempDir());
     const client = new Client(server.url);
     const user = await client.signUp();
 
-    const boundary = "slowboundary";
-    const head = `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\nContent-Type: image/png\r\n\r\n`;
-    const parts = [new TextEncoder().encode(head), png(64, 64), new TextEncoder().encode(`\r\n--${boundary}--\r\n`)];
-    let sent = 0;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        await Bun.sleep(150); // trickle, so SIGTERM lands mid-request
-        const next = parts[sent++];
-        if (next) controller.enqueue(next);
-        else controller.close();
-      },
-    });
-    const upload = fetch(`${server.url}/me/upload-image`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${user.token}`, "Content-Type": `multipart/form-data; boundary=${boundary}` },
-      body,
-      duplex: "half",
-    } as RequestInit);
+    const upload = slowUpload(server.url, user.token, png(64, 64));
     await Bun.sleep(200);
     server.proc.kill("SIGTERM");
     const reply = await upload;
@@ -109,6 +114,40 @@ describe("shutdown", () => {
     expect(await server.proc.exited).toBe(0);
     expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
     expect(await server.output()).toContain('"msg":"stopped"');
+  });
+
+  test("SIGTERM with several uploads in flight: new connections refused at once, every upload 200 and kept", async () => {
+    const cwd = tempDir();
+    const server = await start(cwd);
+    const client = new Client(server.url);
+    const users = await Promise.all(Array.from({ length: 4 }, () => client.signUp()));
+
+    const uploads = users.map((user, i) => slowUpload(server.url, user.token, png(64 + i, 64)));
+    await Bun.sleep(200);
+    server.proc.kill("SIGTERM");
+    await Bun.sleep(100);
+    // Draining: the listener is closed while the four bodies are still arriving.
+    const port = Number(new URL(server.url).port);
+    await expect(Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })).rejects.toThrow();
+    expect(server.proc.exitCode).toBeNull();
+
+    const replies = await Promise.all(uploads);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(await server.proc.exited).toBe(0);
+
+    // Each acknowledged picture is there after a restart, at the URL the upload answered.
+    const again = await start(cwd);
+    for (const [i, user] of users.entries()) {
+      const me = await new Client(again.url).send("GET", "/me", { token: user.token });
+      expect(me.status).toBe(200);
+      const path = new URL(me.body.image_url as string).pathname;
+      expect(new URL(((await replies[i]!.json()) as { image_url: string }).image_url).pathname).toBe(path);
+      const picture = await fetch(`${again.url}${path}`);
+      expect(picture.status).toBe(200);
+      expect(picture.headers.get("content-type")).toBe("image/jpeg");
+    }
+    again.proc.kill("SIGTERM");
+    expect(await again.proc.exited).toBe(0);
   });
 });
 

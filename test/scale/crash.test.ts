@@ -1,0 +1,48 @@
+// Crash safety in CI: three SIGKILLs at random moments during registrations, uploads and password
+// changes, with the checks of bench/crash.ts (which runs 50); and proof that those checks can fail.
+import { afterAll, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCrashTrial } from "../../bench/crash-core.ts";
+import { databaseFile, pictureFolder } from "../../bench/service.ts";
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "profile-crash-"));
+  dirs.push(dir);
+  return dir;
+};
+
+test("3 kills mid-write: database intact, no temp files, every acknowledged write survives", async () => {
+  const seed = Math.floor(Math.random() * 2 ** 31);
+  console.log(`crash seed ${seed} (same choices: SEED=${seed} ITERATIONS=3 MIN_KILL_MS=100 MAX_KILL_MS=600 bun bench/crash.ts)`);
+  const stats = await runCrashTrial({ dir: tempDir(), iterations: 3, seed, minKillMs: 100, maxKillMs: 600 });
+  expect(stats.failures).toEqual([]);
+  expect(stats.iterations).toBe(3);
+  expect(stats.acknowledged.register).toBeGreaterThan(0);
+  expect(stats.acknowledged.upload).toBeGreaterThan(0);
+  expect(stats.acknowledged.password).toBeGreaterThan(0);
+}, 30_000);
+
+test("the checks notice a lost picture and a rolled-back password", async () => {
+  const stats = await runCrashTrial({
+    dir: tempDir(),
+    iterations: 1,
+    seed: 7,
+    minKillMs: 400,
+    maxKillMs: 400,
+    afterKill(dir) {
+      const db = new Database(databaseFile(dir));
+      const { id } = db.query("SELECT id FROM users WHERE image_version IS NOT NULL LIMIT 1").get() as { id: number };
+      unlinkSync(join(pictureFolder(dir), `${id}.jpg`));
+      db.run("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE id = 1) WHERE id = 2");
+      db.close();
+    },
+  });
+  // Start-up reconciliation only removes files, so the row now names a picture that is gone.
+  expect(stats.failures.some((f) => /is missing/.test(f))).toBe(true);
+  expect(stats.failures.some((f) => /acknowledged password no longer logs in/.test(f))).toBe(true);
+}, 30_000);
