@@ -26,9 +26,10 @@ trap cleanup EXIT
 psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
 
 # start <name> <port> <database url>: the real entry point, rate limits off (README: for load tests).
+# Production wants SMTP_URL; nothing listens on port 9, so the one sign-up's mail fails, logged.
 start() {
   mkdir -p "$WORK/$1"
-  (cd "$WORK/$1" && exec env PORT="$2" HOST=127.0.0.1 NODE_ENV=production RATE_LIMITS=off DATABASE_URL="$3" \
+  (cd "$WORK/$1" && exec env PORT="$2" HOST=127.0.0.1 NODE_ENV=production RATE_LIMITS=off SMTP_URL=smtp://127.0.0.1:9 DATABASE_URL="$3" \
     JWT_SECRET=bench-secret-0123456789abcdef0123456789abcdef STATIC_DIR="$WORK/$1/static" DATA_DIR="$WORK/$1/data" \
     taskset -c 0 "$BUN" "$ROOT/src/main.ts" >"$WORK/$1/log" 2>&1) &
   PIDS+=($!)

@@ -3,7 +3,11 @@
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
+import { startSmtpSink, type SmtpSink } from "../test/helpers/smtp.ts";
 import { freePort } from "./lib.ts";
+
+// Production wants a mail server: one sink per benchmark process takes every verification mail.
+let sink: Promise<SmtpSink> | undefined;
 
 export const MAIN = resolve(import.meta.dir, "../src/main.ts");
 
@@ -49,6 +53,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     STATIC_DIR: join(dir, "static"),
     DATA_DIR: join(dir, "data"),
     RATE_LIMITS: "off",
+    SMTP_URL: (await (sink ??= startSmtpSink())).url,
     ...options.env,
   };
   const cmd = options.cpus ? ["taskset", "-c", options.cpus, process.execPath, MAIN] : [process.execPath, MAIN];
