@@ -74,7 +74,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   return {
     config,
     store,
-    accountTokens: new AccountTokenStore(sql),
+    accountTokens: new AccountTokenStore(sql, dialect),
     mailer: createMailer(config, log),
     outbox,
     storage,
@@ -94,8 +94,10 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
 
 /**
  * ADMIN_EMAIL + ADMIN_PASSWORD: while the service has no active admin, make one (promoting the
- * account if the address is taken, leaving its password alone). Once an admin exists the variables
- * do nothing, so a password changed since is never reset by a restart.
+ * account if the address is taken and verified, leaving its password alone). Once an admin exists
+ * the variables do nothing, so a password changed since is never reset by a restart. An unverified
+ * account with that address may be anyone's (registered before the operator chose the address), so
+ * it is not promoted: an error says what to do.
  */
 async function ensureFirstAdmin(
   store: Store,
@@ -108,6 +110,13 @@ async function ensureFirstAdmin(
   const email = admin.email.trim().toLowerCase();
   const now = new Date(clock());
   const existing = await store.userByEmail(email);
+  if (existing && !existing.emailVerified) {
+    log.error("ADMIN_EMAIL belongs to an account that never confirmed its address; not promoting it", {
+      user_id: existing.id,
+      fix: "confirm the address from its mail, or delete that account, or use another ADMIN_EMAIL",
+    });
+    return;
+  }
   if (existing) {
     await store.updateAccount(existing.id, { role: "admin", disabled: false }, {}, now);
     log.warn("promoted the ADMIN_EMAIL account to admin", { user_id: existing.id });

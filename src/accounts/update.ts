@@ -60,9 +60,11 @@ export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Pro
   };
   // The owner's change holds only if nothing was revoked or re-passworded while we worked; an
   // admin's applies to the account as it is.
+  const usesAdminRights = !isSelf || input.role !== undefined || input.active !== undefined;
   const expect: Expectation = isSelf
     ? { tokenVersion: target.tokenVersion, passwordHash: sensitive ? target.passwordHash : undefined, keepFamily: acting.sessionId }
     : {};
+  if (usesAdminRights) expect.actingAdmin = actor.id;
   const updated = await store.updateAccount(target.id, changes, expect, new Date(clock()));
   if (!updated) {
     if (isSelf) throw unauthorized("invalid_token", "The session is no longer valid.");
@@ -83,10 +85,11 @@ export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Pro
 export async function deleteAccount(ctx: Ctx, acting: Acting): Promise<Response> {
   const { store, storage, imageLocks } = ctx.deps;
   const id = acting.target.id;
+  const actingAdmin = id === acting.user.id ? undefined : acting.user.id;
   await imageLocks.run(id, async () => {
     const picture = (await store.userById(id))?.imageVersion ?? null;
     // Row first: if we crash before the picture goes, start-up reconciliation removes the orphan.
-    await store.deleteUser(id);
+    await store.deleteUser(id, actingAdmin);
     if (picture !== null) await storage.remove(id, picture);
   });
   return json({ message: "Account deleted" });

@@ -1,6 +1,7 @@
 // `create-admin --email … [--password …] [--name …]`: the first admin, or any later one. An address
-// that already has an account is promoted (and reactivated) with its password left as it is; a
-// new one needs --password and is created verified, since the operator vouches for it.
+// that already has a verified account is promoted (and reactivated) with its password left as it
+// is; an unverified one may be a stranger's, so it is refused. A new account needs --password and
+// is created verified, since the operator vouches for it.
 import { PasswordHasher } from "../auth/password.ts";
 import type { Config } from "../config.ts";
 import type { Store } from "../db/index.ts";
@@ -27,6 +28,9 @@ export async function createAdmin(
   const existing = await store.userByEmail(email);
   if (existing) {
     if (existing.role === "admin" && existing.disabledAt === null) return { action: "unchanged", id: existing.id, email };
+    if (!existing.emailVerified) {
+      throw new Error(`the account for ${email} never confirmed its address, so it may not be yours: confirm it first, or delete it and run this again`);
+    }
     await store.updateAccount(existing.id, { role: "admin", disabled: false }, {}, now);
     return { action: "promoted", id: existing.id, email };
   }

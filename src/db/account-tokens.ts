@@ -1,7 +1,8 @@
 // The one-time tokens we mail: password-reset links and email-verification links. Each row keeps
 // the address it was sent to; spending one is a conditional UPDATE, so it works exactly once.
 import type { SQL } from "bun";
-import { isForeignKeyViolation } from "./index.ts";
+import { isForeignKeyViolation, type Dialect } from "./index.ts";
+import { transaction } from "./transaction.ts";
 
 export type AccountTokenPurpose = "password_reset" | "email_verification";
 
@@ -18,7 +19,10 @@ export type AccountTokenRow = {
 const iso = (value: unknown): string | null => (value === null || value === undefined ? null : new Date(value as string).toISOString());
 
 export class AccountTokenStore {
-  constructor(private readonly sql: SQL) {}
+  constructor(
+    private readonly sql: SQL,
+    private readonly dialect: Dialect,
+  ) {}
 
   /**
    * Stores a new token; earlier unspent ones for the same purpose stay valid until they expire.
@@ -50,9 +54,16 @@ export class AccountTokenStore {
     };
   }
 
-  /** Spends a token if it is unspent, unexpired and its address is still the account's. */
+  /**
+   * Spends a token if it is unspent, unexpired and its address is still the account's. On
+   * PostgreSQL the account's row is locked first, the order every other change to an account takes
+   * (user, then its tokens); spending the token first deadlocked two resets racing each other.
+   */
   private async spend(tx: SQL, id: string, purpose: AccountTokenPurpose, now: Date) {
     const at = now.toISOString();
+    if (this.dialect === "postgres") {
+      await tx`SELECT id FROM users WHERE id = (SELECT user_id FROM account_tokens WHERE id = ${id}) FOR UPDATE`;
+    }
     const [token] = await tx`
       UPDATE account_tokens SET used_at = ${at}
       WHERE id = ${id} AND purpose = ${purpose} AND used_at IS NULL AND expires_at > ${at}
@@ -63,7 +74,7 @@ export class AccountTokenStore {
 
   /** Marks the address verified. The user id, or undefined if the token was not spendable. */
   async verifyEmail(id: string, now: Date): Promise<number | undefined> {
-    return this.sql.begin(async (tx) => {
+    return transaction(this.sql, async (tx) => {
       const userId = await this.spend(tx, id, "email_verification", now);
       if (userId === undefined) return undefined;
       await tx`UPDATE users SET email_verified = ${true}, updated_at = ${now.toISOString()} WHERE id = ${userId}`;
@@ -76,7 +87,7 @@ export class AccountTokenStore {
    * The link reached the account's inbox, so the address counts as verified too.
    */
   async resetPassword(id: string, passwordHash: string, now: Date): Promise<number | undefined> {
-    return this.sql.begin(async (tx) => {
+    return transaction(this.sql, async (tx) => {
       const userId = await this.spend(tx, id, "password_reset", now);
       if (userId === undefined) return undefined;
       await tx`

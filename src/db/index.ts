@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Dialect } from "./migrations/index.ts";
+import { transaction } from "./transaction.ts";
 
 export type Role = "user" | "admin";
 
@@ -40,6 +41,14 @@ export class EmailTakenError extends Error {
   constructor() {
     super("email already registered");
     this.name = "EmailTakenError";
+  }
+}
+
+/** The change relied on an admin's rights, and the acting user lost them meanwhile. */
+export class NoLongerAdminError extends Error {
+  constructor() {
+    super("the acting user is no longer an active admin");
+    this.name = "NoLongerAdminError";
   }
 }
 
@@ -187,8 +196,9 @@ export type AccountChanges = {
 /**
  * What the caller read before deciding on the change; the update applies only if it still holds.
  * `keepFamily` is the session that survives a password change (the one that made it), if any.
+ * `actingAdmin`: the change uses this user's admin rights, which must still hold when it lands.
  */
-export type Expectation = { tokenVersion?: number; passwordHash?: string; keepFamily?: string };
+export type Expectation = { tokenVersion?: number; passwordHash?: string; keepFamily?: string; actingAdmin?: number };
 
 export type NewUser = {
   name: string;
@@ -268,8 +278,10 @@ export class Store {
     const before = options.beforeId === undefined ? sql`` : sql`AND id < ${options.beforeId}`;
     let search = sql``;
     if (options.prefix !== undefined) {
-      const pattern = `${options.prefix.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
-      search = sql`AND (lower(name) LIKE ${pattern} ESCAPE '!' OR lower(email) LIKE ${pattern} ESCAPE '!')`;
+      // Folded by the database on both sides: SQLite's lower() knows only ASCII, and folding the
+      // prefix in JS while SQLite leaves "É" alone would make such names unfindable.
+      const pattern = `${options.prefix.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+      search = sql`AND (lower(name) LIKE lower(${pattern}) ESCAPE '!' OR lower(email) LIKE lower(${pattern}) ESCAPE '!')`;
     }
     const rows = await sql`SELECT * FROM users WHERE 1 = 1 ${before} ${search} ORDER BY id DESC LIMIT ${options.limit}`;
     return rows.map(toUser);
@@ -292,6 +304,18 @@ export class Store {
   }
 
   /**
+   * Inside the transaction that uses them: are `actor`'s admin rights still there? An admin demoted
+   * or deactivated while their request was being prepared (a password hash takes a while) must not
+   * land it. On PostgreSQL the row is share-locked, so the demotion waits for us or we for it.
+   */
+  private async stillAdmin(tx: SQL, actor: number | undefined): Promise<void> {
+    if (actor === undefined) return;
+    const lock = this.dialect === "postgres" ? tx`FOR SHARE` : tx``;
+    const rows = await tx`SELECT id FROM users WHERE id = ${actor} AND role = 'admin' AND disabled_at IS NULL ${lock}`;
+    if (rows.length === 0) throw new NoLongerAdminError();
+  }
+
+  /**
    * Applies account changes, but only if the caller's view still holds (see Expectation). A new
    * email is unverified until proven; a new password or a deactivation bumps the token version and
    * ends sessions (all of them, or all but `keepFamily`) in the same transaction, and a new password
@@ -311,8 +335,9 @@ export class Store {
     if (changes.emailVerified !== undefined) set.email_verified = changes.emailVerified;
     const endsSessions = changes.passwordHash !== undefined || changes.disabled === true;
     try {
-      return await this.sql.begin(async (tx) => {
+      return await transaction(this.sql, async (tx) => {
         if (changes.role === "user" || changes.disabled === true) await this.keepAnAdmin(tx, id);
+        await this.stillAdmin(tx, expect.actingAdmin);
         const sameVersion = expect.tokenVersion === undefined ? tx`` : tx`AND token_version = ${expect.tokenVersion}`;
         const sameHash = expect.passwordHash === undefined ? tx`` : tx`AND password_hash = ${expect.passwordHash}`;
         const [row] = await tx`UPDATE users SET ${tx(set)} WHERE id = ${id} ${sameVersion} ${sameHash} RETURNING *`;
@@ -355,10 +380,14 @@ export class Store {
     return rows.length === 1;
   }
 
-  /** Deletes the account (never the last active admin); its tokens go with it (ON DELETE CASCADE). */
-  async deleteUser(id: number): Promise<boolean> {
-    return this.sql.begin(async (tx) => {
+  /**
+   * Deletes the account (never the last active admin; `actingAdmin` as in Expectation); its tokens
+   * go with it (ON DELETE CASCADE).
+   */
+  async deleteUser(id: number, actingAdmin?: number): Promise<boolean> {
+    return transaction(this.sql, async (tx) => {
       await this.keepAnAdmin(tx, id);
+      await this.stillAdmin(tx, actingAdmin);
       const rows = await tx`DELETE FROM users WHERE id = ${id} RETURNING id`;
       return rows.length === 1;
     });
@@ -378,7 +407,7 @@ export class Store {
    */
   async insertRefreshToken(token: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
     try {
-      return await this.sql.begin(async (tx) => {
+      return await transaction(this.sql, async (tx) => {
         const [user] = await tx`SELECT token_version FROM users WHERE id = ${token.userId}`;
         if (!user || Number(user.token_version) !== token.userVersion) return false;
         await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(token, now))}`;
@@ -407,7 +436,7 @@ export class Store {
     // order deadlocks on PostgreSQL. If the old token was spent, the rollback takes the successor out.
     const spent = new Error("refresh token already used");
     try {
-      return await this.sql.begin(async (tx) => {
+      return await transaction(this.sql, async (tx) => {
         await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(next, now))}`;
         const used = await tx`
           UPDATE refresh_tokens SET used_at = ${now.toISOString()}

@@ -2,7 +2,7 @@
 // headers, and one access-log line. Bun does the path matching; the rest is ours.
 import type { Server } from "bun";
 import type { Ctx, Deps, Handler } from "../context.ts";
-import { EmailTakenError, isUnavailable, LastAdminError } from "../db/index.ts";
+import { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError } from "../db/index.ts";
 import { describeError } from "../log.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
 
@@ -78,6 +78,7 @@ const isQueryError = (err: unknown) => /^(SQLITE_|ERR_POSTGRES_)/.test(String((e
 /** The store's own errors, in HTTP terms; everything else goes through toHttpError. */
 function storeError(err: unknown, deps: Deps): HttpError | undefined {
   if (err instanceof EmailTakenError) return new HttpError("email_taken", "An account with this email already exists.");
+  if (err instanceof NoLongerAdminError) return new HttpError("forbidden", "You are no longer an admin.");
   if (err instanceof LastAdminError) {
     return new HttpError("last_admin", "This is the last active admin: promote another account first.");
   }

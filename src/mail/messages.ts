@@ -1,5 +1,6 @@
-// The three messages the service sends, each as plain text and HTML. Names come from users, so
-// every value put into HTML is escaped; links are built by the caller from configured base URLs.
+// The three messages the service sends, each as plain text and HTML. They carry no text a user
+// chose: anyone can sign up with someone else's address, and a "name" like "your account is locked,
+// go to evil.example" must not reach that inbox. Values put into HTML are escaped all the same.
 import type { Mail } from "./mailer.ts";
 
 const escapeHtml = (text: string): string =>
@@ -13,8 +14,8 @@ function html(paragraphs: string[], link?: { href: string; label: string }): str
 
 const minutes = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}` : `${Math.round(seconds / 60)} minutes`);
 
-export function verificationMail(to: { name: string; email: string }, link: string, ttlSeconds: number): Mail {
-  const lines = [`Hello ${to.name},`, `Please confirm that ${to.email} is your email address. The link works once, for ${minutes(ttlSeconds)}.`];
+export function verificationMail(to: { email: string }, link: string, ttlSeconds: number): Mail {
+  const lines = ["Hello,", `Please confirm that ${to.email} is your email address. The link works once, for ${minutes(ttlSeconds)}.`];
   const ignore = "If you did not ask for this, you can ignore this message.";
   return {
     to: to.email,
@@ -24,8 +25,8 @@ export function verificationMail(to: { name: string; email: string }, link: stri
   };
 }
 
-export function passwordResetMail(to: { name: string; email: string }, link: string, ttlSeconds: number): Mail {
-  const lines = [`Hello ${to.name},`, `Someone asked to reset the password of your account. The link works once, for ${minutes(ttlSeconds)}.`];
+export function passwordResetMail(to: { email: string }, link: string, ttlSeconds: number): Mail {
+  const lines = ["Hello,", `Someone asked to reset the password of your account. The link works once, for ${minutes(ttlSeconds)}.`];
   const ignore = "If it was not you, ignore this message: your password stays as it is.";
   return {
     to: to.email,
@@ -35,9 +36,9 @@ export function passwordResetMail(to: { name: string; email: string }, link: str
   };
 }
 
-export function emailChangedMail(to: { name: string; email: string }, newEmail: string): Mail {
+export function emailChangedMail(to: { email: string }, newEmail: string): Mail {
   const lines = [
-    `Hello ${to.name},`,
+    "Hello,",
     `The email address of your account was changed from ${to.email} to ${newEmail}.`,
     "If you did not make this change, reset your password right away and contact us.",
   ];

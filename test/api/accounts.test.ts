@@ -127,24 +127,44 @@ describe("password reset", () => {
     expect(smtp.messages.some((m) => m.to.includes(nobody))).toBe(false);
   });
 
-  test("no measurable timing difference: the lookup happens after the answer", async () => {
+  test("the lookup happens after the answer: a slow lookup does not slow the response", async () => {
+    const store = server.deps.store;
+    const original = store.userByEmail;
+    // Synchronous, like a bun:sqlite query: if it ran before the answer, the answer would wait.
+    store.userByEmail = (email: string) => {
+      const until = performance.now() + 60;
+      while (performance.now() < until);
+      return original.call(store, email);
+    };
+    try {
+      server.logs.length = 0;
+      expect((await server.client.send("POST", "/password/forgot", { json: { email: uniqueEmail("slow") } })).status).toBe(202);
+      await server.deps.outbox.idle();
+      const line = server.logs.map((l) => JSON.parse(l)).find((l) => l.route === "/password/forgot");
+      expect(line.duration_ms).toBeLessThan(30);
+    } finally {
+      store.userByEmail = original;
+    }
+  });
+
+  test("no measurable timing difference between a known and an unknown address (the server's own clock)", async () => {
     const user = await registered();
     await smtp.next(user.email);
-    const timings: Record<"known" | "unknown", number[]> = { known: [], unknown: [] };
-    for (let i = 0; i < 30; i++) {
+    const durations: Record<"known" | "unknown", number[]> = { known: [], unknown: [] };
+    for (let i = 0; i < 40; i++) {
       for (const kind of ["known", "unknown"] as const) {
+        server.logs.length = 0;
         const email = kind === "known" ? user.email : uniqueEmail("ghost");
-        const started = performance.now();
-        const reply = await server.client.send("POST", "/password/forgot", { json: { email } });
-        timings[kind].push(performance.now() - started);
-        expect(reply.status).toBe(202);
+        expect((await server.client.send("POST", "/password/forgot", { json: { email } })).status).toBe(202);
+        // Each request alone: the previous one's mail must not run into this one's timing.
+        await server.deps.outbox.idle();
+        durations[kind].push(server.logs.map((l) => JSON.parse(l)).find((l) => l.route === "/password/forgot").duration_ms);
       }
     }
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    // A synchronous lookup plus a token insert would show; an argon2 check or an SMTP round trip
-    // would show by tens of milliseconds. Both paths do the same work before answering.
-    expect(Math.abs(median(timings.known) - median(timings.unknown))).toBeLessThan(3);
-    await server.deps.outbox.idle();
+    // Before the lookup moved behind the answer, the known address was slower by its SQLite lookup
+    // and token insert (about half a millisecond here, measured by the review).
+    expect(Math.abs(median(durations.known) - median(durations.unknown))).toBeLessThan(0.25);
   });
 
   test("the link sets a new password, once, and ends every session and refresh token", async () => {
@@ -178,6 +198,28 @@ describe("password reset", () => {
     await server.client.send("POST", "/password/forgot", { json: { email: user.email } });
     const token = tokenFrom(await smtp.next(user.email));
     expect((await server.client.send("POST", "/password/reset", { json: { token, new_password: "in-time-pass" } })).status).toBe(200);
+  });
+
+  test("two links of one account used at the same moment: one 200, one 400, never a 500 (a deadlock on PostgreSQL)", async () => {
+    for (let round = 0; round < 5; round++) {
+      const user = await registered();
+      await smtp.next(user.email);
+      await server.client.send("POST", "/password/forgot", { json: { email: user.email } });
+      await server.client.send("POST", "/password/forgot", { json: { email: user.email } });
+      const tokens = [tokenFrom(await smtp.next(user.email)), tokenFrom(await smtp.next(user.email))];
+      const replies = await Promise.all(
+        tokens.map((token, i) => server.client.send("POST", "/password/reset", { json: { token, new_password: `racing-pass-${i}` } })),
+      );
+      expect(replies.map((r) => r.status).sort()).toEqual([200, 400]);
+    }
+  });
+
+  test("mail carries no text the account holder chose (anyone can sign up with someone else's address)", async () => {
+    const email = uniqueEmail("spoof");
+    await server.client.register({ email, name: "Your account is locked, go to evil.example" });
+    const mail = await smtp.next(email);
+    expect(mail.text).not.toContain("evil.example");
+    expect(mail.raw).not.toContain("evil.example");
   });
 
   test("a password changed another way voids the links in flight", async () => {

@@ -33,6 +33,21 @@ describe("the first admin", () => {
     expect(me.body).toMatchObject({ email: ADMIN.email, role: "admin", email_verified: true, active: true });
   });
 
+  test("ADMIN_EMAIL of an unverified account (a squatter's?) promotes nobody and says why; a verified one is promoted", async () => {
+    await using first = await startServer({});
+    const squatter = await first.client.signUp("squatter-pass");
+    const url = first.deps.config.databaseUrl;
+    await using second = await startServer({ DATABASE_URL: url, ADMIN_EMAIL: squatter.email, ADMIN_PASSWORD: "operator-password" });
+    expect(await second.deps.store.activeAdminCount()).toBe(0);
+    expect(second.logs.some((l) => l.includes("never confirmed its address"))).toBe(true);
+    const me = await second.client.send("GET", "/me", { token: (await second.client.login(squatter.email, "squatter-pass")).body.access_token });
+    expect(me.body.role).toBe("user");
+
+    await second.deps.store.updateAccount(squatter.id, { emailVerified: true }, {}, new Date());
+    await using third = await startServer({ DATABASE_URL: url, ADMIN_EMAIL: squatter.email, ADMIN_PASSWORD: "operator-password" });
+    expect((await third.deps.store.userById(squatter.id))?.role).toBe("admin");
+  });
+
   test("once an admin exists, a restart with other ADMIN_* values changes nothing", async () => {
     const url = server.deps.config.databaseUrl;
     await using again = await startServer({ DATABASE_URL: url, ADMIN_EMAIL: "other@admins.test", ADMIN_PASSWORD: "another-password" });
@@ -57,6 +72,11 @@ describe("the first admin", () => {
     const boss = await fresh.client.login("boss@admins.test", "boss-password-1");
     expect((await fresh.client.send("GET", "/me", { token: boss.body.access_token })).body).toMatchObject({ role: "admin", name: "The Boss" });
 
+    // Unverified, the account may be a stranger's who signed up with that address first.
+    const refused = await run("--email", user.email);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("never confirmed its address");
+    await fresh.deps.store.updateAccount(user.id, { emailVerified: true }, {}, new Date());
     expect((await run("--email", user.email)).out).toMatchObject({ action: "promoted", id: user.id });
     expect((await run("--email", user.email)).out).toMatchObject({ action: "unchanged", id: user.id });
     expect((await fresh.client.login(user.email, user.password)).status).toBe(200); // password untouched
@@ -93,6 +113,13 @@ describe("GET /users (admin)", () => {
     const third = await as(admin.token).get(`/users?limit=2&q=${prefix}&cursor=${second.body.next_cursor}`);
     expect(third.body.users.map((u: { id: number }) => u.id)).toEqual([ids[0]]);
     expect(third.body.next_cursor).toBeNull();
+  });
+
+  test("q finds names that start with a non-ASCII letter", async () => {
+    const tag = `${Date.now()}`;
+    const emile = await server.client.register({ name: `Émile ${tag}`, email: uniqueEmail() });
+    const found = await as(admin.token).get(`/users?q=${encodeURIComponent(`Émile ${tag}`)}`);
+    expect(found.body.users.map((u: { id: number }) => u.id)).toEqual([emile.body.id]);
   });
 
   test("q matches the start of a name or an email, case-insensitively, with LIKE's wildcards taken literally", async () => {
@@ -197,6 +224,23 @@ describe("/users/{id}: the user themself or an admin", () => {
     expectProblem(await server.client.send("DELETE", `/users/${ivan.id}/profile-picture`, { token: heidi.token }), 403);
     expect((await server.client.send("DELETE", `/users/${ivan.id}/profile-picture`, { token: admin.token })).status).toBe(200);
     expect((await as(ivan.token).get("/me")).body.image_url).toBeNull();
+  });
+});
+
+describe("admin rights are checked when the change lands", () => {
+  test("an admin demoted while their request was in flight cannot land it (store level: the race window)", async () => {
+    const mallory = await server.client.signUp();
+    const victim = await server.client.signUp();
+    await as(admin.token).put(`/users/${mallory.id}`, { role: "admin" });
+    await as(admin.token).put(`/users/${mallory.id}`, { role: "user" }); // demoted before her change lands
+    const store = server.deps.store;
+    await expect(store.updateAccount(victim.id, { name: "Owned" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(/no longer an active admin/);
+    await expect(store.updateAccount(mallory.id, { role: "admin" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(/no longer an active admin/);
+    await expect(store.deleteUser(victim.id, mallory.id)).rejects.toThrow(/no longer an active admin/);
+    expect((await store.userById(victim.id))?.name).toBe("Test User");
+    expect((await store.userById(mallory.id))?.role).toBe("user");
+    // Through HTTP the same request is refused up front.
+    expectProblem(await as(mallory.token).put(`/users/${victim.id}`, { name: "Owned" }), 403);
   });
 });
 
