@@ -19,7 +19,8 @@ export async function openApi(_req: Request, ctx: Ctx): Promise<Response> {
   return new Response(text, { headers: { "Content-Type": "application/json", "Cache-Control": "no-cache" } });
 }
 
-// Swagger UI styles elements through their style attribute and draws icons from data: URLs.
+// No 'unsafe-inline' anywhere: Swagger UI sets styles through the DOM (which style-src allows) and
+// draws its icons from data: URLs. Tested in Chromium, which reports any violation.
 const CSP = [
   "default-src 'none'",
   "script-src 'self'",
