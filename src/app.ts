@@ -5,6 +5,7 @@ import type { Deps, Handler } from "./context.ts";
 import { lastResortHandler, notFoundHandler, routeHandler } from "./http/pipeline.ts";
 import * as account from "./routes/account.ts";
 import * as auth from "./routes/auth.ts";
+import * as docs from "./routes/docs.ts";
 import * as health from "./routes/health.ts";
 import * as images from "./routes/images.ts";
 import * as me from "./routes/me.ts";
@@ -37,6 +38,9 @@ export const routes: RouteTable = {
   "/healthz": { GET: health.healthz },
   "/readyz": { GET: health.readyz },
   "/metrics": { GET: metrics.metrics },
+  "/openapi.json": { GET: docs.openApi },
+  "/docs": { GET: docs.docsPage },
+  "/docs/assets/:name": { GET: docs.docsAsset },
 
   // The seeds' own names for the same handlers, so their clients work unchanged.
   "/auth/signup": { POST: auth.register }, // seed 001

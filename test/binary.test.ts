@@ -12,7 +12,7 @@ const root = resolve(import.meta.dir, "..");
 const dir = mkdtempSync(join(tmpdir(), "profile-binary-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test("the Dockerfile's build command makes a binary that serves register → login → upload → fetch", async () => {
+test("the Dockerfile's build command makes a binary that serves register → login → upload → fetch, and /docs", async () => {
   const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
   const build = /RUN bun build (.+?) --outfile/.exec(dockerfile);
   expect(build).not.toBeNull();
@@ -51,7 +51,14 @@ test("the Dockerfile's build command makes a binary that serves register → log
       output += new TextDecoder().decode(value);
       port = /"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(output)?.[1];
     }
-    await apiSmoke(new Client(`http://127.0.0.1:${port}`), smtp);
+    const client = new Client(`http://127.0.0.1:${port}`);
+    await apiSmoke(client, smtp);
+    // Swagger UI's files are embedded in the binary, not read from a node_modules it does not have.
+    const docs = await client.send("GET", "/docs");
+    const bundle = /src="(\/docs\/assets\/swagger-ui-bundle\.js\?v=\w+)"/.exec(docs.body)?.[1];
+    const served = await fetch(client.url + bundle, { headers: { "Accept-Encoding": "identity" } });
+    expect(served.status).toBe(200);
+    expect((await served.arrayBuffer()).byteLength).toBe(Bun.file(join(root, "node_modules/swagger-ui-dist/swagger-ui-bundle.js")).size);
   } finally {
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);

@@ -25,7 +25,8 @@ export type ProblemCode =
   | "service_unavailable"
   | "internal_error";
 
-const TITLES: Record<ProblemCode, [status: number, title: string]> = {
+// Exported for the OpenAPI document, which lists every problem type from this table.
+export const TITLES: Readonly<Record<ProblemCode, readonly [status: number, title: string]>> = {
   bad_request: [400, "Bad request"],
   invalid_credentials: [401, "Invalid credentials"],
   invalid_token: [401, "Invalid or expired token"],
@@ -70,6 +71,11 @@ export function statusOf(code: ProblemCode): number {
   return TITLES[code][0];
 }
 
+/** The RFC 9457 `type` of a code: a relative URI, `/problems/<code-with-dashes>`. */
+export function problemType(code: ProblemCode): string {
+  return `/problems/${code.replaceAll("_", "-")}`;
+}
+
 const BEARER_CHALLENGE = 'Bearer realm="api"';
 
 /** Every 401 carries the same Bearer challenge (RFC 6750), whatever failed. */
@@ -85,7 +91,7 @@ export function validationFailed(errors: FieldError[]): HttpError {
 
 export function problemResponse(error: HttpError): Response {
   const body: Record<string, unknown> = {
-    type: `/problems/${error.code.replaceAll("_", "-")}`,
+    type: problemType(error.code),
     title: error.title,
     status: error.status,
     detail: error.detail,

@@ -1,7 +1,7 @@
 // Starts the real service on port 0 with its own temp database and picture folder, and gives tests
 // a small client, the captured log lines and a clock they can move. `await using` stops it.
 import { afterAll } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "../../src/app.ts";
@@ -96,6 +96,10 @@ export type Reply = { status: number; headers: Headers; body: any; raw: Response
 let counter = 0;
 export const uniqueEmail = (prefix = "user") => `${prefix}${++counter}.${Date.now()}@example.com`;
 
+// Set by `npm test`: every response is recorded, and test/openapi/check-observed.ts checks afterwards
+// that the OpenAPI document documents each (route, method, status) the suites saw.
+const OBSERVED_STATUSES_FILE = process.env.OBSERVED_STATUSES_FILE;
+
 /** A thin fetch wrapper that parses JSON and problem+json bodies. */
 export class Client {
   constructor(readonly url: string) {}
@@ -109,6 +113,11 @@ export class Client {
       body = JSON.stringify(init.json);
     }
     const raw = await fetch(this.url + path, { method, headers, body, redirect: "manual" });
+    if (OBSERVED_STATUSES_FILE) {
+      // The path as it went out (dot segments resolved, no query), which is what the server routed.
+      const sent = { method, path: new URL(this.url + path).pathname, status: raw.status };
+      appendFileSync(OBSERVED_STATUSES_FILE, `${JSON.stringify(sent)}\n`);
+    }
     const text = await raw.clone().text();
     let parsed: unknown = text;
     if (/json/.test(raw.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);

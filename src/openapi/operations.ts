@@ -1,0 +1,267 @@
+// One OpenAPI operation per handler: what it reads, what it answers, and which problem codes it
+// may send (their statuses come from TITLES). document.ts puts them on the route table's paths.
+import type { ProblemCode } from "../http/problem.ts";
+import { problems } from "./problems.ts";
+import { ref, type Json } from "./schemas.ts";
+
+// Codes that travel together.
+const JSON_BODY: ProblemCode[] = ["bad_request", "payload_too_large", "unsupported_media_type", "validation_failed"];
+const IMAGE_BODY: ProblemCode[] = [...JSON_BODY, "image_too_large", "unsupported_image_type", "invalid_image", "server_busy"];
+const SIGNED_IN: ProblemCode[] = ["invalid_token"];
+const DATABASE: ProblemCode[] = ["service_unavailable"]; // the database is not answering
+const HASHING: ProblemCode[] = ["server_busy"]; // the password-hash queue is full
+const LIMITED: ProblemCode[] = ["rate_limited"];
+const ON_AN_ACCOUNT: ProblemCode[] = [...SIGNED_IN, "forbidden", "not_found", ...DATABASE]; // /users/{id}
+
+type Spec = {
+  summary: string;
+  description?: string;
+  tag: string;
+  signedIn?: boolean | "optional";
+  parameters?: Json[];
+  body?: Json;
+  ok: Record<string, Json>;
+  codes: ProblemCode[];
+};
+
+/** An operation; every one may also answer 500 internal_error, which says nothing more. */
+function operation({ summary, description, tag, signedIn, parameters, body, ok, codes }: Spec): Json {
+  return {
+    summary,
+    ...(description ? { description } : {}),
+    tags: [tag],
+    ...(signedIn ? { security: signedIn === "optional" ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }] } : {}),
+    ...(parameters ? { parameters } : {}),
+    ...(body ? { requestBody: body } : {}),
+    responses: { ...ok, ...problems([...codes, "internal_error"]) },
+  };
+}
+
+const json = (schema: string, example?: Json, types = ["application/json"]): Json => ({
+  required: true,
+  content: Object.fromEntries(types.map((type) => [type, { schema: ref(schema), ...(example ? { example } : {}) }])),
+});
+const answer = (description: string, schema: string): Json => ({ description, content: { "application/json": { schema: ref(schema) } } });
+const html = (description: string): Json => ({ description, content: { "text/html": { schema: { type: "string" } } } });
+const message = (description: string) => answer(description, "Message");
+
+const imageBody: Json = { required: true, content: { "multipart/form-data": { schema: ref("ImageUpload") } } };
+const tokenQuery: Json = { name: "token", in: "query", required: false, schema: { type: "string" }, description: "The mailed token; the page posts it." };
+
+export const operations = {
+  register: operation({
+    summary: "Create an account",
+    description: "Sends a verification mail. `username` or `user` may stand for `name`.",
+    tag: "auth",
+    body: json("RegisterRequest", { name: "John Doe", email: "john@example.com", password: "correct horse" }),
+    ok: { 201: answer("Registered", "Registered") },
+    codes: [...JSON_BODY, "email_taken", ...LIMITED, ...HASHING, ...DATABASE],
+  }),
+  login: operation({
+    summary: "Log in: a token pair",
+    description:
+      "JSON `{email, password}` or the OAuth2 password form (`username`, `password`). Every wrong email or password is the same 401; `account_disabled` and `email_not_verified` are told only to someone who gave the right password.",
+    tag: "auth",
+    body: json("LoginRequest", { email: "john@example.com", password: "correct horse" }, ["application/json", "application/x-www-form-urlencoded"]),
+    ok: { 200: answer("Logged in", "TokenPair") },
+    codes: [...JSON_BODY, "invalid_credentials", "account_disabled", "email_not_verified", ...LIMITED, ...HASHING, ...DATABASE],
+  }),
+  refreshTokens: operation({
+    summary: "Trade a refresh token for a new pair",
+    description: "The old refresh token is spent; replaying it ends the whole session.",
+    tag: "auth",
+    body: json("RefreshTokenRequest"),
+    ok: { 200: answer("A new pair", "TokenPair") },
+    codes: [...JSON_BODY, ...SIGNED_IN, ...LIMITED, ...DATABASE],
+  }),
+  logout: operation({
+    summary: "End the session of a refresh token",
+    description: "204 for any token, known or not; its access tokens stop working at once.",
+    tag: "auth",
+    body: json("RefreshTokenRequest"),
+    ok: { 204: { description: "Logged out" } },
+    codes: [...JSON_BODY, ...DATABASE],
+  }),
+  getMe: operation({
+    summary: "Your profile",
+    tag: "me",
+    signedIn: true,
+    ok: { 200: answer("Your profile", "Profile") },
+    codes: [...SIGNED_IN, ...DATABASE],
+  }),
+  updateMe: operation({
+    summary: "Change your profile, email or password",
+    tag: "me",
+    signedIn: true,
+    body: json("AccountUpdate", { name: "Johnny", bio: "Hello!" }),
+    ok: { 200: answer("Updated", "ProfileUpdated") },
+    codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "email_taken", "last_admin", ...HASHING, ...DATABASE],
+  }),
+  deleteMe: operation({
+    summary: "Delete your account and picture",
+    tag: "me",
+    signedIn: true,
+    ok: { 200: message("Deleted") },
+    codes: [...SIGNED_IN, "last_admin", ...DATABASE],
+  }),
+  uploadImage: operation({
+    summary: "Upload your profile picture",
+    tag: "pictures",
+    signedIn: true,
+    body: imageBody,
+    ok: { 200: answer("Stored", "ImageUploaded") },
+    codes: [...IMAGE_BODY, ...SIGNED_IN, "not_found", ...DATABASE],
+  }),
+  deleteImage: operation({
+    summary: "Remove your profile picture",
+    tag: "pictures",
+    signedIn: true,
+    ok: { 200: message("Removed") },
+    codes: [...SIGNED_IN, "not_found", ...DATABASE],
+  }),
+  forgotPassword: operation({
+    summary: "Mail a password-reset link",
+    description: "202 with the same body whether or not an account has the address.",
+    tag: "mailed links",
+    body: json("EmailRequest"),
+    ok: { 202: message("Accepted") },
+    codes: [...JSON_BODY, ...LIMITED],
+  }),
+  resetPassword: operation({
+    summary: "Set a new password with a mailed link",
+    description: "Signs out every session.",
+    tag: "mailed links",
+    body: json("PasswordResetRequest"),
+    ok: { 200: message("Changed") },
+    codes: [...JSON_BODY, "link_invalid", ...LIMITED, ...HASHING, ...DATABASE],
+  }),
+  verifyEmail: operation({
+    summary: "Confirm an email address with a mailed link",
+    tag: "mailed links",
+    body: json("LinkTokenRequest"),
+    ok: { 200: answer("Confirmed", "EmailVerified") },
+    codes: [...JSON_BODY, "link_invalid", ...LIMITED, ...DATABASE],
+  }),
+  resendVerification: operation({
+    summary: "Mail a new verification link",
+    description: "Signed in: for your address, no body. Signed out: `{email}`. 202 either way.",
+    tag: "mailed links",
+    signedIn: "optional",
+    body: { ...json("EmailRequest"), required: false },
+    ok: { 202: message("Accepted") },
+    codes: [...JSON_BODY, ...SIGNED_IN, ...LIMITED, ...DATABASE],
+  }),
+  listUsers: operation({
+    summary: "List users (admins)",
+    tag: "users",
+    signedIn: true,
+    parameters: [
+      { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
+      { name: "cursor", in: "query", schema: { type: "string" }, description: "`next_cursor` of the previous page." },
+      { name: "q", in: "query", schema: { type: "string", maxLength: 254 }, description: "Start of a name or an email." },
+    ],
+    ok: { 200: answer("Newest first", "UserPage") },
+    codes: ["validation_failed", ...SIGNED_IN, "forbidden", ...DATABASE],
+  }),
+  getUser: operation({
+    summary: "Read an account (its owner or an admin)",
+    tag: "users",
+    signedIn: true,
+    ok: { 200: answer("The account", "Profile") },
+    codes: ON_AN_ACCOUNT,
+  }),
+  updateUser: operation({
+    summary: "Change an account (its owner or an admin)",
+    tag: "users",
+    signedIn: true,
+    body: json("AccountUpdate", { name: "Johnny" }),
+    ok: { 200: answer("Updated", "ProfileUpdated") },
+    codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "email_taken", "last_admin", ...HASHING],
+  }),
+  deleteUser: operation({
+    summary: "Delete an account (its owner or an admin)",
+    tag: "users",
+    signedIn: true,
+    ok: { 200: message("Deleted") },
+    codes: [...ON_AN_ACCOUNT, "last_admin"],
+  }),
+  uploadUserPicture: operation({
+    summary: "Upload an account's picture (its owner or an admin)",
+    tag: "users",
+    signedIn: true,
+    body: imageBody,
+    ok: { 200: answer("Stored", "ImageUploaded") },
+    codes: [...IMAGE_BODY, ...ON_AN_ACCOUNT],
+  }),
+  deleteUserPicture: operation({
+    summary: "Remove an account's picture (its owner or an admin)",
+    tag: "users",
+    signedIn: true,
+    ok: { 200: message("Removed") },
+    codes: ON_AN_ACCOUNT,
+  }),
+  profileImage: operation({
+    summary: "A stored profile picture",
+    description: "The picture the account has now, as JPEG; `image_url` points here (or at the bucket).",
+    tag: "pictures",
+    parameters: [{ name: "If-None-Match", in: "header", schema: { type: "string" } }],
+    ok: {
+      200: {
+        description: "The picture",
+        headers: { ETag: { schema: { type: "string" } }, "Last-Modified": { schema: { type: "string" } } },
+        content: { "image/jpeg": { schema: { type: "string", contentMediaType: "image/jpeg" } } },
+      },
+      304: { description: "Not modified (If-None-Match)" },
+    },
+    codes: ["not_found", ...DATABASE],
+  }),
+  verifyEmailPage: operation({
+    summary: "The page a verification mail links to",
+    description: "Following the link spends nothing; the page's button POSTs the token to /email/verify.",
+    tag: "mailed links",
+    parameters: [tokenQuery],
+    ok: { 200: html("A small page with a button") },
+    codes: [],
+  }),
+  resetPasswordPage: operation({
+    summary: "The page a reset mail links to",
+    description: "The page's form POSTs the token and the new password to /password/reset.",
+    tag: "mailed links",
+    parameters: [tokenQuery],
+    ok: { 200: html("A small page with a form") },
+    codes: [],
+  }),
+  healthz: operation({ summary: "Liveness", tag: "service", ok: { 200: answer("The process answers", "Health") }, codes: [] }),
+  readyz: operation({
+    summary: "Readiness: database and storage answer",
+    tag: "service",
+    // Its 503 says which check failed.
+    ok: { 200: answer("Ready", "Readiness"), ...problems(["service_unavailable"], { checks: ref("ReadinessChecks") }) },
+    codes: [],
+  }),
+  metrics: operation({
+    summary: "Prometheus metrics",
+    description:
+      "Text exposition format 0.0.4: requests by route pattern, method and status, a latency histogram, queue depths, uploads, rate-limit refusals, database errors, mail. Open unless METRICS_TOKEN is set (then that token as a bearer token); 404 when METRICS=off.",
+    tag: "service",
+    signedIn: "optional",
+    ok: { 200: { description: "The metrics", content: { "text/plain": { schema: { type: "string" } } } } },
+    codes: ["invalid_token", "not_found"],
+  }),
+  openApi: operation({
+    summary: "This document",
+    tag: "service",
+    ok: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: { type: "object" } } } } },
+    codes: [],
+  }),
+  docsPage: operation({ summary: "Swagger UI for this document", tag: "service", ok: { 200: html("The page") }, codes: [] }),
+  docsAsset: operation({
+    summary: "Swagger UI's files, served from the swagger-ui-dist package",
+    tag: "service",
+    ok: {
+      200: { description: "The file (CSS, JavaScript or PNG), cacheable for a year; gzipped if the client accepts it" },
+      304: { description: "Not modified (If-None-Match)" },
+    },
+    codes: ["not_found"],
+  }),
+} satisfies Record<string, Json>;
