@@ -66,6 +66,9 @@ export async function startSmtpSink(auth?: { user: string; pass: string }): Prom
       });
     },
   });
+  // A sender that dies mid-conversation (the crash tests SIGKILL the service) resets its
+  // connection; that is the sender's failure, not the sink's, and must not throw here.
+  server.on("error", () => {});
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.server.address() as { port: number }).port;
   const url = auth ? `smtp://${encodeURIComponent(auth.user)}:${encodeURIComponent(auth.pass)}@127.0.0.1:${port}` : `smtp://127.0.0.1:${port}`;
