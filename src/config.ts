@@ -43,6 +43,7 @@ export type Config = Readonly<{
   shutdownTimeoutMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
+  mailQueueMax: number;
   /** Where mailed links point: a front end's APP_URL, or this service's own pages. */
   linkBaseUrl: string;
   passwordResetTtlSeconds: number;
@@ -253,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 300_000),
     smtpUrl,
     mailFrom,
+    mailQueueMax: read.int("MAIL_QUEUE_MAX", 1000, 1, 100_000),
     linkBaseUrl: appUrl ?? publicBaseUrl,
     passwordResetTtlSeconds: read.int("PASSWORD_RESET_TTL_SECONDS", 30 * 60, 60, 24 * 3600),
     emailVerificationTtlSeconds: read.int("EMAIL_VERIFICATION_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),

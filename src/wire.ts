@@ -68,7 +68,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     queueMax: config.imageQueueMax,
   });
   // Each reads the other, only ever after both exist.
-  const outbox = new Outbox(log, (result) => metrics.mail.inc({ result }));
+  const outbox = new Outbox(log, (result) => metrics.mail.inc({ result }), config.mailQueueMax);
   const metrics = new Metrics({ hashing: () => hasher.queueDepth, images: () => images.queueDepth, mail: () => outbox.depth });
 
   return {

@@ -1,18 +1,40 @@
 // Mail goes out after the response, never inside it: the client does not wait on an SMTP server,
 // and a forgot-password request takes the same time whether or not the account exists. Tasks are
-// tracked so shutdown (and tests) can wait for what is still on its way.
+// tracked so shutdown (and tests) can wait for what is still on its way, and bounded: a flood of
+// requests that send mail (across many addresses, past the rate limits) must not pile up tasks and
+// SMTP connections without end while the mail server is slow.
 import type { Logger } from "../log.ts";
 import { describeError } from "../log.ts";
 
+export type MailResult = "sent" | "failed" | "dropped";
+
+// Warnings about dropped mail, at most this often: a flood must not flood the log too.
+const DROP_WARNING_INTERVAL_MS = 10_000;
+
 export class Outbox {
   private readonly pending = new Set<Promise<void>>();
+  private lastDropWarning = -Infinity;
+
   constructor(
     private readonly log: Logger,
-    private readonly count: (result: "sent" | "failed") => void = () => {},
+    private readonly count: (result: MailResult) => void = () => {},
+    private readonly maxPending = 1000,
   ) {}
 
-  /** Runs `task` in the background; a failure is logged (without the message body) and counted. */
+  /**
+   * Runs `task` in the background; a failure is logged (without the message body) and counted.
+   * With `maxPending` tasks already on their way the task is dropped, counted and warned about:
+   * the request was answered already, and its sender can ask again.
+   */
   later(what: string, task: () => Promise<unknown>): void {
+    if (this.pending.size >= this.maxPending) {
+      this.count("dropped");
+      if (performance.now() - this.lastDropWarning > DROP_WARNING_INTERVAL_MS) {
+        this.lastDropWarning = performance.now();
+        this.log.warn("mail dropped: too many messages on their way", { mail: what, pending: this.pending.size });
+      }
+      return;
+    }
     const done = (async () => {
       // Not a step of it before the answer is out: on SQLite a lookup runs synchronously, and its
       // cost would show in the response time of exactly the requests that name a real account.

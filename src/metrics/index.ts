@@ -14,7 +14,7 @@ export class Metrics {
   readonly uploads = new Counter("profile_picture_uploads_total", "Profile picture uploads, by result (stored or refused).");
   readonly rateLimited = new Counter("rate_limit_refusals_total", "Requests refused with 429, by limit.");
   readonly databaseErrors = new Counter("database_errors_total", "Database failures seen by requests, by kind (unavailable or query).");
-  readonly mail = new Counter("mail_messages_total", "Mail handed to the transport, by result (sent or failed).");
+  readonly mail = new Counter("mail_messages_total", "Mail messages, by result: sent, failed, or dropped because too many were on their way.");
   private readonly gauges: Gauge[];
   private readonly started = Date.now() / 1000;
 
