@@ -2,12 +2,15 @@
 // with a link to the front end (APP_URL) or to this service's own small pages. Called through the
 // Outbox, after the response, so no client waits on the mail server.
 import { mintOpaque } from "../auth/opaque.ts";
-import type { Deps } from "../context.ts";
+import type { Ctx, Deps } from "../context.ts";
 import type { AccountTokenPurpose } from "../db/account-tokens.ts";
 import type { UserRow } from "../db/index.ts";
 import { emailChangedMail, passwordResetMail, verificationMail } from "../mail/messages.ts";
 
 type Recipient = Pick<UserRow, "id" | "name" | "email">;
+
+/** The request a mail comes from: its dependencies, and its id for the log if the mail fails. */
+export type MailContext = Pick<Ctx, "deps" | "requestId">;
 
 const PAGES: Record<AccountTokenPurpose, string> = { email_verification: "/verify-email", password_reset: "/reset-password" };
 
@@ -21,8 +24,8 @@ async function mintLink(deps: Deps, user: Recipient, purpose: AccountTokenPurpos
   return `${deps.config.linkBaseUrl}${PAGES[purpose]}?token=${encodeURIComponent(token)}`;
 }
 
-export function sendVerification(deps: Deps, user: Recipient): void {
-  deps.outbox.later("email_verification", async () => {
+export function sendVerification({ deps, requestId }: MailContext, user: Recipient): void {
+  deps.outbox.later("email_verification", requestId, async () => {
     const ttl = deps.config.emailVerificationTtlSeconds;
     const link = await mintLink(deps, user, "email_verification", ttl);
     if (link === undefined) return false;
@@ -31,8 +34,8 @@ export function sendVerification(deps: Deps, user: Recipient): void {
 }
 
 /** Looks the address up in the background too, so the caller's timing says nothing about it. */
-export function sendPasswordReset(deps: Deps, email: string): void {
-  deps.outbox.later("password_reset", async () => {
+export function sendPasswordReset({ deps, requestId }: MailContext, email: string): void {
+  deps.outbox.later("password_reset", requestId, async () => {
     const user = await deps.store.userByEmail(email);
     if (!user || user.disabledAt !== null) return false;
     const ttl = deps.config.passwordResetTtlSeconds;
@@ -43,7 +46,7 @@ export function sendPasswordReset(deps: Deps, email: string): void {
 }
 
 /** After an email change: a notice to the old address, a verification link to the new one. */
-export function sendEmailChanged(deps: Deps, before: Recipient, after: Recipient): void {
-  deps.outbox.later("email_changed", () => deps.mailer.send(emailChangedMail(before, after.email)));
-  sendVerification(deps, after);
+export function sendEmailChanged(ctx: MailContext, before: Recipient, after: Recipient): void {
+  ctx.deps.outbox.later("email_changed", ctx.requestId, () => ctx.deps.mailer.send(emailChangedMail(before, after.email)));
+  sendVerification(ctx, after);
 }

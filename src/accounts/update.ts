@@ -70,7 +70,7 @@ export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Pro
     if (isSelf) throw unauthorized("invalid_token", "The session is no longer valid.");
     throw new HttpError("not_found", "There is no user with this id.");
   }
-  if (newEmail !== undefined) sendEmailChanged(ctx.deps, target, updated);
+  if (newEmail !== undefined) sendEmailChanged(ctx, target, updated);
 
   const body: Record<string, unknown> = { message: "Profile updated successfully", user: toProfile(updated, storage) };
   if (isSelf && changes.passwordHash !== undefined && updated.disabledAt === null) {

@@ -26,12 +26,12 @@ export class Outbox {
    * With `maxPending` tasks already on their way the task is dropped, counted and warned about:
    * the request was answered already, and its sender can ask again.
    */
-  later(what: string, task: () => Promise<unknown>): void {
+  later(what: string, requestId: string | undefined, task: () => Promise<unknown>): void {
     if (this.pending.size >= this.maxPending) {
       this.count("dropped");
       if (performance.now() - this.lastDropWarning > DROP_WARNING_INTERVAL_MS) {
         this.lastDropWarning = performance.now();
-        this.log.warn("mail dropped: too many messages on their way", { mail: what, pending: this.pending.size });
+        this.log.warn("mail dropped: too many messages on their way", { mail: what, request_id: requestId, pending: this.pending.size });
       }
       return;
     }
@@ -44,7 +44,7 @@ export class Outbox {
       } catch (err) {
         this.count("failed");
         const { stack: _stack, ...reason } = describeError(err);
-        this.log.error("mail not sent", { mail: what, ...reason });
+        this.log.error("mail not sent", { mail: what, request_id: requestId, ...reason });
       }
     })();
     this.pending.add(done);

@@ -28,7 +28,7 @@ export async function forgotPassword(req: Request, ctx: Ctx): Promise<Response> 
   await limiter.take("forgot_ip", ctx.ip());
   const { email } = parseFields(await readJson(req), { email: rules.email }, ["email"]);
   await limiter.take("forgot_email", email!);
-  sendPasswordReset(ctx.deps, email!);
+  sendPasswordReset(ctx, email!);
   return json({ message: "If an account uses this address, a link to reset its password is on its way." }, 202, NO_STORE);
 }
 
@@ -68,16 +68,16 @@ export async function resendVerification(req: Request, ctx: Ctx): Promise<Respon
   if (req.headers.has("authorization")) {
     const { user } = await authenticate(req, ctx);
     await limiter.take("verify_resend", `user:${user.id}`);
-    if (!user.emailVerified) sendVerification(ctx.deps, user);
+    if (!user.emailVerified) sendVerification(ctx, user);
     return accepted;
   }
   await limiter.take("forgot_ip", ctx.ip());
   const { email } = parseFields(await readJson(req), { email: rules.email }, ["email"]);
   await limiter.take("verify_resend", `email:${email}`);
-  ctx.deps.outbox.later("email_verification_lookup", async () => {
+  ctx.deps.outbox.later("email_verification_lookup", ctx.requestId, async () => {
     const user = await store.userByEmail(email!);
     if (!user || user.emailVerified || user.disabledAt !== null) return false;
-    sendVerification(ctx.deps, user);
+    sendVerification(ctx, user);
   });
   return accepted;
 }

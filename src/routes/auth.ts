@@ -20,7 +20,7 @@ export async function register(req: Request, ctx: Ctx): Promise<Response> {
   ]);
   const passwordHash = await hasher.hash(input.password!);
   const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: new Date(clock()) });
-  sendVerification(ctx.deps, { id, name: input.name!, email: input.email! });
+  sendVerification(ctx, { id, name: input.name!, email: input.email! });
   return json({ id, message: "User registered successfully" }, 201, NO_STORE);
 }
 

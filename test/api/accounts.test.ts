@@ -301,7 +301,7 @@ describe("mail after the answer", () => {
     const id = await server.deps.store.createUser({ name: "Gone", email, passwordHash: "x", now: new Date() });
     await server.deps.store.deleteUser(id);
     server.logs.length = 0;
-    sendVerification(server.deps, { id, name: "Gone", email });
+    sendVerification({ deps: server.deps, requestId: "test" }, { id, name: "Gone", email });
     await server.deps.outbox.idle();
     expect(server.logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
     await expect(smtp.next(email, 300)).rejects.toThrow(/no mail/);
@@ -349,6 +349,9 @@ describe("mail transport", () => {
     await down.deps.outbox.idle();
     const failures = down.logs.filter((l) => l.includes("mail not sent"));
     expect(failures.length).toBe(1);
+    // Logged once, with the id of the request it came from.
+    const registerLine = down.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "request" && l.route === "/register");
+    expect(JSON.parse(failures[0]!).request_id).toBe(registerLine.request_id);
     expect(down.logs.join("\n")).not.toContain("hunter2-secret");
   });
 });
