@@ -94,9 +94,18 @@ export const COMMANDS: Record<string, Command> = {
 export async function runCli(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   const run = command === undefined ? undefined : COMMANDS[command];
-  if (!run) {
+  if (!run || rest.includes("--help") || rest.includes("-h")) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  return run(rest);
+  try {
+    return await run(rest);
+  } catch (err) {
+    // parseArgs refuses unknown options and missing values: a usage error, not a crash.
+    if ((err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
 }

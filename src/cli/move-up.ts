@@ -64,10 +64,17 @@ export async function moveUp(options: {
             token_version = excluded.token_version, email_verified = excluded.email_verified,
             disabled_at = excluded.disabled_at, created_at = excluded.created_at, updated_at = excluded.updated_at`;
         report.users++;
+        // The user's sessions in the target become exactly the source's: a token spent or a session
+        // ended on the laptop since the last run must not live on in the target.
         const tokens: Record<string, unknown>[] = await source`SELECT * FROM refresh_tokens WHERE user_id = ${id}`;
+        const ids = tokens.map((token) => String(token.id));
+        const others = ids.length === 0 ? target`` : target`AND id NOT IN ${target(ids)}`;
+        await target`DELETE FROM refresh_tokens WHERE user_id = ${id} ${others}`;
         for (const token of tokens) {
-          const inserted = await target`INSERT INTO refresh_tokens ${target(pick(token, TOKEN_COLUMNS))} ON CONFLICT (id) DO NOTHING RETURNING id`;
-          report.sessions += inserted.length;
+          await target`
+            INSERT INTO refresh_tokens ${target(pick(token, TOKEN_COLUMNS))}
+            ON CONFLICT (id) DO UPDATE SET used_at = excluded.used_at, expires_at = excluded.expires_at, user_version = excluded.user_version`;
+          report.sessions++;
         }
       }
     }

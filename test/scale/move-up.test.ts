@@ -38,8 +38,14 @@ test("accounts, sessions and pictures survive the move, and a second run copies 
   expect(first).toMatchObject({ users: 3, sessions: 3, pictures: { copied: 2, alreadyThere: 0, missing: 0 }, rejected: [] });
   expect(JSON.stringify(first)).not.toContain("postgres://postgres@"); // credentials stay out of reports
 
+  // Between the runs, on the laptop: one session ends, another's refresh token is spent.
+  expect((await laptop.client.send("POST", "/logout", { json: { refresh_token: alsoPicture.refresh } })).status).toBe(204);
+  const rotated = await laptop.client.send("POST", "/token/refresh", { json: { refresh_token: withPicture.refresh } });
+  expect(rotated.status).toBe(200);
+
   const second = await runMoveUp(args, bucket);
-  expect(second).toMatchObject({ users: 3, sessions: 0, pictures: { copied: 0, alreadyThere: 2, missing: 0 }, rejected: [] });
+  // Rows counted as copied (upserted), whether or not they changed; pictures are sent only once.
+  expect(second).toMatchObject({ users: 3, sessions: 3, pictures: { copied: 0, alreadyThere: 2, missing: 0 }, rejected: [] });
 
   await using cloud = await startServer({ ...bucket, DATABASE_URL: target.url });
   expect((await cloud.client.login(withPicture.email, "first-password")).status).toBe(200);
@@ -49,6 +55,10 @@ test("accounts, sessions and pictures survive the move, and a second run copies 
   const picture = await fetch(me.body.image_url);
   expect((await new Bun.Image(new Uint8Array(await picture.arrayBuffer())).metadata()).width).toBe(64);
   expect((await cloud.client.send("POST", "/token/refresh", { json: { refresh_token: plain.refresh } })).status).toBe(200);
+  // What ended on the laptop stays ended in the target: the logout, and the spent token.
+  expect((await cloud.client.send("POST", "/token/refresh", { json: { refresh_token: alsoPicture.refresh } })).status).toBe(401);
+  expect((await cloud.client.send("POST", "/token/refresh", { json: { refresh_token: withPicture.refresh } })).status).toBe(401);
+  expect((await cloud.client.send("POST", "/token/refresh", { json: { refresh_token: rotated.body.refresh_token } })).status).toBe(401); // its family was revoked by the replay just above
   const newcomer = await cloud.client.register();
   expect(newcomer.status).toBe(201);
   expect(newcomer.body.id).toBeGreaterThan(plain.id);
