@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
+    const deadline = performance.now() + config.shutdownTimeoutMs;
     const drained = server.stop(false);
     const timedOut = Bun.sleep(config.shutdownTimeoutMs).then(() => "timeout" as const);
     if ((await Promise.race([drained, timedOut])) === "timeout") {
@@ -53,7 +54,9 @@ async function main(): Promise<void> {
       await server.stop(true);
     }
     clearInterval(sweeper);
-    await deps.outbox.idle(); // mail for requests already answered
+    // Mail for requests already answered, within what is left of the same budget.
+    const unsent = await deps.outbox.idle(deadline - performance.now());
+    if (unsent > 0) log.warn("shutting down with mail not yet sent", { messages: unsent, timeout_ms: config.shutdownTimeoutMs });
     deps.mailer.close();
     deps.hasher.close();
     deps.limiter.close();

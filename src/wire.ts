@@ -11,7 +11,7 @@ import { AccountTokenStore } from "./db/account-tokens.ts";
 import { configureSqlite, EmailTakenError, openDatabase, Store } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
 import { ImageProcessor } from "./images/process.ts";
-import type { Logger } from "./log.ts";
+import { describeError, type Logger } from "./log.ts";
 import { createMailer } from "./mail/mailer.ts";
 import { Outbox } from "./mail/outbox.ts";
 import { Metrics } from "./metrics/index.ts";
@@ -59,6 +59,12 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   });
 
   if (config.admin) await ensureFirstAdmin(store, hasher, config.admin, log, clock);
+  // Imported accounts with slower hashes: time one now, in the background, so failed logins are
+  // padded from the first one on (src/auth/password.ts).
+  void store
+    .legacyPasswordHash(`m=${config.argon2MemoryKiB},t=${config.argon2TimeCost},p=1`)
+    .then((hash) => (hash === undefined ? undefined : hasher.calibrate(hash)))
+    .catch((err) => log.warn("could not time a legacy password hash", describeError(err)));
 
   const images = new ImageProcessor({
     maxSide: config.imageMaxSide,

@@ -77,6 +77,24 @@ describe("start-up", () => {
   });
 });
 
+describe("shutdown and mail", () => {
+  test("SIGTERM waits for mail still on its way only within SHUTDOWN_TIMEOUT_MS, then says what it left", async () => {
+    // A mail server that accepts and never says a word: the verification mail can only wait.
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const server = await start(tempDir(), { SMTP_URL: `smtp://127.0.0.1:${silent.port}`, SHUTDOWN_TIMEOUT_MS: "1000" });
+      expect((await new Client(server.url).register()).status).toBe(201);
+      const started = performance.now();
+      server.proc.kill("SIGTERM");
+      expect(await server.proc.exited).toBe(0);
+      expect(performance.now() - started).toBeLessThan(3000); // not nodemailer's 10 s greeting timeout
+      expect(await server.output()).toContain('"msg":"shutting down with mail not yet sent","messages":1');
+    } finally {
+      silent.stop(true);
+    }
+  });
+});
+
 /** An upload whose body trickles in over about half a second, so a signal can land mid-request. */
 function slowUpload(url: string, token: string, image: Uint8Array): Promise<Response> {
   const boundary = "slowboundary";

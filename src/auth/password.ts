@@ -6,8 +6,14 @@ import { HashPool } from "./hash-pool.ts";
 
 export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency: number; queueMax: number };
 
+// How many checks of legacy hashes the failure floor remembers, and its ceiling: a check slowed by
+// a busy machine ages out after this many others, and never makes a failed login wait past 1 s.
+const LEGACY_SAMPLES = 100;
+const FLOOR_CEILING_MS = 1000;
+
 export class PasswordHasher {
   private readonly gate: Semaphore;
+  private readonly legacyCheckMs: number[] = [];
   private readonly pool: HashPool;
   private readonly dummyHash: Promise<string>;
 
@@ -34,7 +40,34 @@ export class PasswordHasher {
 
   /** False for a wrong password and for a hash we cannot read; never throws on bad input. */
   verify(password: string, hash: string): Promise<boolean> {
-    return this.gate.run(() => this.pool.run({ op: "verify", password, hash }) as Promise<boolean>);
+    const legacy = this.needsRehash(hash);
+    return this.gate.run(async () => {
+      const started = performance.now();
+      const ok = (await this.pool.run({ op: "verify", password, hash })) as boolean;
+      if (legacy) this.rememberLegacyCheck(performance.now() - started);
+      return ok;
+    });
+  }
+
+  private rememberLegacyCheck(ms: number): void {
+    this.legacyCheckMs.push(ms);
+    if (this.legacyCheckMs.length > LEGACY_SAMPLES) this.legacyCheckMs.shift();
+  }
+
+  /**
+   * How long a failed login must take at least. Accounts imported from other apps keep their
+   * bcrypt (or other argon2) hash until their first login, and checking one takes longer than the
+   * dummy check an unknown email gets: without a floor, the time of a wrong guess would tell that
+   * the address has an imported account. The floor is the slowest such check lately (0 when there
+   * are none, so services without imported accounts pay nothing).
+   */
+  get failureFloorMs(): number {
+    return Math.min(FLOOR_CEILING_MS, Math.max(0, ...this.legacyCheckMs));
+  }
+
+  /** Times a check of `hash` (a legacy one found at start) so the floor holds from the first login. */
+  async calibrate(hash: string): Promise<void> {
+    await this.verify(crypto.randomUUID(), hash);
   }
 
   /**
@@ -50,7 +83,7 @@ export class PasswordHasher {
   needsRehash(hash: string): boolean {
     const match = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$/.exec(hash);
     if (!match) return true;
-    return Number(match[1]) !== this.policy.memoryKiB || Number(match[2]) !== this.policy.timeCost;
+    return Number(match[1]) !== this.policy.memoryKiB || Number(match[2]) !== this.policy.timeCost || Number(match[3]) !== 1;
   }
 
   close(): void {

@@ -20,13 +20,14 @@ export const NAME_FIELDS = ["name", "username", "user"] as const;
 export const HASH_FIELDS = ["password_hash", "hashed_password"] as const;
 export const KNOWN_FIELDS: ReadonlySet<string> = new Set(["email", ...NAME_FIELDS, "bio", ...HASH_FIELDS, "created_at", "email_verified"]);
 
-// Every login against an imported hash pays its cost, so a cost no login can afford is refused
-// here rather than discovered as a hash thread busy for hours. passlib writes bcrypt cost 12 and
-// argon2id m=65536,t=3,p=4.
-const BCRYPT_MAX_COST = 16;
-const ARGON2_MAX_MEMORY_KIB = 262_144;
-const ARGON2_MAX_TIME_COST = 10;
-const ARGON2_MAX_PARALLELISM = 16;
+// Every login against an imported hash pays its cost, and so does every wrong guess at it: a costly
+// hash would let anyone tie up the hashing threads (and hundreds of MiB each) with bad logins. The
+// caps are passlib's defaults, what the seeds' apps wrote: bcrypt cost 12 and argon2id
+// m=65536,t=3,p=4. A row above them is refused; its user can reset their password.
+const BCRYPT_MAX_COST = 12;
+const ARGON2_MAX_MEMORY_KIB = 65_536;
+const ARGON2_MAX_TIME_COST = 3;
+const ARGON2_MAX_PARALLELISM = 4;
 
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 // Unpadded base64; a length of 4n+1 cannot come out of any byte string.

@@ -287,6 +287,13 @@ export class Store {
     return rows.map(toUser);
   }
 
+  /** One password hash not made with argon2id at `params` (e.g. `m=19456,t=2,p=1`), if any account has one. */
+  async legacyPasswordHash(params: string): Promise<string | undefined> {
+    const current = `$argon2id$v=19$${params}$%`;
+    const [row] = await this.sql`SELECT password_hash FROM users WHERE password_hash NOT LIKE ${current} LIMIT 1`;
+    return row ? String(row.password_hash) : undefined;
+  }
+
   async activeAdminCount(): Promise<number> {
     const [row] = await this.sql`SELECT count(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL`;
     return Number(row.n);

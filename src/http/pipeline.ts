@@ -7,6 +7,7 @@ import { describeError } from "../log.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const METRIC_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 const CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id";
 
 type Methods = Partial<Record<string, Handler>>;
@@ -57,7 +58,10 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
     headers.set("Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After, ETag");
   }
   const elapsedMs = performance.now() - started;
-  ctx.deps.metrics.observeRequest(route, req.method, res.status, elapsedMs / 1000);
+  // Bun accepts some 35 methods (PROPFIND, MKCALENDAR, …); each would add series to every route for
+  // anyone who cares to send it, so all but the usual ones share one label.
+  const method = METRIC_METHODS.has(req.method) ? req.method : "other";
+  ctx.deps.metrics.observeRequest(route, method, res.status, elapsedMs / 1000);
   if (ctx.deps.config.accessLog) {
     ctx.deps.log.info("request", {
       request_id: ctx.requestId,

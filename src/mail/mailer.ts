@@ -15,7 +15,11 @@ const SMTP_TIMEOUT_MS = 10_000;
 function smtpMailer(smtpUrl: string, from: string): Mailer {
   const url = new URL(smtpUrl);
   const secure = url.protocol === "smtps:";
+  // Pooled: a burst of sign-ups shares a few connections instead of opening one each, which
+  // providers throttle or refuse; the outbox's bound does the queuing in front of the pool.
   const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 5,
     host: url.hostname.replace(/^\[|\]$/g, ""),
     port: url.port === "" ? (secure ? 465 : 587) : Number(url.port),
     secure,

@@ -55,11 +55,13 @@ export class Outbox {
     return this.pending.size;
   }
 
-  /** Resolves once every task started so far has finished, or after `timeoutMs`. */
-  async idle(timeoutMs = 10_000): Promise<void> {
-    const deadline = Bun.sleep(timeoutMs);
+  /** Resolves once every task started so far has finished, or after `timeoutMs`; how many are left. */
+  async idle(timeoutMs = 10_000): Promise<number> {
+    const deadline = Bun.sleep(Math.max(0, timeoutMs));
     while (this.pending.size > 0) {
-      if ((await Promise.race([Promise.allSettled([...this.pending]).then(() => "done"), deadline.then(() => "timeout")])) === "timeout") return;
+      const settled = Promise.allSettled([...this.pending]).then(() => "done");
+      if ((await Promise.race([settled, deadline.then(() => "timeout")])) === "timeout") break;
     }
+    return this.pending.size;
   }
 }

@@ -60,8 +60,12 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   // Only failures count against an account, so its owner logging in is never what locks it.
   const account = `${ctx.ip()}|${email}`;
   await limiter.take("login_account", account, 0);
+  const checking = performance.now();
   const failed = async () => {
     await limiter.take("login_account", account).catch(() => {});
+    // Every failure takes as long as the slowest password check (see PasswordHasher.failureFloorMs).
+    const wait = hasher.failureFloorMs - (performance.now() - checking);
+    if (wait > 0) await Bun.sleep(wait);
     return badCredentials();
   };
   const user = await store.userByEmail(email);

@@ -51,8 +51,21 @@ export async function docsAsset(req: Request, ctx: Ctx): Promise<Response> {
   };
   if (file.gzip) headers.Vary = "Accept-Encoding";
   if (req.headers.get("if-none-match") === file.etag) return new Response(null, { status: 304, headers });
-  if (file.gzip && /\bgzip\b/.test(req.headers.get("accept-encoding") ?? "")) {
+  if (file.gzip && acceptsGzip(req.headers.get("accept-encoding") ?? "")) {
     return new Response(file.gzip, { headers: { ...headers, "Content-Encoding": "gzip" } });
   }
   return new Response(file.bytes, { headers });
+}
+
+/** RFC 9110 §12.5.3: `gzip` (or `*`) listed with a q-value above zero; `gzip;q=0` means "not gzip". */
+export function acceptsGzip(header: string): boolean {
+  let star: boolean | undefined;
+  for (const entry of header.split(",")) {
+    const [coding, ...params] = entry.trim().toLowerCase().split(";");
+    const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    const wanted = q === undefined || Number(q) > 0;
+    if (coding === "gzip") return wanted;
+    if (coding === "*") star = wanted;
+  }
+  return star ?? false;
 }

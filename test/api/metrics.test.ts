@@ -39,6 +39,13 @@ describe("GET /metrics", () => {
     expect(count).toBeGreaterThanOrEqual(4);
   });
 
+  test("unusual methods share one label, so nobody can add series at will", async () => {
+    for (const method of ["PROPFIND", "MKCALENDAR", "LOCK"]) await fetch(`${server.url}/me`, { method });
+    const { text } = await scrape();
+    expect(text).not.toMatch(/method="(PROPFIND|MKCALENDAR|LOCK)"/);
+    expect(sample(text, 'http_requests_total{route="/me",method="other",status="405"}')).toBeGreaterThanOrEqual(3);
+  });
+
   test("queue depths (hashing, images, mail) and the process's memory are gauges", async () => {
     const { text } = await scrape();
     for (const gauge of ["password_hash_queue_depth", "image_queue_depth", "mail_queue_depth", "process_resident_memory_bytes"]) {

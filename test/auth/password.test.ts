@@ -97,6 +97,53 @@ describe("bcrypt hashes from the seeds' apps", async () => {
   });
 });
 
+describe("a wrong guess takes as long for an imported account as for an unknown email", () => {
+  // bcrypt cost 10 takes tens of milliseconds; the test servers' argon2id (1 MiB, t=1) about one.
+  async function withImported(server: Awaited<ReturnType<typeof startServer>>) {
+    const email = uniqueEmail("imported");
+    const hash = await Bun.password.hash("imported-password", { algorithm: "bcrypt", cost: 10 });
+    await server.deps.store.createUser({ name: "Imported", email, passwordHash: hash, now: new Date() });
+    return email;
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  async function timeLogin(server: Awaited<ReturnType<typeof startServer>>, email: string) {
+    const started = performance.now();
+    expectProblem(await server.client.login(email, "not-the-password"), 401, "invalid_credentials");
+    return performance.now() - started;
+  }
+
+  test("failed logins are padded to the slowest legacy check, so an imported account does not stand out", async () => {
+    await using server = await startServer({});
+    const imported = await withImported(server);
+    await timeLogin(server, imported); // the first legacy check sets the floor
+    const times = { imported: [] as number[], unknown: [] as number[] };
+    for (let i = 0; i < 9; i++) {
+      times.imported.push(await timeLogin(server, imported));
+      times.unknown.push(await timeLogin(server, uniqueEmail("nobody")));
+    }
+    const bcryptMs = server.deps.hasher.failureFloorMs;
+    expect(bcryptMs).toBeGreaterThan(10);
+    expect(median(times.unknown)).toBeGreaterThanOrEqual(bcryptMs * 0.9);
+    expect(Math.abs(median(times.imported) - median(times.unknown))).toBeLessThan(bcryptMs * 0.3);
+  });
+
+  test("with imported accounts in the database, the floor holds from the first login after a start", async () => {
+    await using first = await startServer({});
+    await withImported(first);
+    await using second = await startServer({ DATABASE_URL: first.deps.config.databaseUrl });
+    for (let i = 0; i < 50 && second.deps.hasher.failureFloorMs === 0; i++) await Bun.sleep(20); // calibrating
+    expect(second.deps.hasher.failureFloorMs).toBeGreaterThan(10);
+    expect(await timeLogin(second, uniqueEmail("first-guess"))).toBeGreaterThanOrEqual(second.deps.hasher.failureFloorMs * 0.9);
+  });
+
+  test("without legacy hashes there is no floor: failed logins cost only the argon2id check", async () => {
+    await using server = await startServer({});
+    await server.client.signUp();
+    await Bun.sleep(50);
+    expect(server.deps.hasher.failureFloorMs).toBe(0);
+  });
+});
+
 test("hashing runs on threads of lower CPU priority than the event loop", async () => {
   const nice = (task: string) => {
     const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { serverForFile } from "../helpers/server.ts";
+import { acceptsGzip } from "../../src/routes/docs.ts";
 
 const server = await serverForFile();
 const dist = join(import.meta.dir, "../../node_modules/swagger-ui-dist");
@@ -67,5 +68,21 @@ describe("GET /docs", () => {
     const reply = await server.client.send("GET", "/docs/assets/swagger-ui.js.map");
     expect(reply.status).toBe(404);
     expect(reply.body.code).toBe("not_found");
+  });
+});
+
+describe("Accept-Encoding for the docs assets (RFC 9110 §12.5.3)", () => {
+  test.each([
+    ["gzip", true],
+    ["gzip, deflate, br", true],
+    ["br;q=1.0, gzip;q=0.5", true],
+    ["gzip;q=0", false],
+    ["*", true],
+    ["*;q=0", false],
+    ["gzip;q=0, *", false],
+    ["identity", false],
+    ["", false],
+  ] as const)("%p → gzip %p", (header, expected) => {
+    expect(acceptsGzip(header)).toBe(expected);
   });
 });
