@@ -43,9 +43,10 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  await smtp?.close();
   for (const instance of [one, two]) instance?.proc.kill("SIGTERM");
   await Promise.all([one?.proc.exited, two?.proc.exited]);
+  // Only now: the sink waits for open connections, and the instances' mail pool holds some.
+  await smtp?.close();
   await database?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
