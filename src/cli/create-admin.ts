@@ -21,15 +21,17 @@ export type CreateAdminResult = { action: "created" | "promoted" | "unchanged"; 
 export async function createAdmin(
   store: Store,
   config: Config,
-  input: { email: string; password?: string; name?: string },
+  input: { email: string; password?: string; name?: string; trustUnverified?: boolean },
   now = new Date(),
 ): Promise<CreateAdminResult> {
   const email = option("email", rules.email, input.email);
   const existing = await store.userByEmail(email);
   if (existing) {
     if (existing.role === "admin" && existing.disabledAt === null) return { action: "unchanged", id: existing.id, email };
-    if (!existing.emailVerified) {
-      throw new Error(`the account for ${email} never confirmed its address, so it may not be yours: confirm it first, or delete it and run this again`);
+    if (!existing.emailVerified && !input.trustUnverified) {
+      throw new Error(
+        `the account for ${email} never confirmed its address, so it may not be yours: confirm it first, or delete it and run this again (or add --trust-unverified if you know whose it is)`,
+      );
     }
     await store.updateAccount(existing.id, { role: "admin", disabled: false }, {}, now);
     return { action: "promoted", id: existing.id, email };

@@ -17,8 +17,9 @@ const USAGE = `usage:
   profile-service move-up --from-database sqlite://data/app.db [--from-static static]
                           --to-database postgres://user@host/db [--to-static DIR]
       Pictures go to the S3 bucket named by S3_BUCKET (and S3_ENDPOINT, S3_ACCESS_KEY_ID, …), or to --to-static.
-  profile-service create-admin --email ADDRESS [--password PASSWORD] [--name NAME]
-      Makes an admin in DATABASE_URL: creates the account, or promotes the one with that address.
+  profile-service create-admin --email ADDRESS [--password PASSWORD] [--name NAME] [--trust-unverified]
+      Makes an admin in DATABASE_URL: creates the account, or promotes the one with that address
+      (if it confirmed its address, or with --trust-unverified when you know whose it is).
   profile-service import --file users.jsonl|users.csv [--format jsonl|csv] [--verified]
       Creates accounts in DATABASE_URL from email, name (or username, user), bio, password_hash (bcrypt or
       argon2id), created_at, email_verified. Existing emails are skipped; rejected rows are listed with reasons.`;
@@ -41,13 +42,21 @@ async function withStore<T>(run: (store: Store, config: ReturnType<typeof loadCo
 }
 
 const createAdminCommand: Command = async (args) => {
-  const { values } = parseArgs({ args, options: { email: { type: "string" }, password: { type: "string" }, name: { type: "string" } } });
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: "string" }, password: { type: "string" }, name: { type: "string" }, "trust-unverified": { type: "boolean" } },
+  });
   if (values.email === undefined) {
     process.stderr.write(`create-admin needs --email.\n${USAGE}\n`);
     return 2;
   }
   try {
-    print(await withStore((store, config) => createAdmin(store, config, { email: values.email!, password: values.password, name: values.name })));
+    print(await withStore((store, config) => createAdmin(store, config, {
+          email: values.email!,
+          password: values.password,
+          name: values.name,
+          trustUnverified: values["trust-unverified"] === true,
+        })));
     return 0;
   } catch (err) {
     process.stderr.write(`create-admin: ${err instanceof Error ? err.message : String(err)}\n`);

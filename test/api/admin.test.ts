@@ -76,6 +76,8 @@ describe("the first admin", () => {
     const refused = await run("--email", user.email);
     expect(refused.code).toBe(1);
     expect(refused.err).toContain("never confirmed its address");
+    expect((await run("--email", user.email, "--trust-unverified")).out).toMatchObject({ action: "promoted", id: user.id });
+    await fresh.deps.store.updateAccount(user.id, { role: "user" }, {}, new Date());
     await fresh.deps.store.updateAccount(user.id, { emailVerified: true }, {}, new Date());
     expect((await run("--email", user.email)).out).toMatchObject({ action: "promoted", id: user.id });
     expect((await run("--email", user.email)).out).toMatchObject({ action: "unchanged", id: user.id });
