@@ -62,7 +62,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   // Imported accounts with slower hashes: time one now, in the background, so failed logins are
   // padded from the first one on (src/auth/password.ts).
   void store
-    .legacyPasswordHash(`m=${config.argon2MemoryKiB},t=${config.argon2TimeCost},p=1`)
+    .legacyPasswordHash(hasher.currentPrefix)
     .then((hash) => (hash === undefined ? undefined : hasher.calibrate(hash)))
     .catch((err) => log.warn("could not time a legacy password hash", describeError(err)));
 

@@ -7,6 +7,9 @@ import { HttpError } from "../http/problem.ts";
 
 export type Acting = Session & { target: UserRow };
 
+/** Who is acting on which account, for a request; throws the 401/403/404 when nobody may. */
+export type Authorizer = (req: Request, ctx: Ctx) => Promise<Acting>;
+
 const notFound = () => new HttpError("not_found", "There is no user with this id.");
 
 export function requireAdmin(session: Session): void {

@@ -2,9 +2,11 @@
 // with a link to the front end (APP_URL) or to this service's own small pages. Called through the
 // Outbox, after the response, so no client waits on the mail server.
 import { mintOpaque } from "../auth/opaque.ts";
+import type { Config } from "../config.ts";
 import type { Ctx, Deps } from "../context.ts";
 import type { AccountTokenPurpose } from "../db/account-tokens.ts";
 import type { UserRow } from "../db/index.ts";
+import type { Mail } from "../mail/mailer.ts";
 import { emailChangedMail, passwordResetMail, verificationMail } from "../mail/messages.ts";
 
 type Recipient = Pick<UserRow, "id" | "name" | "email">;
@@ -12,37 +14,47 @@ type Recipient = Pick<UserRow, "id" | "name" | "email">;
 /** The request a mail comes from: its dependencies, and its id for the log if the mail fails. */
 export type MailContext = Pick<Ctx, "deps" | "requestId">;
 
-const PAGES: Record<AccountTokenPurpose, string> = { email_verification: "/verify-email", password_reset: "/reset-password" };
+// Per kind of link: the page it opens, how long it works, and the message that carries it.
+const LINKS: Record<AccountTokenPurpose, { page: string; ttl: (config: Config) => number; mail: (to: Recipient, link: string, ttl: number) => Mail }> = {
+  email_verification: { page: "/verify-email", ttl: (c) => c.emailVerificationTtlSeconds, mail: verificationMail },
+  password_reset: { page: "/reset-password", ttl: (c) => c.passwordResetTtlSeconds, mail: passwordResetMail },
+};
 
-/** The link, or undefined if the account is gone by now. */
-async function mintLink(deps: Deps, user: Recipient, purpose: AccountTokenPurpose, ttlSeconds: number): Promise<string | undefined> {
+/** Stores a token for `user` and mails its link; false if the account is gone by now. */
+async function sendLink(deps: Deps, user: Recipient, purpose: AccountTokenPurpose): Promise<boolean> {
+  const { page, ttl, mail } = LINKS[purpose];
+  const seconds = ttl(deps.config);
   const { id, token, secretHash } = mintOpaque();
   const now = deps.clock();
-  const expiresAt = new Date(now + ttlSeconds * 1000).toISOString();
+  const expiresAt = new Date(now + seconds * 1000).toISOString();
   const stored = await deps.accountTokens.insert({ id, userId: user.id, purpose, email: user.email.toLowerCase(), secretHash, expiresAt }, new Date(now));
-  if (!stored) return undefined;
-  return `${deps.config.linkBaseUrl}${PAGES[purpose]}?token=${encodeURIComponent(token)}`;
+  if (!stored) return false;
+  await deps.mailer.send(mail(user, `${deps.config.linkBaseUrl}${page}?token=${encodeURIComponent(token)}`, seconds));
+  return true;
 }
 
-export function sendVerification({ deps, requestId }: MailContext, user: Recipient): void {
-  deps.outbox.later("email_verification", requestId, async () => {
-    const ttl = deps.config.emailVerificationTtlSeconds;
-    const link = await mintLink(deps, user, "email_verification", ttl);
-    if (link === undefined) return false;
-    await deps.mailer.send(verificationMail(user, link, ttl));
+/**
+ * For requests that name an address: the lookup happens in the background too, so the caller's
+ * timing says nothing about whether an account has it. Active accounts only, and only if `wanted`.
+ */
+function sendLinkToAddress(ctx: MailContext, purpose: AccountTokenPurpose, email: string, wanted: (user: UserRow) => boolean): void {
+  ctx.deps.outbox.later(purpose, ctx.requestId, async () => {
+    const user = await ctx.deps.store.userByEmail(email);
+    return user !== undefined && user.disabledAt === null && wanted(user) && sendLink(ctx.deps, user, purpose);
   });
 }
 
-/** Looks the address up in the background too, so the caller's timing says nothing about it. */
-export function sendPasswordReset({ deps, requestId }: MailContext, email: string): void {
-  deps.outbox.later("password_reset", requestId, async () => {
-    const user = await deps.store.userByEmail(email);
-    if (!user || user.disabledAt !== null) return false;
-    const ttl = deps.config.passwordResetTtlSeconds;
-    const link = await mintLink(deps, user, "password_reset", ttl);
-    if (link === undefined) return false;
-    await deps.mailer.send(passwordResetMail(user, link, ttl));
-  });
+export function sendVerification(ctx: MailContext, user: Recipient): void {
+  ctx.deps.outbox.later("email_verification", ctx.requestId, () => sendLink(ctx.deps, user, "email_verification"));
+}
+
+/** A new verification link for whoever has `email`, if that address still needs confirming. */
+export function sendVerificationTo(ctx: MailContext, email: string): void {
+  sendLinkToAddress(ctx, "email_verification", email, (user) => !user.emailVerified);
+}
+
+export function sendPasswordReset(ctx: MailContext, email: string): void {
+  sendLinkToAddress(ctx, "password_reset", email, () => true);
 }
 
 /** After an email change: a notice to the old address, a verification link to the new one. */

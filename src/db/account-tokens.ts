@@ -1,7 +1,7 @@
 // The one-time tokens we mail: password-reset links and email-verification links. Each row keeps
 // the address it was sent to; spending one is a conditional UPDATE, so it works exactly once.
 import type { SQL } from "bun";
-import { isForeignKeyViolation, type Dialect } from "./index.ts";
+import { isForeignKeyViolation, iso, nullableIso, type Dialect } from "./index.ts";
 import { transaction } from "./transaction.ts";
 
 export type AccountTokenPurpose = "password_reset" | "email_verification";
@@ -15,8 +15,6 @@ export type AccountTokenRow = {
   expiresAt: string;
   usedAt: string | null;
 };
-
-const iso = (value: unknown): string | null => (value === null || value === undefined ? null : new Date(value as string).toISOString());
 
 export class AccountTokenStore {
   constructor(
@@ -49,8 +47,8 @@ export class AccountTokenStore {
       purpose: row.purpose === "password_reset" ? "password_reset" : "email_verification",
       email: String(row.email),
       secretHash: String(row.secret_hash),
-      expiresAt: iso(row.expires_at)!,
-      usedAt: iso(row.used_at),
+      expiresAt: iso(row.expires_at),
+      usedAt: nullableIso(row.used_at),
     };
   }
 

@@ -69,10 +69,10 @@ export const isUniqueViolation = (err: unknown) => violates(err, "SQLITE_CONSTRA
 export const isForeignKeyViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_FOREIGNKEY", "23503");
 
 // SQLite hands back the ISO strings we stored; PostgreSQL hands back Dates.
-const iso = (value: unknown): string =>
+export const iso = (value: unknown): string =>
   typeof value === "string" && value.endsWith("Z") ? value : (value instanceof Date ? value : new Date(String(value))).toISOString();
 const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
-const nullableIso = (value: unknown): string | null => (value === null || value === undefined ? null : iso(value));
+export const nullableIso = (value: unknown): string | null => (value === null || value === undefined ? null : iso(value));
 // SQLite has no booleans: 0/1 there, true/false on PostgreSQL.
 export const bool = (value: unknown): boolean => value === true || Number(value) === 1;
 
@@ -287,10 +287,9 @@ export class Store {
     return rows.map(toUser);
   }
 
-  /** One password hash not made with argon2id at `params` (e.g. `m=19456,t=2,p=1`), if any account has one. */
-  async legacyPasswordHash(params: string): Promise<string | undefined> {
-    const current = `$argon2id$v=19$${params}$%`;
-    const [row] = await this.sql`SELECT password_hash FROM users WHERE password_hash NOT LIKE ${current} LIMIT 1`;
+  /** One password hash that does not start with `currentPrefix` (PasswordHasher's), if any account has one. */
+  async legacyPasswordHash(currentPrefix: string): Promise<string | undefined> {
+    const [row] = await this.sql`SELECT password_hash FROM users WHERE password_hash NOT LIKE ${`${currentPrefix}%`} LIMIT 1`;
     return row ? String(row.password_hash) : undefined;
   }
 

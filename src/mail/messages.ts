@@ -14,26 +14,34 @@ function html(paragraphs: string[], link?: { href: string; label: string }): str
 
 const minutes = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}` : `${Math.round(seconds / 60)} minutes`);
 
-export function verificationMail(to: { email: string }, link: string, ttlSeconds: number): Mail {
-  const lines = ["Hello,", `Please confirm that ${to.email} is your email address. The link works once, for ${minutes(ttlSeconds)}.`];
-  const ignore = "If you did not ask for this, you can ignore this message.";
+/** A message with a link: the text has the link between `lines` and `after`, the HTML a button at the end. */
+function linkMail(to: string, subject: string, lines: string[], link: { href: string; label: string }, after: string): Mail {
   return {
-    to: to.email,
-    subject: "Confirm your email address",
-    text: `${lines.join("\n\n")}\n\n${link}\n\n${ignore}\n`,
-    html: html([...lines, ignore], { href: link, label: "Confirm my email address" }),
+    to,
+    subject,
+    text: `${lines.join("\n\n")}\n\n${link.href}\n\n${after}\n`,
+    html: html([...lines, after], link),
   };
 }
 
+export function verificationMail(to: { email: string }, link: string, ttlSeconds: number): Mail {
+  return linkMail(
+    to.email,
+    "Confirm your email address",
+    ["Hello,", `Please confirm that ${to.email} is your email address. The link works once, for ${minutes(ttlSeconds)}.`],
+    { href: link, label: "Confirm my email address" },
+    "If you did not ask for this, you can ignore this message.",
+  );
+}
+
 export function passwordResetMail(to: { email: string }, link: string, ttlSeconds: number): Mail {
-  const lines = ["Hello,", `Someone asked to reset the password of your account. The link works once, for ${minutes(ttlSeconds)}.`];
-  const ignore = "If it was not you, ignore this message: your password stays as it is.";
-  return {
-    to: to.email,
-    subject: "Reset your password",
-    text: `${lines.join("\n\n")}\n\n${link}\n\n${ignore}\n`,
-    html: html([...lines, ignore], { href: link, label: "Choose a new password" }),
-  };
+  return linkMail(
+    to.email,
+    "Reset your password",
+    ["Hello,", `Someone asked to reset the password of your account. The link works once, for ${minutes(ttlSeconds)}.`],
+    { href: link, label: "Choose a new password" },
+    "If it was not you, ignore this message: your password stays as it is.",
+  );
 }
 
 export function emailChangedMail(to: { email: string }, newEmail: string): Mail {

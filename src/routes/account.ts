@@ -1,7 +1,7 @@
 // Forgotten passwords and email verification: the routes behind the links we mail. Requests that
 // name an address answer the same whether or not an account has it, and do the lookup after
 // answering (src/accounts/mail-links.ts), so neither the body nor the timing tells.
-import { sendPasswordReset, sendVerification } from "../accounts/mail-links.ts";
+import { sendPasswordReset, sendVerification, sendVerificationTo } from "../accounts/mail-links.ts";
 import { parseOpaque, secretMatches } from "../auth/opaque.ts";
 import { json, type Ctx } from "../context.ts";
 import type { AccountTokenPurpose } from "../db/account-tokens.ts";
@@ -63,7 +63,7 @@ export async function verifyEmail(req: Request, ctx: Ctx): Promise<Response> {
  * from logging in gets a new link. Either way the answer does not say whether one was sent.
  */
 export async function resendVerification(req: Request, ctx: Ctx): Promise<Response> {
-  const { limiter, store } = ctx.deps;
+  const { limiter } = ctx.deps;
   const accepted = json({ message: "If the address still needs confirming, a new link is on its way." }, 202, NO_STORE);
   if (req.headers.has("authorization")) {
     const { user } = await authenticate(req, ctx);
@@ -74,10 +74,6 @@ export async function resendVerification(req: Request, ctx: Ctx): Promise<Respon
   await limiter.take("forgot_ip", ctx.ip());
   const { email } = parseFields(await readJson(req), { email: rules.email }, ["email"]);
   await limiter.take("verify_resend", `email:${email}`);
-  ctx.deps.outbox.later("email_verification_lookup", ctx.requestId, async () => {
-    const user = await store.userByEmail(email!);
-    if (!user || user.emailVerified || user.disabledAt !== null) return false;
-    sendVerification(ctx, user);
-  });
+  sendVerificationTo(ctx, email!);
   return accepted;
 }

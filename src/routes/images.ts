@@ -1,7 +1,7 @@
 // Upload and removal of a profile picture: one's own (/me/…) or, for its owner or an admin, any
 // user's (/users/{id}/profile-picture, seed 002). The body is authenticated before it is read,
 // refused past the size limit while reading, re-encoded under a concurrency bound, then stored.
-import { authorizeTarget, self } from "../accounts/authorize.ts";
+import { authorizeTarget, self, type Authorizer } from "../accounts/authorize.ts";
 import { json, type Ctx, type Handler } from "../context.ts";
 import { readMultipartFile } from "../http/body.ts";
 import { HttpError, validationFailed } from "../http/problem.ts";
@@ -24,8 +24,6 @@ const MULTIPART_OVERHEAD = 16 * 1024;
 
 // `image` is ours and seed 000's; FastAPI apps like seed 002's name an UploadFile `file`.
 const FILE_FIELDS = ["image", "file"] as const;
-
-type Target = (req: Request, ctx: Ctx) => Promise<{ target: { id: number } }>;
 
 async function upload(req: Request, ctx: Ctx, user: { id: number }): Promise<Response> {
   const { config, images, storage, store, imageLocks, clock, log } = ctx.deps;
@@ -72,7 +70,7 @@ async function remove(ctx: Ctx, user: { id: number }): Promise<Response> {
   return json({ message: "Image removed" });
 }
 
-const uploadFor = (who: Target): Handler => async (req, ctx) => {
+const uploadFor = (who: Authorizer): Handler => async (req, ctx) => {
   const { target } = await who(req, ctx);
   try {
     const res = await upload(req, ctx, target);
@@ -83,7 +81,7 @@ const uploadFor = (who: Target): Handler => async (req, ctx) => {
     throw err;
   }
 };
-const removeFor = (who: Target): Handler => async (req, ctx) => remove(ctx, (await who(req, ctx)).target);
+const removeFor = (who: Authorizer): Handler => async (req, ctx) => remove(ctx, (await who(req, ctx)).target);
 
 export const uploadImage = uploadFor(self);
 export const deleteImage = removeFor(self);

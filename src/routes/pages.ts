@@ -1,6 +1,7 @@
 // Where mailed links land when no front end is configured (APP_URL unset): two small pages that
 // POST the token from their URL to the API. Following a link only shows a page; nothing is spent
 // until the person clicks, so mail scanners that prefetch links cannot use them up.
+import { sha256 } from "../auth/opaque.ts";
 import type { Ctx } from "../context.ts";
 
 const STYLE = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.4rem;margin:.3rem 0;width:100%}";
@@ -17,7 +18,7 @@ form.addEventListener("submit", async (event) => {
   if (res.ok) form.hidden = true;
 });`;
 
-const SCRIPT_HASH = `sha256-${new Bun.CryptoHasher("sha256").update(SCRIPT).digest("base64")}`;
+const SCRIPT_HASH = `sha256-${sha256(SCRIPT).toString("base64")}`;
 const HEADERS = {
   "Content-Type": "text/html; charset=utf-8",
   "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; script-src '${SCRIPT_HASH}'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,

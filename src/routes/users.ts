@@ -1,7 +1,7 @@
 // Accounts by id: the admin's list, and read/change/delete for the account's owner or an admin.
 // Also serves seed 004's /profile/{id}.
 import { authorizeTarget, requireAdmin } from "../accounts/authorize.ts";
-import { deleteAccount, updateAccount } from "../accounts/update.ts";
+import { changeAccount, readAccount, removeAccount } from "../accounts/handlers.ts";
 import { json, type Ctx } from "../context.ts";
 import { authenticate } from "../http/auth.ts";
 import { validationFailed } from "../http/problem.ts";
@@ -47,15 +47,6 @@ export async function listUsers(req: Request, ctx: Ctx): Promise<Response> {
   return json({ users: page.map((user) => toProfile(user, ctx.deps.storage)), next_cursor: next });
 }
 
-export async function getUser(req: Request, ctx: Ctx): Promise<Response> {
-  const { target } = await authorizeTarget(req, ctx);
-  return json(toProfile(target, ctx.deps.storage));
-}
-
-export async function updateUser(req: Request, ctx: Ctx): Promise<Response> {
-  return updateAccount(req, ctx, await authorizeTarget(req, ctx));
-}
-
-export async function deleteUser(req: Request, ctx: Ctx): Promise<Response> {
-  return deleteAccount(ctx, await authorizeTarget(req, ctx));
-}
+export const getUser = readAccount(authorizeTarget);
+export const updateUser = changeAccount(authorizeTarget);
+export const deleteUser = removeAccount(authorizeTarget);
