@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCrashTrial } from "./crash-core.ts";
+import { envNumber } from "./lib.ts";
 import { machineLine } from "./service.ts";
 
-const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const iterations = env("ITERATIONS", 50);
-const seed = env("SEED", Math.floor(Math.random() * 2 ** 31));
-const workers = env("WORKERS", 4);
-const minKillMs = env("MIN_KILL_MS", 10);
-const maxKillMs = env("MAX_KILL_MS", 1000);
+const iterations = envNumber("ITERATIONS", 50);
+const seed = envNumber("SEED", Math.floor(Math.random() * 2 ** 31));
+const workers = envNumber("WORKERS", 4);
+const minKillMs = envNumber("MIN_KILL_MS", 10);
+const maxKillMs = envNumber("MAX_KILL_MS", 1000);
 const dir = mkdtempSync(join(tmpdir(), "profile-crash-"));
 
 console.log(`crash: seed ${seed}, ${iterations} iterations, ${workers} clients, kill after ${minKillMs}–${maxKillMs} ms; dir ${dir}`);

@@ -3,6 +3,9 @@ import { readFileSync } from "node:fs";
 
 export const MIB = 1024 * 1024;
 
+/** A number from the environment (how the proof scripts take their knobs), or `fallback` when unset. */
+export const envNumber = (name: string, fallback: number): number => (process.env[name] ? Number(process.env[name]) : fallback);
+
 export function die(message: string): never {
   process.stderr.write(`bench: ${message}\n`);
   process.exit(1);

@@ -18,18 +18,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { noiseJpeg } from "../test/fixtures/images.ts";
-import { median, MIB, percentile, procStatus } from "./lib.ts";
+import { envNumber, median, MIB, percentile, procStatus } from "./lib.ts";
 import { cpuMark, cpuSince, machineLine, randomSecret, startService } from "./service.ts";
 
-const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const DURATION_S = num("DURATION", 60);
-const WARMUP_S = num("WARMUP", 10);
-const TOLERANCE = num("TOLERANCE", 0.1);
-const API_CLIENTS = num("API_CLIENTS", 2);
-const AUTH_CLIENTS = num("AUTH_CLIENTS", 2);
-const UPLOAD_CLIENTS = num("UPLOAD_CLIENTS", 1);
-const UPLOAD_BYTES = num("UPLOAD_BYTES", MIB);
-const WINDOW_S = num("WINDOW", 20); // smoke runs only: the claim is about 20-s windows
+const DURATION_S = envNumber("DURATION", 60);
+const WARMUP_S = envNumber("WARMUP", 10);
+const TOLERANCE = envNumber("TOLERANCE", 0.1);
+const API_CLIENTS = envNumber("API_CLIENTS", 2);
+const AUTH_CLIENTS = envNumber("AUTH_CLIENTS", 2);
+const UPLOAD_CLIENTS = envNumber("UPLOAD_CLIENTS", 1);
+const UPLOAD_BYTES = envNumber("UPLOAD_BYTES", MIB);
+const WINDOW_S = envNumber("WINDOW", 20); // smoke runs only: the claim is about 20-s windows
 if (DURATION_S < 2 * WINDOW_S) throw new Error(`DURATION must be at least ${2 * WINDOW_S} s (two ${WINDOW_S}-s windows)`);
 
 const KINDS = ["register", "login", "me", "update", "upload", "refresh"] as const;

@@ -15,16 +15,15 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { die, median, percentile } from "./lib.ts";
+import { die, envNumber, median, percentile } from "./lib.ts";
 import { cpuMark, cpuSince, databaseFile, machineLine, randomSecret, startService } from "./service.ts";
 
-const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const USERS = num("USERS", 1_000_000);
-const SMALL = num("SMALL", 1_000);
-const LOGINS = num("LOGINS", 200);
-const ME_SECONDS = num("ME_SECONDS", 10);
-const ME_CONNS = num("ME_CONNS", 8);
-const TOLERANCE = num("TOLERANCE", 0.2);
+const USERS = envNumber("USERS", 1_000_000);
+const SMALL = envNumber("SMALL", 1_000);
+const LOGINS = envNumber("LOGINS", 200);
+const ME_SECONDS = envNumber("ME_SECONDS", 10);
+const ME_CONNS = envNumber("ME_CONNS", 8);
+const TOLERANCE = envNumber("TOLERANCE", 0.2);
 const PASSWORD = "million-password-123";
 // src/auth/password.ts and src/config.ts: argon2id, ARGON2_MEMORY_KIB 19456, ARGON2_TIME_COST 2.
 const HASH_PARAMS = { algorithm: "argon2id", memoryCost: 19456, timeCost: 2 } as const;

@@ -100,6 +100,16 @@ new_rootfs() {
   ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"; ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"
   copy_in "$root" /etc/ssl/certs/ca-certificates.crt
 }
+# import_rootfs <dir> <image name> [--change …]: the folder as a local image (with a standard PATH),
+# then the folder and its tarball are gone.
+import_rootfs() {
+  local dir=$1 name=$2
+  shift 2
+  tar -C "$dir" --numeric-owner -cf "$dir.tar" .
+  timeout 300 podman import -q --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$@" "$dir.tar" "$name" >/dev/null
+  rm -rf "$dir" "$dir.tar"
+}
 libs_of() { ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u; }
 pkg_files() { dpkg -L "$@" | grep -vE '^/\.$|^/usr/share/(doc|doc-base|man|info|lintian|bug)(/|$)'; }
 
@@ -125,13 +135,9 @@ cp "$bun_exe" "$root/usr/local/bin/bun"
 ln -s bun "$root/usr/local/bin/bunx"
 printf 'root:x:0:0:root:/root:/bin/sh\nbun:x:1000:1000::/home/bun:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\nbun:x:1000:\n' >"$root/etc/group"
-tar -C "$root" --numeric-owner -cf "$work/bun.tar" .
-timeout 300 podman import -q \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+import_rootfs "$root" "docker.io/${from[0]}" \
   --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
-  --change 'WORKDIR /home/bun/app' --change 'CMD ["/usr/local/bin/bun"]' \
-  "$work/bun.tar" "docker.io/${from[0]}" >/dev/null
-rm -rf "$root" "$work/bun.tar"
+  --change 'WORKDIR /home/bun/app' --change 'CMD ["/usr/local/bin/bun"]'
 
 step "stand-in ${from[1]}: this Debian's glibc, libgcc, libstdc++, libssl, tzdata, CA bundle; user nonroot (65532)"
 root=$work/cc-rootfs
@@ -142,13 +148,9 @@ printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexi
 printf 'root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n' >"$root/etc/group"
 mkdir -p "$root/home/nonroot" "$root/root"
 chown 65532:65532 "$root/home/nonroot"
-tar -C "$root" --numeric-owner -cf "$work/cc.tar" .
-timeout 300 podman import -q \
-  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+import_rootfs "$root" "${from[1]}" \
   --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
-  --change 'USER 65532' --change 'WORKDIR /home/nonroot' \
-  "$work/cc.tar" "${from[1]}" >/dev/null
-rm -rf "$root" "$work/cc.tar"
+  --change 'USER 65532' --change 'WORKDIR /home/nonroot'
 echo "stand-in runtime base: $(( $(podman image inspect --format '{{.Size}}' "${from[1]}") / 1000000 )) MB"
 
 # --- the real Dockerfile -----------------------------------------------------------------------------
