@@ -1,7 +1,7 @@
 // The one-time tokens we mail: password-reset links and email-verification links. Each row keeps
 // the address it was sent to; spending one is a conditional UPDATE, so it works exactly once.
 import type { SQL } from "bun";
-import { isForeignKeyViolation, iso, nullableIso, type Dialect } from "./index.ts";
+import { falseIfUserGone, iso, nullableIso, type Dialect } from "./index.ts";
 import { transaction } from "./transaction.ts";
 
 export type AccountTokenPurpose = "password_reset" | "email_verification";
@@ -27,15 +27,12 @@ export class AccountTokenStore {
    * False if the account was deleted before the token could be stored (mail is sent after the answer).
    */
   async insert(token: Omit<AccountTokenRow, "usedAt">, now: Date): Promise<boolean> {
-    try {
+    return falseIfUserGone(async () => {
       await this.sql`
         INSERT INTO account_tokens (id, user_id, purpose, email, secret_hash, expires_at, created_at)
         VALUES (${token.id}, ${token.userId}, ${token.purpose}, ${token.email}, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()})`;
       return true;
-    } catch (err) {
-      if (isForeignKeyViolation(err)) return false;
-      throw err;
-    }
+    });
   }
 
   async find(id: string): Promise<AccountTokenRow | undefined> {

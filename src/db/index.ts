@@ -66,7 +66,17 @@ function violates(err: unknown, sqliteCode: string, sqlState: string): boolean {
   return e?.code === sqliteCode || e?.code === sqlState || e?.errno === sqlState;
 }
 export const isUniqueViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_UNIQUE", "23505");
-export const isForeignKeyViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_FOREIGNKEY", "23503");
+const isForeignKeyViolation = (err: unknown) => violates(err, "SQLITE_CONSTRAINT_FOREIGNKEY", "23503");
+
+/** A write that names a user: false, not a foreign-key error, if the user was deleted meanwhile. */
+export async function falseIfUserGone(write: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isForeignKeyViolation(err)) return false;
+    throw err;
+  }
+}
 
 // SQLite hands back the ISO strings we stored; PostgreSQL hands back Dates.
 export const iso = (value: unknown): string =>
@@ -412,18 +422,15 @@ export class Store {
    * password change or deletion that lands during the password check wins. False if it did.
    */
   async insertRefreshToken(token: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
-    try {
-      return await transaction(this.sql, async (tx) => {
+    // The account can go between our check and our insert (PostgreSQL, READ COMMITTED).
+    return falseIfUserGone(() =>
+      transaction(this.sql, async (tx) => {
         const [user] = await tx`SELECT token_version FROM users WHERE id = ${token.userId}`;
         if (!user || Number(user.token_version) !== token.userVersion) return false;
         await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(token, now))}`;
         return true;
-      });
-    } catch (err) {
-      // The account was deleted between our check and our insert (PostgreSQL, READ COMMITTED).
-      if (isForeignKeyViolation(err)) return false;
-      throw err;
-    }
+      }),
+    );
   }
 
   async refreshToken(id: string): Promise<RefreshTokenRow | undefined> {
