@@ -10,8 +10,9 @@ COPY package.json package-lock.json bunfig.toml ./
 RUN bun install --production --frozen-lockfile --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-RUN bun build --compile --minify --sourcemap src/main.ts src/auth/hash-worker.ts --outfile /out/profile-service \
- && mkdir -p /out/data /out/static/profile
+# The same build a developer runs (`npm run build`): one executable in dist/.
+RUN bun run build \
+ && mkdir -p /out/data /out/static/profile && mv dist/profile-service /out/profile-service
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 WORKDIR /app
