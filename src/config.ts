@@ -38,8 +38,13 @@ export type Config = Readonly<{
   accessLog: boolean;
   logLevel: LogLevel;
   metrics: boolean;
-  /** When set, GET /metrics wants `Authorization: Bearer <this>`. */
+  /** When set, GET /metrics wants `Authorization: Bearer <this>`, and the public listener serves it too. */
   metricsToken: string | undefined;
+  /** The management listener that serves GET /metrics (src/metrics/listener.ts). */
+  metricsHost: string;
+  metricsPort: number;
+  /** METRICS_PORT was given: failing to listen on it stops the start instead of being a warning. */
+  metricsPortExplicit: boolean;
   shutdownTimeoutMs: number;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -210,6 +215,8 @@ export function loadConfig(env: Env = process.env): Config {
   const appUrl = read.raw("APP_URL") === undefined ? undefined : read.url("APP_URL", "", ["http:", "https:"]).replace(/\/+$/, "");
   const metricsToken = read.raw("METRICS_TOKEN");
   if (metricsToken !== undefined && metricsToken.length < 16) read.problems.push("METRICS_TOKEN must be at least 16 characters");
+  const metricsPort = read.int("METRICS_PORT", 9464, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) read.problems.push(`METRICS_PORT must differ from PORT (both ${port})`);
   const adminEmail = read.raw("ADMIN_EMAIL");
   const adminPassword = read.raw("ADMIN_PASSWORD");
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
@@ -251,6 +258,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
     metrics: read.bool("METRICS", true),
     metricsToken,
+    metricsHost: read.string("METRICS_HOST", "127.0.0.1"),
+    metricsPort,
+    metricsPortExplicit: read.raw("METRICS_PORT") !== undefined,
     shutdownTimeoutMs: read.int("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 300_000),
     smtpUrl,
     mailFrom,

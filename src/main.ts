@@ -6,6 +6,7 @@ import { isUnavailable } from "./db/index.ts";
 import { COMMANDS, runCli } from "./cli/index.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { createLogger, describeError, LOG_LEVELS, stdoutSink } from "./log.ts";
+import { startMetricsListener } from "./metrics/listener.ts";
 import { buildDeps } from "./wire.ts";
 
 const out = stdoutSink();
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     database: redactUrl(config.databaseUrl),
     env: config.env,
   });
+  const management = startMetricsListener(deps);
   out.flush();
 
   const sweeper = setInterval(
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
       await server.stop(true);
     }
     clearInterval(sweeper);
+    // Scraped until the end of the drain, so the last figures can still be read.
+    await management?.stop(true);
     // Mail for requests already answered, within what is left of the same budget.
     const unsent = await deps.outbox.idle(deadline - performance.now());
     if (unsent > 0) log.warn("shutting down with mail not yet sent", { messages: unsent, timeout_ms: config.shutdownTimeoutMs });

@@ -74,7 +74,11 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     queueMax: config.imageQueueMax,
   });
   // Each reads the other, only ever after both exist.
-  const outbox = new Outbox(log, (result) => metrics.mail.inc({ result }), config.mailQueueMax);
+  const outbox = new Outbox(
+    log,
+    (event, kind) => (event === "requested" ? metrics.mailRequests.inc({ kind }) : metrics.mail.inc({ result: event })),
+    config.mailQueueMax,
+  );
   const metrics = new Metrics({ hashing: () => hasher.queueDepth, images: () => images.queueDepth, mail: () => outbox.depth });
 
   return {

@@ -7,6 +7,8 @@ import type { Logger } from "../log.ts";
 import { describeError } from "../log.ts";
 
 export type MailResult = "sent" | "failed" | "dropped";
+/** What the outbox reports: a request for mail as it is made (the same for every address), then its result. */
+export type MailEvent = "requested" | MailResult;
 
 // Warnings about dropped mail, at most this often: a flood must not flood the log too.
 const DROP_WARNING_INTERVAL_MS = 10_000;
@@ -17,7 +19,7 @@ export class Outbox {
 
   constructor(
     private readonly log: Logger,
-    private readonly count: (result: MailResult) => void = () => {},
+    private readonly count: (event: MailEvent, what: string) => void = () => {},
     private readonly maxPending = 1000,
   ) {}
 
@@ -27,8 +29,9 @@ export class Outbox {
    * the request was answered already, and its sender can ask again.
    */
   later(what: string, requestId: string | undefined, task: () => Promise<unknown>): void {
+    this.count("requested", what);
     if (this.pending.size >= this.maxPending) {
-      this.count("dropped");
+      this.count("dropped", what);
       if (performance.now() - this.lastDropWarning > DROP_WARNING_INTERVAL_MS) {
         this.lastDropWarning = performance.now();
         this.log.warn("mail dropped: too many messages on their way", { mail: what, request_id: requestId, pending: this.pending.size });
@@ -40,9 +43,9 @@ export class Outbox {
       // cost would show in the response time of exactly the requests that name a real account.
       await new Promise((resolve) => setTimeout(resolve, 0));
       try {
-        if ((await task()) !== false) this.count("sent");
+        if ((await task()) !== false) this.count("sent", what);
       } catch (err) {
-        this.count("failed");
+        this.count("failed", what);
         const { stack: _stack, ...reason } = describeError(err);
         this.log.error("mail not sent", { mail: what, request_id: requestId, ...reason });
       }

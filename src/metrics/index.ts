@@ -1,10 +1,19 @@
 // What the service counts, in one place: requests by route and status with their latency, the
 // queues in front of hashing, image decoding and mail, uploads, rate-limit refusals and database
-// errors. Handlers and the pipeline bump these; GET /metrics renders them.
+// errors. Handlers and the pipeline bump these; GET /metrics renders them, in one of two views.
 import { Counter, Gauge, Histogram, render } from "./prometheus.ts";
 
 // Seconds: 1 ms (a cached GET /me) to 10 s (an upload behind a full queue).
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * `management`: everything, for the management listener (METRICS_PORT, loopback by default).
+ * `public`: what GET /metrics on the public listener may show (only with METRICS_TOKEN). It leaves
+ * out every figure that moves after a response, because what happens after a forgot-password or
+ * resend answer depends on whether the address has an account: delivery results, and the mail
+ * queue's depth while a real message is being sent. Mail requests are counted when asked for instead.
+ */
+export type MetricsView = "management" | "public";
 
 export type QueueDepths = { hashing: () => number; images: () => number; mail: () => number };
 
@@ -14,18 +23,20 @@ export class Metrics {
   readonly uploads = new Counter("profile_picture_uploads_total", "Profile picture uploads, by result (stored or refused).");
   readonly rateLimited = new Counter("rate_limit_refusals_total", "Requests refused with 429, by limit.");
   readonly databaseErrors = new Counter("database_errors_total", "Database failures seen by requests, by kind (unavailable or query).");
+  readonly mailRequests = new Counter("mail_requests_total", "Mail asked for by requests, by kind, counted before anyone looks up the address.");
   readonly mail = new Counter("mail_messages_total", "Mail messages, by result: sent, failed, or dropped because too many were on their way.");
   private readonly gauges: Gauge[];
+  private readonly mailQueue: Gauge;
   private readonly started = Date.now() / 1000;
 
   constructor(queues: QueueDepths) {
     this.gauges = [
       new Gauge("password_hash_queue_depth", "Password hashes running or waiting.", queues.hashing),
       new Gauge("image_queue_depth", "Uploads being decoded or waiting to be.", queues.images),
-      new Gauge("mail_queue_depth", "Mail messages on their way.", queues.mail),
       new Gauge("process_resident_memory_bytes", "Resident memory of the process.", () => process.memoryUsage.rss()),
       new Gauge("process_start_time_seconds", "When the process started, in seconds since the epoch.", () => this.started),
     ];
+    this.mailQueue = new Gauge("mail_queue_depth", "Mail messages on their way.", queues.mail);
   }
 
   observeRequest(route: string, method: string, status: number, seconds: number): void {
@@ -33,7 +44,8 @@ export class Metrics {
     this.latency.observe({ route, method }, seconds);
   }
 
-  render(): string {
-    return render([this.requests, this.latency, this.uploads, this.rateLimited, this.databaseErrors, this.mail, ...this.gauges]);
+  render(view: MetricsView = "management"): string {
+    const shared = [this.requests, this.latency, this.uploads, this.rateLimited, this.databaseErrors, this.mailRequests, ...this.gauges];
+    return render(view === "public" ? shared : [...shared, this.mail, this.mailQueue]);
   }
 }

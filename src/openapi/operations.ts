@@ -242,7 +242,7 @@ export const operations = {
   metrics: operation({
     summary: "Prometheus metrics",
     description:
-      "Text exposition format 0.0.4: requests by route pattern, method and status, a latency histogram, queue depths, uploads, rate-limit refusals, database errors, mail. Open unless METRICS_TOKEN is set (then that token as a bearer token); 404 when METRICS=off.",
+      "Text exposition format 0.0.4. Prometheus scrapes the management listener (METRICS_HOST:METRICS_PORT, 127.0.0.1:9464 by default; not part of this API), which has every figure. Here, on the public port, it is a 404 unless METRICS_TOKEN is set, and then wants that token as a bearer token and shows the public view: requests by route pattern, method and status, a latency histogram, hashing and image queue depths, uploads, rate-limit refusals, database errors, and mail requests by kind. It leaves out mail delivery results and the mail queue's depth, which would tell whether an address has an account. 404 when METRICS=off.",
     tag: "service",
     signedIn: "optional",
     ok: { 200: { description: "The metrics", content: { "text/plain": { schema: { type: "string" } } } } },

@@ -1,16 +1,15 @@
-// GET /metrics for Prometheus. Open by default like most exporters (the numbers name routes, not
-// people); METRICS_TOKEN makes it ask for a bearer token, METRICS=off turns it into a 404.
-import { secretMatches, sha256 } from "../auth/opaque.ts";
+// GET /metrics on the public listener: a 404 unless METRICS_TOKEN is set, then for that bearer token
+// only, and the public view (src/metrics/index.ts). Prometheus normally scrapes the management
+// listener instead (METRICS_PORT, src/metrics/listener.ts), which the outside does not reach.
 import type { Ctx } from "../context.ts";
 import { HttpError, unauthorized } from "../http/problem.ts";
+import { metricsResponse, tokenMatches } from "../metrics/listener.ts";
 
 export async function metrics(req: Request, ctx: Ctx): Promise<Response> {
   const { config } = ctx.deps;
-  if (!config.metrics) throw new HttpError("not_found", "Metrics are turned off (METRICS=off).");
-  if (config.metricsToken !== undefined) {
-    const given = /^Bearer (.+)$/i.exec(req.headers.get("authorization") ?? "")?.[1] ?? "";
-    // The same constant-time check as our other secrets, whatever the lengths.
-    if (!secretMatches(given, sha256(config.metricsToken).toString("hex"))) throw unauthorized("invalid_token", "Metrics need the METRICS_TOKEN bearer token.");
+  if (!config.metrics || config.metricsToken === undefined) {
+    throw new HttpError("not_found", "Metrics are served on the management port (METRICS_PORT), and here only when METRICS_TOKEN is set.");
   }
-  return new Response(ctx.deps.metrics.render(), { headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" } });
+  if (!tokenMatches(req, config.metricsToken)) throw unauthorized("invalid_token", "Metrics need the METRICS_TOKEN bearer token.");
+  return metricsResponse(ctx.deps.metrics.render("public"));
 }

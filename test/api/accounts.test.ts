@@ -316,7 +316,7 @@ describe("mail transport", () => {
       for (let i = 0; i < 5; i++) expect((await flooded.client.register({ email: uniqueEmail("flood") })).status).toBe(201);
       await Bun.sleep(50);
       expect(flooded.deps.outbox.depth).toBe(2);
-      const metrics = await (await fetch(`${flooded.url}/metrics`)).text();
+      const metrics = await (await fetch(flooded.metricsUrl!)).text();
       expect(metrics).toMatch(/^mail_messages_total\{result="dropped"\} 3$/m);
       expect(flooded.logs.filter((l) => l.includes("mail dropped")).length).toBe(1);
       silent.stop(true); // the waiting ones fail now (connections closed, new ones refused), not in 10 s

@@ -52,7 +52,7 @@ test("an unexpected failure: a bare 500 for the client; one error line with the 
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ msg: "request failed", request_id: "trace-500", route: "/me", error_message: "disk I/O error at page 7", error_code: "SQLITE_IOERR" });
     expect(lines.find((line) => line.msg === "request")).toMatchObject({ request_id: "trace-500", status: 500, problem: "internal_error" });
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(server.metricsUrl!)).text();
     expect(metrics).toMatch(/^database_errors_total\{kind="query"\} 1$/m);
   } finally {
     store.userBySession = original;

@@ -10,7 +10,7 @@ export async function startProcess(cwd: string, env: Record<string, string> = {}
   const proc = Bun.spawn([process.execPath, MAIN], {
     stdin: "ignore",
     cwd,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ...env },
+    env: { PATH: process.env.PATH ?? "", PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -8,6 +8,7 @@ import { createServer } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
 import { createLogger } from "../../src/log.ts";
+import { startMetricsListener } from "../../src/metrics/listener.ts";
 import { buildDeps } from "../../src/wire.ts";
 import { freshDatabase } from "./database.ts";
 import { freshBucket, TEST_STORAGE } from "./s3.ts";
@@ -18,6 +19,8 @@ export type TestClock = { now: number; advance(seconds: number): void };
 
 export type TestServer = {
   url: string;
+  /** The management listener's GET /metrics (on its own port 0); undefined with METRICS=off. */
+  metricsUrl: string | undefined;
   deps: Deps;
   dir: string;
   logs: string[];
@@ -56,6 +59,7 @@ export async function startServer(
     ARGON2_MEMORY_KIB: "1024",
     ARGON2_TIME_COST: "1",
     RATE_LIMITS: "off",
+    METRICS_PORT: "0",
     ...storage,
     ...env,
   });
@@ -69,8 +73,10 @@ export async function startServer(
   const deps = await buildDeps(config, createLogger((line) => logs.push(line), undefined, config.logLevel), () => clock.now);
   const server = createServer(deps, { hostname: "127.0.0.1", port: 0 });
   const url = `http://127.0.0.1:${server.port}`;
+  const management = startMetricsListener(deps);
   const close = async () => {
     await server.stop(true);
+    await management?.stop(true);
     await deps.outbox.idle();
     deps.mailer.close();
     deps.hasher.close();
@@ -81,6 +87,7 @@ export async function startServer(
   };
   return {
     url,
+    metricsUrl: management && `http://127.0.0.1:${management.port}/metrics`,
     deps,
     dir,
     logs,

@@ -47,7 +47,8 @@ export async function apiSmoke(client: Client, smtp: SmtpSink): Promise<void> {
 
   expectProblem(await client.send("GET", "/users", { token }), 403);
   expect((await client.send("GET", `/users/${registered.body.id}`, { token })).status).toBe(200);
-  expect((await client.send("GET", "/metrics")).status).toBe(200);
+  // Metrics live on the management port; the public one has them only with METRICS_TOKEN.
+  expectProblem(await client.send("GET", "/metrics"), 404, "not_found");
   expect((await client.send("POST", "/logout", { json: { refresh_token: again.body.refresh_token } })).status).toBe(204);
   expectProblem(await client.send("GET", "/me", { token }), 401);
 
