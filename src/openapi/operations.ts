@@ -68,7 +68,8 @@ export const operations = {
   }),
   refreshTokens: operation({
     summary: "Trade a refresh token for a new pair",
-    description: "The old refresh token is spent; replaying it ends the whole session.",
+    description:
+      "The old refresh token is spent. Presented again within `REFRESH_TOKEN_REUSE_SECONDS` (10 s) of its first use (two tabs, a retry after a lost answer) it gets another pair for the same session; later, it ends the whole session (401).",
     tag: "auth",
     body: json("RefreshTokenRequest"),
     ok: { 200: answer("A new pair", "TokenPair") },
