@@ -76,12 +76,14 @@ export const operations = {
     codes: [...JSON_BODY, ...SIGNED_IN, ...LIMITED, ...DATABASE],
   }),
   logout: operation({
-    summary: "End the session of a refresh token",
-    description: "204 for any token, known or not; its access tokens stop working at once.",
+    summary: "End a session: the refresh token's, the bearer token's, or both",
+    description:
+      "204 for any refresh token, known or not; its access tokens stop working at once. With no body, the bearer access token says which session to end (401 if it is not valid); with neither, 401.",
     tag: "auth",
-    body: json("RefreshTokenRequest"),
+    signedIn: "optional",
+    body: { ...json("RefreshTokenRequest"), required: false },
     ok: { 204: { description: "Logged out" } },
-    codes: [...JSON_BODY, ...DATABASE],
+    codes: [...JSON_BODY, ...SIGNED_IN, ...DATABASE],
   }),
   getMe: operation({
     summary: "Your profile",

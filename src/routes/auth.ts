@@ -2,8 +2,9 @@
 // Every login failure looks the same from outside, and an unknown email still pays for a hash check.
 import { sendVerification } from "../accounts/mail-links.ts";
 import { json, type Ctx } from "../context.ts";
-import { readJson, readJsonOrForm } from "../http/body.ts";
-import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
+import { authenticate, sentBearer, type Session } from "../http/auth.ts";
+import { JSON_LIMIT_BYTES, readJson, readJsonOrForm, readLimited } from "../http/body.ts";
+import { credentialsRequired, HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { canonicalEmail, foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import type { RefreshResult } from "../auth/refresh.ts";
 
@@ -101,8 +102,31 @@ export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
   return tokenPair(ctx, rotated);
 }
 
+/** Logout's body is optional: a request with none (no Content-Type, no bytes) reads as `{}`. */
+async function optionalJson(req: Request) {
+  if (req.headers.has("content-type")) return readJson(req);
+  if ((await readLimited(req, JSON_LIMIT_BYTES)).byteLength === 0) return {};
+  throw new HttpError("unsupported_media_type", "Content-Type must be application/json.");
+}
+
+/**
+ * Ends the session of the refresh token in the body (204 whatever it is: logout reveals nothing)
+ * and the session of the bearer access token, if one is sent. A bearer alone must be valid (401);
+ * beside a refresh token a stale one is passed over, so a client can always end its session.
+ */
 export async function logout(req: Request, ctx: Ctx): Promise<Response> {
-  const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
-  await ctx.deps.refreshTokens.revoke(input.refresh_token!);
+  const { refreshTokens } = ctx.deps;
+  const input = parseFields(await optionalJson(req), { refresh_token: rules.token });
+  const refreshToken = input.refresh_token;
+  if (refreshToken === undefined && !sentBearer(req)) throw credentialsRequired("Send the session's bearer access token or its refresh_token.");
+  let session: Session | undefined;
+  if (sentBearer(req)) {
+    session = await authenticate(req, ctx).catch((err) => {
+      if (refreshToken !== undefined && err instanceof HttpError && err.code === "invalid_token") return undefined;
+      throw err;
+    });
+  }
+  if (session) await refreshTokens.endSession(session.sessionId);
+  if (refreshToken !== undefined) await refreshTokens.revoke(refreshToken);
   return new Response(null, { status: 204, headers: NO_STORE });
 }

@@ -213,6 +213,53 @@ describe("POST /logout", () => {
   test("204 for an unknown token too: logout reveals nothing", async () => {
     expect((await client.send("POST", "/logout", { json: { refresh_token: "whatever" } })).status).toBe(204);
   });
+
+  test("a bearer alone, no body → 204 and that session is over; another session of the user is not", async () => {
+    const user = await client.signUp();
+    const other = await client.login(user.email);
+    const reply = await client.send("POST", "/logout", { token: user.token });
+    expect(reply.status).toBe(204);
+    expectProblem(await client.send("GET", "/me", { token: user.token }), 401, "invalid_token");
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
+    expect((await client.send("GET", "/me", { token: other.body.access_token })).status).toBe(200);
+  });
+
+  test("neither a bearer nor a refresh token → 401 with a bare challenge (no body, or an empty one)", async () => {
+    for (const init of [{}, { json: {} }]) {
+      const reply = await client.send("POST", "/logout", init);
+      expectProblem(reply, 401, "invalid_token");
+      expect(reply.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+    }
+  });
+
+  test("a bad or spent bearer alone → 401 invalid_token", async () => {
+    const user = await client.signUp();
+    expectProblem(await client.send("POST", "/logout", { token: "not.a.token" }), 401, "invalid_token");
+    expect((await client.send("POST", "/logout", { token: user.token })).status).toBe(204);
+    expectProblem(await client.send("POST", "/logout", { token: user.token }), 401, "invalid_token");
+  });
+
+  test("a refresh token with a stale bearer still logs out (204): the client's session must be able to end", async () => {
+    const user = await client.signUp();
+    const stale = await client.signUp();
+    expect((await client.send("POST", "/logout", { token: stale.token })).status).toBe(204);
+    const reply = await client.send("POST", "/logout", { token: stale.token, json: { refresh_token: user.refresh } });
+    expect(reply.status).toBe(204);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+  });
+
+  test("a bearer and a refresh token of two sessions end both", async () => {
+    const user = await client.signUp();
+    const other = await client.login(user.email);
+    expect((await client.send("POST", "/logout", { token: user.token, json: { refresh_token: other.body.refresh_token } })).status).toBe(204);
+    expectProblem(await client.send("GET", "/me", { token: user.token }), 401);
+    expectProblem(await client.send("GET", "/me", { token: other.body.access_token }), 401);
+  });
+
+  test("a body that is not JSON is still 415", async () => {
+    const reply = await client.send("POST", "/logout", { body: "refresh_token=x", headers: { "Content-Type": "text/plain" } });
+    expectProblem(reply, 415, "unsupported_media_type");
+  });
 });
 
 describe("unicode in names and emails", () => {
