@@ -11,6 +11,14 @@ import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
  */
 export type RefreshResult = { userId: number; tokenVersion: number; familyId: string; token: string; authenticatedAt: number };
 
+/**
+ * A refresh: the successor (`reused` when the presented token was already spent, within the window),
+ * or a refusal (`revoked` when it was spent before the window and its session has been ended).
+ */
+export type Rotation =
+  | { ok: true; session: RefreshResult; reused: boolean }
+  | { ok: false; revoked?: { userId: number; familyId: string } };
+
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 export class RefreshTokens {
@@ -66,24 +74,28 @@ export class RefreshTokens {
     return "revoke";
   }
 
-  /** Spends `token` and returns its successor, or undefined if it must not be honoured. */
-  async rotate(token: string): Promise<RefreshResult | undefined> {
+  /** Spends `token` and returns its successor, or a refusal if it must not be honoured. */
+  async rotate(token: string): Promise<Rotation> {
     const row = await this.find(token);
-    if (!row) return undefined;
+    if (!row) return { ok: false };
     const now = this.clock();
     // A family from before login times were kept counts as an old login.
     const authenticatedAt = row.authenticatedAt ?? new Date(0).toISOString();
     const next = this.mint({ id: row.userId, tokenVersion: row.userVersion }, row.familyId, authenticatedAt);
     const outcome = await this.store.spendRefreshToken(row.id, next.row, new Date(now), (locked) => this.decide(locked, row.userVersion, now));
-    if (outcome === "revoke") await this.store.revokeFamily(row.familyId);
-    if (outcome !== "rotate" && outcome !== "reuse") return undefined;
-    return {
+    if (outcome === "revoke") {
+      await this.store.revokeFamily(row.familyId);
+      return { ok: false, revoked: { userId: row.userId, familyId: row.familyId } };
+    }
+    if (outcome !== "rotate" && outcome !== "reuse") return { ok: false };
+    const session = {
       userId: row.userId,
       tokenVersion: row.userVersion,
       familyId: row.familyId,
       token: next.token,
       authenticatedAt: seconds(authenticatedAt),
     };
+    return { ok: true, session, reused: outcome === "reuse" };
   }
 
   /** Logout: ends the session the token belongs to. Unknown tokens are ignored, not reported. */

@@ -97,9 +97,16 @@ export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
   await ctx.deps.limiter.take("refresh_ip", ctx.ip());
   const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
   const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
-  if (!rotated) throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
-  ctx.userId = rotated.userId;
-  return tokenPair(ctx, rotated);
+  if (!rotated.ok) {
+    // Someone kept a spent token past the reuse window: a thief, or a client that stores tokens
+    // wrongly. Either way its owner has been signed out, which an operator may be asked about.
+    const { revoked } = rotated;
+    if (revoked) ctx.deps.log.warn("spent refresh token presented after the reuse window; session ended", { user_id: revoked.userId, session: revoked.familyId });
+    throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
+  }
+  ctx.userId = rotated.session.userId;
+  if (rotated.reused) ctx.deps.log.info("spent refresh token reused within the window", { user_id: rotated.session.userId, session: rotated.session.familyId });
+  return tokenPair(ctx, rotated.session);
 }
 
 /** Logout's body is optional: a request with none (no Content-Type, no bytes) reads as `{}`. */

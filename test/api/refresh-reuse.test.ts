@@ -103,6 +103,10 @@ describe("after the reuse window", () => {
     expect(sibling.status).toBe(200);
     server.clock.advance(11);
     expectProblem(await refresh(client, user.refresh), 401, "invalid_token");
+    // Told to the operator, who may be asked why a user was signed out.
+    const lines = server.logs.map((line) => JSON.parse(line));
+    expect(lines).toContainEqual(expect.objectContaining({ level: "warn", msg: "spent refresh token presented after the reuse window; session ended", user_id: user.id }));
+    expect(lines).toContainEqual(expect.objectContaining({ level: "info", msg: "spent refresh token reused within the window", user_id: user.id }));
     for (const pair of [first.body, sibling.body]) {
       expectProblem(await client.send("GET", "/me", { token: pair.access_token }), 401, "invalid_token");
       expectProblem(await refresh(client, pair.refresh_token), 401, "invalid_token");
