@@ -17,6 +17,8 @@ export type Config = Readonly<{
   jwtSecret: string | undefined;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How long a spent refresh token may be presented again and still continue its session (0: never). */
+  refreshTokenReuseSeconds: number;
   passwordMinLength: number;
   argon2MemoryKiB: number;
   argon2TimeCost: number;
@@ -235,6 +237,8 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret,
     accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 30, 24 * 3600),
     refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
+    // Supabase Auth's REFRESH_TOKEN_REUSE_INTERVAL, with its default; longer widens what a thief gets.
+    refreshTokenReuseSeconds: read.int("REFRESH_TOKEN_REUSE_SECONDS", 10, 0, 300),
     passwordMinLength: read.int("PASSWORD_MIN_LENGTH", 8, 8, 128),
     argon2MemoryKiB: read.int("ARGON2_MEMORY_KIB", 19 * 1024, 1024, 4 * 1024 * 1024),
     argon2TimeCost: read.int("ARGON2_TIME_COST", 2, 1, 20),

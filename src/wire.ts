@@ -92,7 +92,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     clock,
     hasher,
     accessTokens: await AccessTokens.create(secret, config.accessTokenTtlSeconds, clock),
-    refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock),
+    refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock, config.refreshTokenReuseSeconds),
     images,
     imageLocks: new KeyedMutex<number>(),
     limiter: new RateLimiter(rateLimitCounters(config, log), config.rateLimits ?? DEFAULT_LIMITS, clock, (name) =>

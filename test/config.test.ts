@@ -97,3 +97,11 @@ test("redactUrl hides passwords containing / and @", async () => {
     expect(shown).toContain("***");
   }
 });
+
+test("REFRESH_TOKEN_REUSE_SECONDS: 10 by default, 0 allowed (no window), refused outside 0–300", () => {
+  expect(loadConfig({}).refreshTokenReuseSeconds).toBe(10);
+  expect(loadConfig({ REFRESH_TOKEN_REUSE_SECONDS: "0" }).refreshTokenReuseSeconds).toBe(0);
+  for (const bad of ["-1", "301", "ten"]) {
+    expect(() => loadConfig({ REFRESH_TOKEN_REUSE_SECONDS: bad })).toThrow(/REFRESH_TOKEN_REUSE_SECONDS/);
+  }
+});

@@ -1,7 +1,7 @@
 // Refresh tokens are opaque `id.secret` strings (the Lucia design): only a SHA-256 of the secret is
-// stored and compared in constant time. Each use rotates the token; reusing a spent one means it
-// was stolen (or replayed), so the whole family — that login's session — is revoked.
-import type { Store } from "../db/index.ts";
+// stored and compared in constant time. Each use rotates the token; a spent one presented again
+// after the reuse window means it was stolen, so the whole family — that login's session — ends.
+import type { RefreshTokenRow, SpendDecision, Store } from "../db/index.ts";
 import type { Clock } from "./jwt.ts";
 import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
 
@@ -11,6 +11,14 @@ import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
  */
 export type RefreshResult = { userId: number; tokenVersion: number; familyId: string; token: string; authenticatedAt: number };
 
+/**
+ * A refresh: the successor (`reused` when the presented token was already spent, within the window),
+ * or a refusal (`revoked` when it was spent before the window and its session has been ended).
+ */
+export type Rotation =
+  | { ok: true; session: RefreshResult; reused: boolean }
+  | { ok: false; revoked?: { userId: number; familyId: string } };
+
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 export class RefreshTokens {
@@ -18,6 +26,8 @@ export class RefreshTokens {
     private readonly store: Store,
     private readonly ttlSeconds: number,
     private readonly clock: Clock,
+    /** REFRESH_TOKEN_REUSE_SECONDS: see `decide`. */
+    private readonly reuseSeconds: number,
   ) {}
 
   private mint(user: { id: number; tokenVersion: number }, familyId: string, authenticatedAt: string) {
@@ -46,37 +56,56 @@ export class RefreshTokens {
     return row && secretMatches(parts.secret, row.secretHash) ? row : undefined;
   }
 
-  /** Spends `token` and returns its successor, or undefined if it must not be honoured. */
-  async rotate(token: string): Promise<RefreshResult | undefined> {
+  /**
+   * The reuse window (Supabase Auth's REFRESH_TOKEN_REUSE_INTERVAL). Two tabs refreshing at once, or
+   * a client retrying after it lost the answer, present a spent token within seconds of its first
+   * use: that continues the session with a further successor in the same family, as the first use
+   * did. Later, the token can only be a copy someone kept, so the session ends for everyone
+   * holding it. The window counts from the first use, so reuse cannot stretch it; a reuse revives
+   * nothing that ended (logout, password change, expiry), and every successor dies with its family.
+   */
+  private decide(row: RefreshTokenRow, mintedVersion: number, now: number): SpendDecision {
+    const live = Date.parse(row.expiresAt) > now;
+    // Its family was carried over a password change since we read it: the successor we minted is stale.
+    if (row.userVersion !== mintedVersion) return "refuse";
+    if (row.usedAt === null) return live ? "rotate" : "refuse";
+    const sinceUse = now - Date.parse(row.usedAt);
+    if (this.reuseSeconds > 0 && sinceUse <= this.reuseSeconds * 1000) return live ? "reuse" : "refuse";
+    return "revoke";
+  }
+
+  /** Spends `token` and returns its successor, or a refusal if it must not be honoured. */
+  async rotate(token: string): Promise<Rotation> {
     const row = await this.find(token);
-    if (!row) return undefined;
-    const now = new Date(this.clock());
-    if (row.usedAt !== null) {
-      await this.store.revokeFamily(row.familyId);
-      return undefined;
-    }
-    if (new Date(row.expiresAt) <= now) return undefined;
+    if (!row) return { ok: false };
+    const now = this.clock();
     // A family from before login times were kept counts as an old login.
     const authenticatedAt = row.authenticatedAt ?? new Date(0).toISOString();
     const next = this.mint({ id: row.userId, tokenVersion: row.userVersion }, row.familyId, authenticatedAt);
-    if (!(await this.store.rotateRefreshToken(row.id, next.row, now))) {
-      // Spent between our read and our write (a replay the database caught), or a family from
-      // before a password change: either way the family is over.
+    const outcome = await this.store.spendRefreshToken(row.id, next.row, new Date(now), (locked) => this.decide(locked, row.userVersion, now));
+    if (outcome === "revoke") {
       await this.store.revokeFamily(row.familyId);
-      return undefined;
+      return { ok: false, revoked: { userId: row.userId, familyId: row.familyId } };
     }
-    return {
+    if (outcome !== "rotate" && outcome !== "reuse") return { ok: false };
+    const session = {
       userId: row.userId,
       tokenVersion: row.userVersion,
       familyId: row.familyId,
       token: next.token,
       authenticatedAt: seconds(authenticatedAt),
     };
+    return { ok: true, session, reused: outcome === "reuse" };
   }
 
   /** Logout: ends the session the token belongs to. Unknown tokens are ignored, not reported. */
   async revoke(token: string): Promise<void> {
     const row = await this.find(token);
     if (row) await this.store.revokeFamily(row.familyId);
+  }
+
+  /** Logout by access token: ends the session it names (its `sid`, the family id). */
+  async endSession(familyId: string): Promise<void> {
+    await this.store.revokeFamily(familyId);
   }
 }

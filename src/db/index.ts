@@ -37,6 +37,9 @@ export type RefreshTokenRow = {
   authenticatedAt: string | null;
 };
 
+/** What to do with a presented refresh token; see Store.spendRefreshToken. */
+export type SpendDecision = "rotate" | "reuse" | "refuse" | "revoke";
+
 export class EmailTakenError extends Error {
   constructor() {
     super("email already registered");
@@ -439,35 +442,61 @@ export class Store {
   }
 
   /**
-   * Marks a token used and stores its successor in one transaction. Returns false when another
-   * request used it first (the conditional UPDATE is what makes a refresh token single-use) or when
-   * its family began before the user's latest password change.
+   * Presents refresh token `id` and stores `next`, its successor, in one transaction, as `decide` rules
+   * on the token's row, read under a lock: "rotate" spends the token, "reuse" leaves it spent (a
+   * second successor in the same family), "refuse" and "revoke" store nothing. "gone" when the token
+   * is not there any more (logout, revoked, account deleted) or its family began before the user's
+   * latest password change. Parallel presentations of one token take turns, so each sees the last
+   * one's outcome: on PostgreSQL by the row lock (on every instance), on SQLite because the first
+   * statement writes, which holds the database's write lock from the start.
    */
-  async rotateRefreshToken(usedId: string, next: Omit<RefreshTokenRow, "usedAt">, now: Date): Promise<boolean> {
+  async spendRefreshToken(
+    id: string,
+    next: Omit<RefreshTokenRow, "usedAt">,
+    now: Date,
+    decide: (row: RefreshTokenRow) => SpendDecision,
+  ): Promise<SpendDecision | "gone"> {
     // The successor goes in first: its foreign-key check locks the user row before any token row is
     // locked, the order an account deletion takes (user, then its tokens by cascade). The other
-    // order deadlocks on PostgreSQL. If the old token was spent, the rollback takes the successor out.
-    const spent = new Error("refresh token already used");
+    // order deadlocks on PostgreSQL. Whatever does not keep it rolls back, successor and all.
+    const undo = new Error("refresh token not spent");
+    let outcome: SpendDecision | "gone" = "gone";
     try {
-      return await transaction(this.sql, async (tx) => {
+      await transaction(this.sql, async (tx) => {
+        outcome = "gone";
         await tx`INSERT INTO refresh_tokens ${tx(refreshTokenColumns(next, now))}`;
-        const used = await tx`
-          UPDATE refresh_tokens SET used_at = ${now.toISOString()}
-          WHERE id = ${usedId} AND used_at IS NULL
-            AND user_version = (SELECT token_version FROM users WHERE users.id = refresh_tokens.user_id)
-          RETURNING id`;
-        if (used.length !== 1) throw spent;
-        return true;
+        const lock = this.dialect === "postgres" ? tx`FOR UPDATE OF refresh_tokens` : tx``;
+        const [row] = await tx`
+          SELECT refresh_tokens.* FROM refresh_tokens
+          JOIN users ON users.id = refresh_tokens.user_id AND users.token_version = refresh_tokens.user_version
+          WHERE refresh_tokens.id = ${id} ${lock}`;
+        if (!row) throw undo;
+        outcome = decide(toRefreshToken(row));
+        if (outcome === "rotate") {
+          await tx`UPDATE refresh_tokens SET used_at = ${now.toISOString()} WHERE id = ${id} AND used_at IS NULL`;
+        } else if (outcome !== "reuse") {
+          throw undo;
+        }
       });
+      return outcome;
     } catch (err) {
-      // Spent, or the account was deleted before our insert could reference it.
-      if (err === spent || isForeignKeyViolation(err)) return false;
+      if (err === undo) return outcome;
+      // The account was deleted before our insert could reference it.
+      if (isForeignKeyViolation(err)) return "gone";
       throw err;
     }
   }
 
+  /**
+   * Ends a session: every refresh token of the family. On PostgreSQL the family's rows are locked
+   * first, which waits out a rotation in flight; the DELETE, a later statement, then also sees the
+   * successor that rotation committed (one DELETE alone would miss it and leave it alive).
+   */
   async revokeFamily(familyId: string): Promise<void> {
-    await this.sql`DELETE FROM refresh_tokens WHERE family_id = ${familyId}`;
+    await transaction(this.sql, async (tx) => {
+      if (this.dialect === "postgres") await tx`SELECT id FROM refresh_tokens WHERE family_id = ${familyId} ORDER BY id FOR UPDATE`;
+      await tx`DELETE FROM refresh_tokens WHERE family_id = ${familyId}`;
+    });
   }
 
   async deleteExpiredRefreshTokens(now: Date): Promise<number> {

@@ -78,10 +78,19 @@ export function problemType(code: ProblemCode): string {
 
 const BEARER_CHALLENGE = 'Bearer realm="api"';
 
-/** Every 401 carries the same Bearer challenge (RFC 6750), whatever failed. */
-export function unauthorized(code: "invalid_credentials" | "invalid_token", detail: string): HttpError {
-  const error = code === "invalid_token" ? `${BEARER_CHALLENGE}, error="invalid_token"` : BEARER_CHALLENGE;
-  return new HttpError(code, detail, { headers: { "WWW-Authenticate": error } });
+/**
+ * Every 401 carries the Bearer challenge (RFC 6750), with `error="invalid_token"` for a token we
+ * refused and, when given, an `error_description` (a fixed phrase: never any part of the token).
+ */
+export function unauthorized(code: "invalid_credentials" | "invalid_token", detail: string, description?: string): HttpError {
+  let challenge = code === "invalid_token" ? `${BEARER_CHALLENGE}, error="invalid_token"` : BEARER_CHALLENGE;
+  if (description !== undefined) challenge += `, error_description="${description}"`;
+  return new HttpError(code, detail, { headers: { "WWW-Authenticate": challenge } });
+}
+
+/** RFC 6750 §3.1: a request that sent no credentials gets the bare challenge, without an error code. */
+export function credentialsRequired(detail: string): HttpError {
+  return new HttpError("invalid_token", detail, { headers: { "WWW-Authenticate": BEARER_CHALLENGE } });
 }
 
 export function validationFailed(errors: FieldError[]): HttpError {

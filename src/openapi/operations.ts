@@ -68,19 +68,22 @@ export const operations = {
   }),
   refreshTokens: operation({
     summary: "Trade a refresh token for a new pair",
-    description: "The old refresh token is spent; replaying it ends the whole session.",
+    description:
+      "The old refresh token is spent. Presented again within `REFRESH_TOKEN_REUSE_SECONDS` (10 s) of its first use (two tabs, a retry after a lost answer) it gets another pair for the same session; later, it ends the whole session (401).",
     tag: "auth",
     body: json("RefreshTokenRequest"),
     ok: { 200: answer("A new pair", "TokenPair") },
     codes: [...JSON_BODY, ...SIGNED_IN, ...LIMITED, ...DATABASE],
   }),
   logout: operation({
-    summary: "End the session of a refresh token",
-    description: "204 for any token, known or not; its access tokens stop working at once.",
+    summary: "End a session: the refresh token's, the bearer token's, or both",
+    description:
+      "204 for any refresh token, known or not; its access tokens stop working at once. With no body, the bearer access token says which session to end (401 if it is not valid); with neither, 401.",
     tag: "auth",
-    body: json("RefreshTokenRequest"),
+    signedIn: "optional",
+    body: { ...json("RefreshTokenRequest"), required: false },
     ok: { 204: { description: "Logged out" } },
-    codes: [...JSON_BODY, ...DATABASE],
+    codes: [...JSON_BODY, ...SIGNED_IN, ...DATABASE],
   }),
   getMe: operation({
     summary: "Your profile",

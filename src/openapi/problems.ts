@@ -90,7 +90,7 @@ export function problems(codes: readonly ProblemCode[], extra: Record<string, Js
 }
 
 export const PROBLEM_HEADERS: Record<string, Json> = {
-  "WWW-Authenticate": { description: 'Always `Bearer realm="api"` (RFC 6750), with `error="invalid_token"` for a bad token.', schema: { type: "string" } },
+  "WWW-Authenticate": { description: 'Always `Bearer realm="api"` (RFC 6750), with `error="invalid_token"` for a bad token (and `error_description="The access token expired"` for an expired one); none when no credentials were sent.', schema: { type: "string" } },
   Allow: { description: "The methods this path answers.", schema: { type: "string" } },
   "Retry-After": { description: "Seconds to wait before trying again.", schema: { type: "integer" } },
   RateLimit: { description: "draft-ietf-httpapi-ratelimit-headers: `limit=…, remaining=…, reset=…`.", schema: { type: "string" } },

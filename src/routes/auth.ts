@@ -2,8 +2,9 @@
 // Every login failure looks the same from outside, and an unknown email still pays for a hash check.
 import { sendVerification } from "../accounts/mail-links.ts";
 import { json, type Ctx } from "../context.ts";
-import { readJson, readJsonOrForm } from "../http/body.ts";
-import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
+import { authenticate, sentBearer, type Session } from "../http/auth.ts";
+import { JSON_LIMIT_BYTES, readJson, readJsonOrForm, readLimited } from "../http/body.ts";
+import { credentialsRequired, HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { canonicalEmail, foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import type { RefreshResult } from "../auth/refresh.ts";
 
@@ -96,13 +97,43 @@ export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
   await ctx.deps.limiter.take("refresh_ip", ctx.ip());
   const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
   const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
-  if (!rotated) throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
-  ctx.userId = rotated.userId;
-  return tokenPair(ctx, rotated);
+  if (!rotated.ok) {
+    // Someone kept a spent token past the reuse window: a thief, or a client that stores tokens
+    // wrongly. Either way its owner has been signed out, which an operator may be asked about.
+    const { revoked } = rotated;
+    if (revoked) ctx.deps.log.warn("spent refresh token presented after the reuse window; session ended", { user_id: revoked.userId, session: revoked.familyId });
+    throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
+  }
+  ctx.userId = rotated.session.userId;
+  if (rotated.reused) ctx.deps.log.info("spent refresh token reused within the window", { user_id: rotated.session.userId, session: rotated.session.familyId });
+  return tokenPair(ctx, rotated.session);
 }
 
+/** Logout's body is optional: a request with none (no Content-Type, no bytes) reads as `{}`. */
+async function optionalJson(req: Request) {
+  if (req.headers.has("content-type")) return readJson(req);
+  if ((await readLimited(req, JSON_LIMIT_BYTES)).byteLength === 0) return {};
+  throw new HttpError("unsupported_media_type", "Content-Type must be application/json.");
+}
+
+/**
+ * Ends the session of the refresh token in the body (204 whatever it is: logout reveals nothing)
+ * and the session of the bearer access token, if one is sent. A bearer alone must be valid (401);
+ * beside a refresh token a stale one is passed over, so a client can always end its session.
+ */
 export async function logout(req: Request, ctx: Ctx): Promise<Response> {
-  const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
-  await ctx.deps.refreshTokens.revoke(input.refresh_token!);
+  const { refreshTokens } = ctx.deps;
+  const input = parseFields(await optionalJson(req), { refresh_token: rules.token });
+  const refreshToken = input.refresh_token;
+  if (refreshToken === undefined && !sentBearer(req)) throw credentialsRequired("Send the session's bearer access token or its refresh_token.");
+  let session: Session | undefined;
+  if (sentBearer(req)) {
+    session = await authenticate(req, ctx).catch((err) => {
+      if (refreshToken !== undefined && err instanceof HttpError && err.code === "invalid_token") return undefined;
+      throw err;
+    });
+  }
+  if (session) await refreshTokens.endSession(session.sessionId);
+  if (refreshToken !== undefined) await refreshTokens.revoke(refreshToken);
   return new Response(null, { status: 204, headers: NO_STORE });
 }

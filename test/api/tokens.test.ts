@@ -48,6 +48,42 @@ describe("GET /me refuses", async () => {
   });
 });
 
+describe("what a refusal tells the client (RFC 6750 §3.1)", () => {
+  test("no credentials at all: the challenge alone, without an error code", async () => {
+    const attempts: Array<Record<string, string>> = [{}, { Authorization: "Basic dXNlcjpwYXNz" }];
+    for (const headers of attempts) {
+      const reply = await client.send("GET", "/me", { headers });
+      expectProblem(reply, 401, "invalid_token");
+      expect(reply.headers.get("www-authenticate")).toBe('Bearer realm="api"');
+    }
+  });
+
+  test("a bad token: error=\"invalid_token\"", async () => {
+    const reply = await client.send("GET", "/me", { token: "not.a.token" });
+    expectProblem(reply, 401, "invalid_token");
+    expect(reply.headers.get("www-authenticate")).toBe('Bearer realm="api", error="invalid_token"');
+  });
+
+  test("an expired token says it expired (same status and code), a garbled one does not", async () => {
+    const user = await client.signUp();
+    const garbled = expectProblem(await client.send("GET", "/me", { token: `${user.token}x` }), 401, "invalid_token");
+    server.clock.advance(15 * 60);
+    try {
+      const reply = await client.send("GET", "/me", { token: user.token });
+      const expired = expectProblem(reply, 401, "invalid_token");
+      expect(expired.detail).toMatch(/expired/);
+      expect(garbled.detail).not.toMatch(/expired/);
+      expect(reply.headers.get("www-authenticate")).toBe('Bearer realm="api", error="invalid_token", error_description="The access token expired"');
+      // A token never seen before (so not in the verified cache) says the same.
+      const fresh = await client.signUp();
+      server.clock.advance(15 * 60);
+      expect(expectProblem(await client.send("GET", "/me", { token: fresh.token }), 401, "invalid_token").detail).toBe(expired.detail);
+    } finally {
+      server.clock.advance(-30 * 60);
+    }
+  });
+});
+
 describe("time and revocation", () => {
   test("a token expires after 15 minutes (frozen clock), even after it was accepted once", async () => {
     const user = await client.signUp();
