@@ -31,14 +31,17 @@ export async function guardPasswordCheck<T>(
   sleep: (ms: number) => Promise<unknown> = Bun.sleep,
 ): Promise<T | false> {
   if (!limiter.enabled) return check();
+  // "<network>|<account>" and "any|<account>": a login may name any string as its account, but no
+  // network is spelt "any", so no account's total can be counted under another's network.
   const here = `${limiter.network(ip)}|${account}`;
+  const anywhere = `any|${account}`;
   const taken: Array<[LimitName, string]> = [];
   const giveBack = () => Promise.all(taken.map(([name, key]) => limiter.count(name, key, -1)));
 
   await limiter.take("login_account", here);
   taken.push(["login_account", here]);
-  const total = (await limiter.count("account_failures", account, 1))!;
-  taken.push(["account_failures", account]);
+  const total = (await limiter.count("account_failures", anywhere, 1))!;
+  taken.push(["account_failures", anywhere]);
   // This network's share of the account's failures, in the same window: 1 is this attempt alone.
   const mine = (await limiter.count("account_failures", here, 1))!;
   taken.push(["account_failures", here]);
