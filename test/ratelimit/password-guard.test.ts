@@ -59,7 +59,8 @@ describe("current_password is a password guess like a login", () => {
     const statuses = (await flood).map((reply) => reply.status);
     console.log(`victim login during 400 wrong current_passwords: ${Math.round(ms)} ms`);
     expect(victimLogin.status).toBe(200);
-    expect(ms).toBeLessThan(3000);
+    // Generous for a loaded machine: hashing the flood took 8–30 s here before the fix.
+    expect(ms).toBeLessThan(5000);
     expect(statuses.filter((status) => status === 403)).toHaveLength(10);
     expect(statuses.filter((status) => status === 429)).toHaveLength(390);
   }, 30_000);
