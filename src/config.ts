@@ -33,6 +33,8 @@ export type Config = Readonly<{
   jpegQuality: number;
   s3: S3Settings | undefined;
   rateLimits: Limits | undefined;
+  /** IPv6 clients are counted by this prefix of their address (one customer's /64 is one client). */
+  rateLimitIpv6Prefix: number;
   redisUrl: string | undefined;
   redisKeyPrefix: string;
   trustProxy: number;
@@ -254,6 +256,7 @@ export function loadConfig(env: Env = process.env): Config {
     jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
     s3,
     rateLimits: limitsOn ? limits : undefined,
+    rateLimitIpv6Prefix: read.int("RATE_LIMIT_IPV6_PREFIX", 64, 16, 128),
     redisUrl,
     redisKeyPrefix: read.string("REDIS_KEY_PREFIX", "profile-service:"),
     trustProxy: read.int("TRUST_PROXY", 0, 0, 10),

@@ -95,8 +95,12 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock, config.refreshTokenReuseSeconds),
     images,
     imageLocks: new KeyedMutex<number>(),
-    limiter: new RateLimiter(rateLimitCounters(config, log), config.rateLimits ?? DEFAULT_LIMITS, clock, (name) =>
-      metrics.rateLimited.inc({ limit: name }),
+    limiter: new RateLimiter(
+      rateLimitCounters(config, log),
+      config.rateLimits ?? DEFAULT_LIMITS,
+      clock,
+      (name) => metrics.rateLimited.inc({ limit: name }),
+      config.rateLimitIpv6Prefix,
     ),
     metrics,
   };

@@ -5,7 +5,8 @@ import { json, type Ctx } from "../context.ts";
 import type { AccountChanges, Expectation } from "../db/index.ts";
 import { readJson } from "../http/body.ts";
 import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
-import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import { canonicalEmail, foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 import { toProfile } from "../routes/profile.ts";
 import type { Acting } from "./authorize.ts";
 import { sendEmailChanged } from "./mail-links.ts";
@@ -21,9 +22,22 @@ async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | 
     if (age <= ctx.deps.config.reauthWindowSeconds) return;
     throw validationFailed([{ field: "current_password", message: "is required to change email or password (or log in again first)" }]);
   }
-  if (!(await ctx.deps.hasher.verify(currentPassword, acting.user.passwordHash))) {
-    throw new HttpError("forbidden", "The current password is incorrect.");
-  }
+  // A guess at the password like a login's: the same per-IP and per-account limits and queue.
+  const { hasher, limiter } = ctx.deps;
+  await limiter.take("login_ip", ctx.ip());
+  const right = await guardPasswordCheck(limiter, canonicalEmail(acting.user.email), ctx.ip(), () =>
+    hasher.verify(currentPassword, acting.user.passwordHash),
+  );
+  if (!right) throw new HttpError("forbidden", "The current password is incorrect.");
+}
+
+/**
+ * An email change mails the old address and the new one, and a taken address answers 409: limited
+ * per account and per address it goes to, as verification resends are, before anything is tried.
+ */
+async function limitEmailChange(ctx: Ctx, userId: number, newEmail: string): Promise<void> {
+  await ctx.deps.limiter.take("email_change", `user:${userId}`);
+  await ctx.deps.limiter.take("email_change", `email:${newEmail}`);
 }
 
 export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Promise<Response> {
@@ -49,6 +63,7 @@ export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Pro
   const newEmail = input.email !== undefined && input.email !== target.email ? input.email : undefined;
   const sensitive = input.password !== undefined || newEmail !== undefined;
   if (isSelf && sensitive) await confirmOwner(ctx, acting, currentPassword);
+  if (newEmail !== undefined) await limitEmailChange(ctx, target.id, newEmail);
 
   const changes: AccountChanges = {
     name: input.name,

@@ -98,7 +98,7 @@ export const operations = {
     signedIn: true,
     body: json("AccountUpdate", { name: "Johnny", bio: "Hello!" }),
     ok: { 200: answer("Updated", "ProfileUpdated") },
-    codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "email_taken", "last_admin", ...HASHING, ...DATABASE],
+    codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "email_taken", "last_admin", ...LIMITED, ...HASHING, ...DATABASE],
   }),
   deleteMe: operation({
     summary: "Delete your account and picture",
@@ -179,7 +179,7 @@ export const operations = {
     signedIn: true,
     body: json("AccountUpdate", { name: "Johnny" }),
     ok: { 200: answer("Updated", "ProfileUpdated") },
-    codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "email_taken", "last_admin", ...HASHING],
+    codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "email_taken", "last_admin", ...LIMITED, ...HASHING],
   }),
   deleteUser: operation({
     summary: "Delete an account (its owner or an admin)",

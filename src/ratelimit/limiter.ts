@@ -1,36 +1,47 @@
-// The named limits and how a request meets them: per client IP, and per IP + account for logins.
+// The named limits and how a request meets them: per client network (an IPv6 /64), per account.
 // Over a limit is a 429 with Retry-After and RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
 import { HttpError } from "../http/problem.ts";
 import type { Counters } from "./counters.ts";
+import { networkOf } from "./network.ts";
 
 export type Limit = { max: number; windowSeconds: number };
 export type LimitName =
   | "register_ip"
   | "login_ip"
   | "login_account"
+  | "account_failures"
   | "refresh_ip"
   | "forgot_ip"
   | "forgot_email"
   | "verify_resend"
+  | "email_change"
   | "link_ip";
 export type Limits = Record<LimitName, Limit>;
 
 // In the spirit of Supabase Auth's defaults: 30 sign-ups or sign-ins per 5 minutes per IP, 10
 // failed logins a minute for one account from one address, 150 token refreshes per 5 minutes.
-// Mail costs money and reputation and lands in someone's inbox: a few per address per 15 minutes.
+// account_failures is the ceiling across all addresses (src/ratelimit/password-guard.ts).
+// Mail costs money and reputation and lands in someone's inbox: a few per address per 15 minutes,
+// and an email change mails two inboxes, so it is limited like a verification resend.
 // Mailed links carry 256 random bits, so guessing is hopeless; link_ip only bounds the work.
 export const DEFAULT_LIMITS: Limits = {
   register_ip: { max: 30, windowSeconds: 300 },
   login_ip: { max: 30, windowSeconds: 300 },
   login_account: { max: 10, windowSeconds: 60 },
+  account_failures: { max: 20, windowSeconds: 900 },
   refresh_ip: { max: 150, windowSeconds: 300 },
   forgot_ip: { max: 10, windowSeconds: 900 },
   forgot_email: { max: 3, windowSeconds: 900 },
   verify_resend: { max: 3, windowSeconds: 900 },
+  email_change: { max: 3, windowSeconds: 900 },
   link_ip: { max: 30, windowSeconds: 300 },
 };
 
-export type Verdict = { name: LimitName; limit: Limit; remaining: number; resetSeconds: number };
+export type Verdict = { name: LimitName; limit: Limit; count: number; remaining: number; resetSeconds: number };
+
+// The limits whose key is the client's address: counted per network, so that the many addresses of
+// one IPv6 /64 are one client (RATE_LIMIT_IPV6_PREFIX).
+const BY_ADDRESS: ReadonlySet<LimitName> = new Set(["register_ip", "login_ip", "refresh_ip", "forgot_ip", "link_ip"]);
 
 export class RateLimiter {
   constructor(
@@ -38,26 +49,41 @@ export class RateLimiter {
     private readonly limits: Limits,
     private readonly clock: () => number,
     private readonly onRefused: (name: LimitName) => void = () => {},
+    private readonly ipv6Prefix = 64,
   ) {}
 
   get enabled(): boolean {
     return this.counters !== undefined;
   }
 
+  /** The network a client address is counted as: itself for IPv4, its /64 (by default) for IPv6. */
+  network(ip: string): string {
+    return networkOf(ip, this.ipv6Prefix);
+  }
+
   /** Counts one request against `name` for `key` (cost 1) or only looks (cost 0); throws 429 when over. */
   async take(name: LimitName, key: string, cost: 1 | 0 = 1): Promise<Verdict | undefined> {
+    const verdict = await this.count(name, key, cost);
+    // Looking (cost 0) refuses once the window is full; counting refuses the request that overflows it.
+    if (verdict && (cost === 0 ? verdict.count >= verdict.limit.max : verdict.count > verdict.limit.max)) this.refuse(verdict);
+    return verdict;
+  }
+
+  /** Adds `cost` (negative gives back what an attempt took) and says where the window stands; never refuses. */
+  async count(name: LimitName, key: string, cost: number): Promise<Verdict | undefined> {
     if (!this.counters) return undefined;
     const limit = this.limits[name];
-    const { count, resetMs } = await this.counters.add(`${name}:${key}`, limit.windowSeconds * 1000, cost, this.clock());
-    const verdict: Verdict = { name, limit, remaining: Math.max(0, limit.max - count), resetSeconds: Math.max(1, Math.ceil(resetMs / 1000)) };
-    // Looking (cost 0) refuses once the window is full; counting refuses the request that overflows it.
-    if (cost === 0 ? count >= limit.max : count > limit.max) {
-      this.onRefused(name);
-      throw new HttpError("rate_limited", `Too many requests; try again in ${verdict.resetSeconds} seconds.`, {
-        headers: { "Retry-After": String(verdict.resetSeconds), ...rateLimitHeaders(verdict) },
-      });
-    }
-    return verdict;
+    const counted = BY_ADDRESS.has(name) ? this.network(key) : key;
+    const { count, resetMs } = await this.counters.add(`${name}:${counted}`, limit.windowSeconds * 1000, cost, this.clock());
+    return { name, limit, count, remaining: Math.max(0, limit.max - count), resetSeconds: Math.max(1, Math.ceil(resetMs / 1000)) };
+  }
+
+  /** The 429 for a window that is full. */
+  refuse(verdict: Verdict): never {
+    this.onRefused(verdict.name);
+    throw new HttpError("rate_limited", `Too many requests; try again in ${verdict.resetSeconds} seconds.`, {
+      headers: { "Retry-After": String(verdict.resetSeconds), ...rateLimitHeaders(verdict) },
+    });
   }
 
   close(): void {

@@ -7,6 +7,7 @@ import { JSON_LIMIT_BYTES, readJson, readJsonOrForm, readLimited } from "../http
 import { credentialsRequired, HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { canonicalEmail, foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import type { RefreshResult } from "../auth/refresh.ts";
+import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
 const NO_STORE = { "Cache-Control": "no-store" };
 
@@ -58,23 +59,19 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   if (email === undefined) {
     throw validationFailed([{ field: "email", message: "is required" }]);
   }
-  // Only failures count against an account, so its owner logging in is never what locks it.
-  const account = `${ctx.ip()}|${email}`;
-  await limiter.take("login_account", account, 0);
-  const checking = performance.now();
-  const failed = async () => {
-    await limiter.take("login_account", account).catch(() => {});
+  // Only failures count against the account (src/ratelimit/password-guard.ts), so its owner
+  // logging in is never what locks it.
+  const user = await guardPasswordCheck(limiter, email, ctx.ip(), async () => {
+    const checking = performance.now();
+    const found = await store.userByEmail(email);
+    const right = found ? await hasher.verify(input.password!, found.passwordHash) : await hasher.verifyAgainstDummy(input.password!);
+    if (right && found) return found;
     // Every failure takes as long as the slowest password check (see PasswordHasher.failureFloorMs).
     const wait = hasher.failureFloorMs - (performance.now() - checking);
     if (wait > 0) await Bun.sleep(wait);
-    return badCredentials();
-  };
-  const user = await store.userByEmail(email);
-  if (!user) {
-    await hasher.verifyAgainstDummy(input.password!);
-    throw await failed();
-  }
-  if (!(await hasher.verify(input.password!, user.passwordHash))) throw await failed();
+    return false;
+  });
+  if (!user) throw badCredentials();
   if (hasher.needsRehash(user.passwordHash)) {
     // An upgrade that fails must not fail the login; the next login tries again.
     await hasher
