@@ -6,7 +6,12 @@ export const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name
 
 export type SchemaLimits = { passwordMinLength: number; maxUploadBytes: number };
 
-const name: Json = { type: "string", minLength: 1, maxLength: 100, description: "1–100 characters after trimming, no control characters." };
+const name: Json = {
+  type: "string",
+  minLength: 1,
+  maxLength: 100,
+  description: "1–100 characters after trimming; no control or invisible formatting characters (a ZWJ inside an emoji sequence is fine).",
+};
 const email: Json = { type: "string", format: "email", maxLength: 254, description: "Trimmed and lower-cased; unique ignoring case." };
 const token: Json = { type: "string", minLength: 1, maxLength: 512 };
 const message: Json = { type: "string" };
