@@ -14,12 +14,13 @@ import { sendEmailChanged } from "./mail-links.ts";
  * A change of email or password needs proof that the owner is at the keyboard: the current
  * password, or a login less than REAUTH_WINDOW_SECONDS old (GitHub's "sudo mode"), which is what
  * lets the seeds' clients, which send no current password, change theirs right after logging in.
+ * Deleting one's own account asks the same (src/accounts/handlers.ts).
  */
-async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined): Promise<void> {
+export async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined, action = "change email or password"): Promise<void> {
   if (currentPassword === undefined) {
     const age = ctx.deps.clock() / 1000 - acting.authTime;
     if (age <= ctx.deps.config.reauthWindowSeconds) return;
-    throw validationFailed([{ field: "current_password", message: "is required to change email or password (or log in again first)" }]);
+    throw validationFailed([{ field: "current_password", message: `is required to ${action} (or log in again first)` }]);
   }
   if (!(await ctx.deps.hasher.verify(currentPassword, acting.user.passwordHash))) {
     throw new HttpError("forbidden", "The current password is incorrect.");

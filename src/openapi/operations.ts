@@ -101,8 +101,9 @@ export const operations = {
     summary: "Delete your account and picture",
     tag: "me",
     signedIn: true,
+    body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
-    codes: [...SIGNED_IN, "last_admin", ...DATABASE],
+    codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "last_admin", ...HASHING, ...DATABASE],
   }),
   uploadImage: operation({
     summary: "Upload your profile picture",
@@ -182,8 +183,9 @@ export const operations = {
     summary: "Delete an account (its owner or an admin)",
     tag: "users",
     signedIn: true,
+    body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
-    codes: [...ON_AN_ACCOUNT, "last_admin"],
+    codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "last_admin", ...HASHING],
   }),
   uploadUserPicture: operation({
     summary: "Upload an account's picture (its owner or an admin)",

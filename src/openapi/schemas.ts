@@ -152,6 +152,14 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
         file: { type: "string", format: "binary", contentMediaType: "application/octet-stream", description: "Same as `image` (FastAPI's usual name)." },
       },
     },
+    DeleteAccountRequest: {
+      type: "object",
+      additionalProperties: false,
+      description:
+        "Deleting your own account needs `current_password` unless you logged in within REAUTH_WINDOW_SECONDS; then the body may be left out. An admin deleting someone else's account sends none.",
+      properties: { current_password: credential },
+      examples: [{ current_password: "correct horse" }],
+    },
     EmailRequest: { type: "object", additionalProperties: false, required: ["email"], properties: { email } },
     PasswordResetRequest: {
       type: "object",
