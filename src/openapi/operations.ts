@@ -159,7 +159,7 @@ export const operations = {
     parameters: [
       { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
       { name: "cursor", in: "query", schema: { type: "string" }, description: "`next_cursor` of the previous page." },
-      { name: "q", in: "query", schema: { type: "string", maxLength: 254 }, description: "Start of a name or an email." },
+      { name: "q", in: "query", schema: { type: "string", maxLength: 254 }, description: "Start of a name or an email; no control characters, nor more than 30 combining marks in a row." },
     ],
     ok: { 200: answer("Newest first", "UserPage") },
     codes: ["validation_failed", ...SIGNED_IN, "forbidden", ...DATABASE],
