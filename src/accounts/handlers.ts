@@ -18,11 +18,11 @@ export const changeAccount =
   async (req, ctx) =>
     updateAccount(req, ctx, await who(req, ctx));
 
-/** A DELETE may come without a body (no Content-Type, nothing to read): that is `{}`. */
+/** A DELETE may come without a body, or with an empty one under a Content-Type: that is `{}`. */
 async function optionalJson(req: Request): Promise<JsonObject> {
   const length = req.headers.get("content-length");
-  const empty = !req.headers.has("content-type") && !req.headers.has("transfer-encoding") && (length === null || length === "0");
-  return empty ? {} : readJson(req);
+  const none = !req.headers.has("content-type") && !req.headers.has("transfer-encoding") && length === null;
+  return none || length === "0" ? {} : readJson(req);
 }
 
 /**

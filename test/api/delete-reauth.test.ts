@@ -82,6 +82,11 @@ describe("within REAUTH_WINDOW_SECONDS of logging in (sudo mode)", () => {
     expect((await usual.client.send("DELETE", "/me", { token: early.token })).status).toBe(200);
     expect(await alive(usual, early.token)).toBe(false);
 
+    // Some clients send a Content-Type on every request, body or not.
+    const typed = await usual.client.signUp();
+    const empty = await usual.client.send("DELETE", "/me", { token: typed.token, body: "", headers: { "Content-Type": "application/json" } });
+    expect(empty.status).toBe(200);
+
     const late = await usual.client.signUp();
     usual.clock.advance(301);
     expectProblem(await usual.client.send("DELETE", "/users/me", { token: late.token }), 422, "validation_failed");
