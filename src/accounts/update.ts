@@ -5,7 +5,7 @@ import { json, type Ctx } from "../context.ts";
 import type { AccountChanges, Expectation } from "../db/index.ts";
 import { readJson } from "../http/body.ts";
 import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
-import { canonicalEmail, foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 import { toProfile } from "../routes/profile.ts";
 import type { Acting } from "./authorize.ts";
@@ -15,17 +15,19 @@ import { sendEmailChanged } from "./mail-links.ts";
  * A change of email or password needs proof that the owner is at the keyboard: the current
  * password, or a login less than REAUTH_WINDOW_SECONDS old (GitHub's "sudo mode"), which is what
  * lets the seeds' clients, which send no current password, change theirs right after logging in.
+ * Deleting one's own account asks the same (src/accounts/handlers.ts).
  */
-async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined): Promise<void> {
+export async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined, action = "change email or password"): Promise<void> {
   if (currentPassword === undefined) {
     const age = ctx.deps.clock() / 1000 - acting.authTime;
     if (age <= ctx.deps.config.reauthWindowSeconds) return;
-    throw validationFailed([{ field: "current_password", message: "is required to change email or password (or log in again first)" }]);
+    throw validationFailed([{ field: "current_password", message: `is required to ${action} (or log in again first)` }]);
   }
   // A guess at the password like a login's: the same per-IP and per-account limits and queue.
   const { hasher, limiter } = ctx.deps;
   await limiter.take("login_ip", ctx.ip());
-  const right = await guardPasswordCheck(limiter, canonicalEmail(acting.user.email), ctx.ip(), () =>
+  // Stored addresses are canonical already (every write goes through rules.email), as login's key is.
+  const right = await guardPasswordCheck(limiter, acting.user.email, ctx.ip(), () =>
     hasher.verify(currentPassword, acting.user.passwordHash),
   );
   if (!right) throw new HttpError("forbidden", "The current password is incorrect.");

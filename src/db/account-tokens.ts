@@ -23,16 +23,24 @@ export class AccountTokenStore {
   ) {}
 
   /**
-   * Stores a new token; earlier unspent ones for the same purpose stay valid until they expire.
-   * False if the account was deleted before the token could be stored (mail is sent after the answer).
+   * Stores a new token; earlier unspent ones for the same purpose stay valid until they expire, or
+   * until the account's email changes (UserStore.updateAccount deletes them all). False if, by the
+   * time it could be stored (mail is sent after the answer), the account is gone or its address is
+   * no longer `token.email`: a link stored after a change would come back to life if the address
+   * came back. On PostgreSQL the account's row is share-locked, so a change waits for us or we for it.
    */
   async insert(token: Omit<AccountTokenRow, "usedAt">, now: Date): Promise<boolean> {
-    return falseIfUserGone(async () => {
-      await this.sql`
-        INSERT INTO account_tokens (id, user_id, purpose, email, secret_hash, expires_at, created_at)
-        VALUES (${token.id}, ${token.userId}, ${token.purpose}, ${token.email}, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()})`;
-      return true;
-    });
+    return falseIfUserGone(() =>
+      transaction(this.sql, async (tx) => {
+        const lock = this.dialect === "postgres" ? tx`FOR SHARE` : tx``;
+        const [user] = await tx`SELECT email FROM users WHERE id = ${token.userId} ${lock}`;
+        if (!user || String(user.email).toLowerCase() !== token.email.toLowerCase()) return false;
+        await tx`
+          INSERT INTO account_tokens (id, user_id, purpose, email, secret_hash, expires_at, created_at)
+          VALUES (${token.id}, ${token.userId}, ${token.purpose}, ${token.email}, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()})`;
+        return true;
+      }),
+    );
   }
 
   async find(id: string): Promise<AccountTokenRow | undefined> {

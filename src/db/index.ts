@@ -337,8 +337,8 @@ export class Store {
   /**
    * Applies account changes, but only if the caller's view still holds (see Expectation). A new
    * email is unverified until proven; a new password or a deactivation bumps the token version and
-   * ends sessions (all of them, or all but `keepFamily`) in the same transaction, and a new password
-   * or email voids any reset link in flight. Undefined when stale or gone.
+   * ends sessions (all of them, or all but `keepFamily`) in the same transaction; a new password
+   * voids any reset link in flight, and a new email every mailed link. Undefined when stale or gone.
    * Throws LastAdminError or EmailTakenError.
    */
   async updateAccount(id: number, changes: AccountChanges, expect: Expectation, now: Date): Promise<UserRow | undefined> {
@@ -361,7 +361,11 @@ export class Store {
         const sameHash = expect.passwordHash === undefined ? tx`` : tx`AND password_hash = ${expect.passwordHash}`;
         const [row] = await tx`UPDATE users SET ${tx(set)} WHERE id = ${id} ${sameVersion} ${sameHash} RETURNING *`;
         if (!row) return undefined;
-        if (changes.passwordHash !== undefined || changes.email !== undefined) {
+        // A new email voids every mailed link, verification links too: else, after A → B → A, the
+        // first link for A would confirm A again. A new password voids the reset links.
+        if (changes.email !== undefined) {
+          await tx`DELETE FROM account_tokens WHERE user_id = ${id}`;
+        } else if (changes.passwordHash !== undefined) {
           await tx`DELETE FROM account_tokens WHERE user_id = ${id} AND purpose = 'password_reset'`;
         }
         if (!endsSessions) return toUser(row);

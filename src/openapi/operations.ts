@@ -104,8 +104,9 @@ export const operations = {
     summary: "Delete your account and picture",
     tag: "me",
     signedIn: true,
+    body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
-    codes: [...SIGNED_IN, "last_admin", ...DATABASE],
+    codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "last_admin", ...HASHING, ...DATABASE],
   }),
   uploadImage: operation({
     summary: "Upload your profile picture",
@@ -161,7 +162,7 @@ export const operations = {
     parameters: [
       { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
       { name: "cursor", in: "query", schema: { type: "string" }, description: "`next_cursor` of the previous page." },
-      { name: "q", in: "query", schema: { type: "string", maxLength: 254 }, description: "Start of a name or an email." },
+      { name: "q", in: "query", schema: { type: "string", maxLength: 254 }, description: "Start of a name or an email; no control characters, nor more than 30 combining marks in a row." },
     ],
     ok: { 200: answer("Newest first", "UserPage") },
     codes: ["validation_failed", ...SIGNED_IN, "forbidden", ...DATABASE],
@@ -185,8 +186,9 @@ export const operations = {
     summary: "Delete an account (its owner or an admin)",
     tag: "users",
     signedIn: true,
+    body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
-    codes: [...ON_AN_ACCOUNT, "last_admin"],
+    codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "last_admin", ...HASHING],
   }),
   uploadUserPicture: operation({
     summary: "Upload an account's picture (its owner or an admin)",

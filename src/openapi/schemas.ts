@@ -6,8 +6,14 @@ export const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name
 
 export type SchemaLimits = { passwordMinLength: number; maxUploadBytes: number };
 
-const name: Json = { type: "string", minLength: 1, maxLength: 100, description: "1–100 characters after trimming, no control characters." };
-const email: Json = { type: "string", format: "email", maxLength: 254, description: "Trimmed and lower-cased; unique ignoring case." };
+const name: Json = {
+  type: "string",
+  minLength: 1,
+  maxLength: 100,
+  description:
+    "1–100 characters after trimming; no control or invisible formatting characters (a ZWJ inside an emoji sequence is fine), nor more than 30 combining marks in a row.",
+};
+const email: Json = { type: "string", format: "email", maxLength: 254, description: "Trimmed and lower-cased; unique ignoring case. At most 30 combining marks in a row." };
 const token: Json = { type: "string", minLength: 1, maxLength: 512 };
 const message: Json = { type: "string" };
 
@@ -108,7 +114,8 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
       additionalProperties: false,
       required: ["password"],
       anyOf: [{ required: ["email"] }, { required: ["username"] }],
-      description: "JSON, or the OAuth2 password form. A malformed email is just another failed login (401).",
+      description:
+        "JSON, or the OAuth2 password form. A malformed email is just another failed login (401); one with a run of more than 30 combining marks is refused (422), as it costs too much to normalise.",
       properties: {
         email: { type: "string", maxLength: 1024 },
         username: { type: "string", maxLength: 1024, description: "The email, as OAuth2 password-grant and seed-003 clients send it." },
@@ -130,7 +137,7 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
       properties: {
         name,
         ...nameAliases,
-        bio: { type: ["string", "null"], maxLength: 500, description: "Newlines and tabs allowed; null clears it." },
+        bio: { type: ["string", "null"], maxLength: 500, description: "Newlines and tabs allowed; at most 30 combining marks in a row; null clears it." },
         email,
         password,
         current_password: credential,
@@ -146,6 +153,14 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
         image: { type: "string", format: "binary", contentMediaType: "application/octet-stream" },
         file: { type: "string", format: "binary", contentMediaType: "application/octet-stream", description: "Same as `image` (FastAPI's usual name)." },
       },
+    },
+    DeleteAccountRequest: {
+      type: "object",
+      additionalProperties: false,
+      description:
+        "Deleting your own account needs `current_password` unless you logged in within REAUTH_WINDOW_SECONDS; then the body may be left out. An admin deleting someone else's account sends none.",
+      properties: { current_password: credential },
+      examples: [{ current_password: "correct horse" }],
     },
     EmailRequest: { type: "object", additionalProperties: false, required: ["email"], properties: { email } },
     PasswordResetRequest: {

@@ -5,7 +5,7 @@ import { json, type Ctx } from "../context.ts";
 import { authenticate, sentBearer, type Session } from "../http/auth.ts";
 import { JSON_LIMIT_BYTES, readJson, readJsonOrForm, readLimited } from "../http/body.ts";
 import { credentialsRequired, HttpError, unauthorized, validationFailed } from "../http/problem.ts";
-import { canonicalEmail, foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import type { RefreshResult } from "../auth/refresh.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
@@ -27,8 +27,8 @@ export async function register(req: Request, ctx: Ctx): Promise<Response> {
 }
 
 const LOGIN_FIELDS = {
-  email: rules.credential, // shape only: a malformed email is just another failed login
-  username: rules.credential, // OAuth2 password form and seed-003 clients send the email here
+  email: rules.loginEmail, // shape only: a malformed email is just another failed login
+  username: rules.loginEmail, // OAuth2 password form and seed-003 clients send the email here
   password: rules.credential,
   grant_type: rules.ignored,
   scope: rules.ignored,
@@ -54,8 +54,7 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const { config, hasher, store, refreshTokens, log, limiter } = ctx.deps;
   await limiter.take("login_ip", ctx.ip());
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
-  const raw = input.email ?? input.username;
-  const email = raw === undefined ? undefined : canonicalEmail(raw);
+  const email = input.email ?? input.username;
   if (email === undefined) {
     throw validationFailed([{ field: "email", message: "is required" }]);
   }

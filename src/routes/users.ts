@@ -5,6 +5,7 @@ import { changeAccount, readAccount, removeAccount } from "../accounts/handlers.
 import { json, type Ctx } from "../context.ts";
 import { authenticate } from "../http/auth.ts";
 import { validationFailed } from "../http/problem.ts";
+import { parseFields, rules } from "../http/validate.ts";
 import { toProfile } from "./profile.ts";
 
 const DEFAULT_PAGE = 20;
@@ -31,11 +32,9 @@ export async function listUsers(req: Request, ctx: Ctx): Promise<Response> {
   const query = new URL(req.url).searchParams;
   const limit = pageSize(query.get("limit"));
   const cursor = query.get("cursor");
-  const q = query.get("q")?.normalize("NFC").trim();
   // Control characters match no name or address, and PostgreSQL refuses a NUL outright.
-  if (q !== undefined && (q.length > 254 || /\p{Cc}/u.test(q))) {
-    throw validationFailed([{ field: "q", message: "must be at most 254 characters, without control characters" }]);
-  }
+  const raw = query.get("q");
+  const { q } = parseFields(raw === null ? {} : { q: raw }, { q: rules.search });
   // One more than asked, to know without a second query whether another page follows.
   const rows = await ctx.deps.store.listUsers({
     limit: limit + 1,

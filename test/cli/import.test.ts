@@ -214,6 +214,22 @@ describe("checkRow: what a row may hold", () => {
     return "user" in verdict ? verdict.user.createdAt.toISOString() : verdict.reasons;
   };
 
+  test("text NFC would take seconds over (issue 14.1) is refused by the API's own rules, at once", () => {
+    const marks = ["\u0345", "\u035d", "\u035c", "\u0315", "\u0301", "\u0316", "\u031b", "\u0327"];
+    const many = (each: number) => "a" + marks.map((mark) => mark.repeat(each)).join("");
+    for (const text of [many(4000), many(125), many(4)]) {
+      const started = performance.now();
+      const reasons = reasonsFor({ email: `${text}@example.com`, name: text, bio: text });
+      expect(performance.now() - started).toBeLessThan(200); // 4,000 of each took NFC 6 s
+      expect(reasons).toEqual([
+        expect.stringMatching(/^email must (be at most 254 characters|not contain more than 30 combining marks in a row)$/),
+        expect.stringMatching(/^name must (be 1 to 100 characters|not contain more than 30 combining marks in a row)$/),
+        expect.stringMatching(/^bio must (be at most 500 characters|not contain more than 30 combining marks in a row)$/),
+      ]);
+    }
+    expect(reasonsFor({ name: "\u202enimda\u200b" })).toEqual([expect.stringContaining("name must not contain invisible formatting characters")]);
+  });
+
   test.each([
     ["bcrypt $2a$, $2b$, $2y$", [BCRYPT, BCRYPT.replace("$2b$", "$2a$"), BCRYPT.replace("$2b$", "$2y$")]],
     ["argon2id with passlib's parameters", [ARGON2_CFFI]],
