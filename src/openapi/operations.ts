@@ -106,7 +106,7 @@ export const operations = {
     signedIn: true,
     body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
-    codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "last_admin", ...HASHING, ...DATABASE],
+    codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "last_admin", ...LIMITED, ...HASHING, ...DATABASE],
   }),
   uploadImage: operation({
     summary: "Upload your profile picture",
@@ -188,7 +188,7 @@ export const operations = {
     signedIn: true,
     body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
-    codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "last_admin", ...HASHING],
+    codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "last_admin", ...LIMITED, ...HASHING],
   }),
   uploadUserPicture: operation({
     summary: "Upload an account's picture (its owner or an admin)",
