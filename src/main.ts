@@ -54,6 +54,7 @@ async function main(): Promise<void> {
       await server.stop(true);
     }
     clearInterval(sweeper);
+    deps.sweeper.stop();
     // Mail for requests already answered, within what is left of the same budget.
     const unsent = await deps.outbox.idle(deadline - performance.now());
     if (unsent > 0) log.warn("shutting down with mail not yet sent", { messages: unsent, timeout_ms: config.shutdownTimeoutMs });

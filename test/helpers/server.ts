@@ -71,6 +71,7 @@ export async function startServer(
   const url = `http://127.0.0.1:${server.port}`;
   const close = async () => {
     await server.stop(true);
+    deps.sweeper.stop();
     await deps.outbox.idle();
     deps.mailer.close();
     deps.hasher.close();
