@@ -26,7 +26,7 @@ export interface ImageStorage {
   discardable(version: number, current: number | undefined): boolean;
   /** The stored picture for serving, or undefined. */
   get(userId: number, version: number): Promise<StoredImage | undefined>;
-  /** The URL a client fetches the picture from: pictures are public (docs/decisions: one rule). */
+  /** The URL a client fetches the picture from: pictures are public (README: "Profile pictures are public"). */
   publicUrl(userId: number, version: number): string;
   /** Throws if the storage cannot be used right now (for /readyz). */
   check(): Promise<void>;
