@@ -17,10 +17,10 @@ afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true 
 class Flaky extends LocalImageStorage {
   down = false;
   removals = 0;
-  override async remove(userId: number, version: number): Promise<void> {
+  override async remove(userId: number): Promise<void> {
     this.removals++;
     if (this.down) throw new StorageUnavailableError("remove");
-    await super.remove(userId, version);
+    await super.remove(userId);
   }
 }
 
