@@ -12,13 +12,13 @@ import { freshBucket } from "../helpers/s3.ts";
 import { Client } from "../helpers/server.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
 
-// Bounded for a shared machine; ROLLING_SECONDS=60 runs it longer.
+// Bounded for a shared machine; ROLLING_SECONDS=60 runs it longer, ROLLING_DB_DELAY_MS changes the latency.
 const UPLOAD_SECONDS = Number(process.env.ROLLING_SECONDS ?? 15);
 const UPLOADERS = 4;
 const USERS_PER_UPLOADER = 5;
 // Latency between the uploading instance and its database (each way), as across zones: it widens
 // the moment between storing a picture and recording it, which is when a careless sweep takes it.
-const DATABASE_DELAY_MS = 10;
+const DATABASE_DELAY_MS = Number(process.env.ROLLING_DB_DELAY_MS ?? 10);
 
 const dir = mkdtempSync(join(tmpdir(), "rolling-"));
 let database: TestDatabase | undefined;
