@@ -170,7 +170,9 @@ export async function runCrashTrial(options: CrashOptions): Promise<CrashStats> 
       logFile,
       // Cheap hashes, as in the test suite: the crash windows are in the writes, not in argon2id,
       // and cheaper hashes put more writes in each window. Long-lived tokens span the whole run.
-      env: { ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ACCESS_TOKEN_TTL_SECONDS: "86400" },
+      // Start-up removes leftovers only once older than STORAGE_GRACE_SECONDS (they could be another
+      // instance's uploads in flight); one second here, and each restart waits that long after the kill.
+      env: { ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ACCESS_TOKEN_TTL_SECONDS: "86400", STORAGE_GRACE_SECONDS: "1" },
     });
 
   // ------------------------------------------------------------------------------------------
@@ -420,6 +422,7 @@ export async function runCrashTrial(options: CrashOptions): Promise<CrashStats> 
     const temps = readdirSync(folder).filter((name) => name.endsWith(".tmp")).length;
     stats.tempFilesFoundAfterKill += temps;
     options.afterKill?.(dir);
+    await Bun.sleep(1100); // past STORAGE_GRACE_SECONDS, so the next start may remove what the kill left
     stats.iterations++;
     log(`iteration ${i + 1}/${iterations}: killed after ${delay} ms, ${cut} request(s) cut off, ${temps} temp file(s) left, ${users.length} users, ${stats.failures.length} failure(s)`);
   }

@@ -32,6 +32,10 @@ export type Config = Readonly<{
   imageQueueMax: number;
   jpegQuality: number;
   s3: S3Settings | undefined;
+  /** Between passes of the picture sweep, which removes pictures no row points at (src/storage/sweeper.ts). */
+  storageSweepSeconds: number;
+  /** How old an unreferenced picture must be before a sweep may remove it (uploads in flight are younger). */
+  storageGraceSeconds: number;
   rateLimits: Limits | undefined;
   /** IPv6 clients are counted by this prefix of their address (one customer's /64 is one client). */
   rateLimitIpv6Prefix: number;
@@ -190,7 +194,7 @@ export function loadConfig(env: Env = process.env): Config {
           virtualHostedStyle: read.bool("S3_VIRTUAL_HOSTED_STYLE", false),
           publicUrl:
             read.raw("S3_PUBLIC_URL") === undefined ? undefined : read.url("S3_PUBLIC_URL", "", ["http:", "https:"]).replace(/\/+$/, ""),
-          presignSeconds: read.int("S3_PRESIGN_SECONDS", 900, 1, 7 * 24 * 3600),
+          timeoutMs: read.int("S3_TIMEOUT_MS", 5000, 100, 600_000),
         };
   if (bucket === undefined && read.raw("S3_ENDPOINT") !== undefined) read.problems.push("S3_ENDPOINT is set but S3_BUCKET is not");
 
@@ -255,6 +259,8 @@ export function loadConfig(env: Env = process.env): Config {
     imageQueueMax: read.int("IMAGE_QUEUE_MAX", 32, 1, 10_000),
     jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
     s3,
+    storageSweepSeconds: read.int("STORAGE_SWEEP_SECONDS", 600, 1, 7 * 24 * 3600),
+    storageGraceSeconds: read.int("STORAGE_GRACE_SECONDS", 3600, 1, 7 * 24 * 3600),
     rateLimits: limitsOn ? limits : undefined,
     rateLimitIpv6Prefix: read.int("RATE_LIMIT_IPV6_PREFIX", 64, 16, 128),
     redisUrl,

@@ -14,6 +14,7 @@ import type { Outbox } from "./mail/outbox.ts";
 import type { Metrics } from "./metrics/index.ts";
 import type { RateLimiter } from "./ratelimit/limiter.ts";
 import type { ImageStorage } from "./storage/index.ts";
+import type { PictureSweeper } from "./storage/sweeper.ts";
 import type { KeyedMutex } from "./util/keyed-mutex.ts";
 
 export type Deps = {
@@ -27,6 +28,7 @@ export type Deps = {
   refreshTokens: RefreshTokens;
   images: ImageProcessor;
   storage: ImageStorage;
+  sweeper: PictureSweeper;
   log: Logger;
   clock: Clock;
   imageLocks: KeyedMutex<number>;

@@ -18,6 +18,7 @@ import { Metrics } from "./metrics/index.ts";
 import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
 import { S3ImageStorage } from "./storage/s3.ts";
+import { PictureSweeper } from "./storage/sweeper.ts";
 import { KeyedMutex } from "./util/keyed-mutex.ts";
 import { MemoryCounters, RedisCounters, type Counters } from "./ratelimit/counters.ts";
 import { DEFAULT_LIMITS, RateLimiter } from "./ratelimit/limiter.ts";
@@ -31,7 +32,7 @@ function rateLimitCounters(config: Config, log: Logger): Counters | undefined {
 }
 
 async function openStorage(config: Config): Promise<ImageStorage> {
-  if (config.s3) return new S3ImageStorage(config.s3);
+  if (config.s3) return new S3ImageStorage(config.s3, config.publicBaseUrl);
   const local = new LocalImageStorage(config.staticDir, config.publicBaseUrl);
   await local.init();
   return local;
@@ -48,8 +49,16 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   const store = new Store(sql, dialect, readUser);
 
   const storage = await openStorage(config);
-  const { removed } = await storage.reconcile((ids) => store.imageVersions(ids));
-  if (removed > 0) log.warn("removed leftover picture files", { count: removed });
+  const imageLocks = new KeyedMutex<number>();
+  const sweeper = new PictureSweeper(storage, (ids) => store.imageVersions(ids), imageLocks, log, {
+    graceMs: config.storageGraceSeconds * 1000,
+    intervalMs: config.storageSweepSeconds * 1000,
+    clock,
+  });
+  // What a crash left behind goes now; storage being down does not stop the start (uploads answer
+  // 503 meanwhile), and the periodic passes take over from here.
+  await sweeper.pass().catch((err) => log.warn("picture storage not reachable at start-up", { ...describeError(err), stack: undefined }));
+  sweeper.start();
 
   const hasher = new PasswordHasher({
     memoryKiB: config.argon2MemoryKiB,
@@ -94,7 +103,8 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     accessTokens: await AccessTokens.create(secret, config.accessTokenTtlSeconds, clock),
     refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock, config.refreshTokenReuseSeconds),
     images,
-    imageLocks: new KeyedMutex<number>(),
+    imageLocks,
+    sweeper,
     limiter: new RateLimiter(
       rateLimitCounters(config, log),
       config.rateLimits ?? DEFAULT_LIMITS,

@@ -1,7 +1,7 @@
 // The real entry point as a process: configuration errors, the kept development secret, clean-up
 // of what a crash left behind, and a graceful SIGTERM.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { png } from "./fixtures/images.ts";
@@ -69,6 +69,9 @@ describe("start-up", () => {
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, "7.jpg.3.abc.tmp"), "half a picture");
     writeFileSync(join(folder, "12345.jpg"), "picture of a user that does not exist");
+    // Older than STORAGE_GRACE_SECONDS (an hour): younger ones may be uploads about to be recorded.
+    const longAgo = new Date(Date.now() - 2 * 3600_000);
+    for (const name of ["7.jpg.3.abc.tmp", "12345.jpg"]) utimesSync(join(folder, name), longAgo, longAgo);
     const server = await start(cwd);
     expect(existsSync(join(folder, "7.jpg.3.abc.tmp"))).toBe(false);
     expect(existsSync(join(folder, "12345.jpg"))).toBe(false);

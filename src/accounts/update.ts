@@ -100,14 +100,14 @@ export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Pro
 
 /** Deletes the account and its picture; the last active admin stays (409). */
 export async function deleteAccount(ctx: Ctx, acting: Acting): Promise<Response> {
-  const { store, storage, imageLocks } = ctx.deps;
+  const { store, sweeper, imageLocks } = ctx.deps;
   const id = acting.target.id;
   const actingAdmin = id === acting.user.id ? undefined : acting.user.id;
   await imageLocks.run(id, async () => {
     const picture = (await store.userById(id))?.imageVersion ?? null;
-    // Row first: if we crash before the picture goes, start-up reconciliation removes the orphan.
+    // Row first, the commit point: a picture storage cannot remove now goes later (src/storage/sweeper.ts).
     await store.deleteUser(id, actingAdmin);
-    if (picture !== null) await storage.remove(id, picture);
+    if (picture !== null) await sweeper.discard(id, picture, undefined);
   });
   return json({ message: "Account deleted" });
 }

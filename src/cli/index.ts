@@ -81,7 +81,7 @@ const moveUpCommand: Command = async (args) => {
     return 2;
   }
   const storage = config.s3
-    ? new S3ImageStorage(config.s3)
+    ? new S3ImageStorage(config.s3, config.publicBaseUrl)
     : new LocalImageStorage(values["to-static"] ?? config.staticDir, config.publicBaseUrl);
   if (storage instanceof LocalImageStorage) await storage.init();
   const to = openDatabase(toDatabase);

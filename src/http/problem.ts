@@ -1,5 +1,6 @@
 // One error type for everything a client may see, turned into RFC 9457 problem+json at one boundary.
 // The internal cause travels with the error for the log only; it never reaches the response.
+import { StorageUnavailableError } from "../storage/index.ts";
 import { QueueFullError } from "../util/semaphore.ts";
 
 export type ProblemCode =
@@ -119,6 +120,12 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof QueueFullError) {
     return new HttpError("server_busy", "Too many requests are waiting; try again shortly.", {
       headers: { "Retry-After": "1" },
+      cause: err,
+    });
+  }
+  if (err instanceof StorageUnavailableError) {
+    return new HttpError("service_unavailable", "Picture storage is not answering; try again shortly.", {
+      headers: { "Retry-After": "5" },
       cause: err,
     });
   }

@@ -207,16 +207,20 @@ export const operations = {
   }),
   profileImage: operation({
     summary: "A stored profile picture",
-    description: "The picture the account has now, as JPEG; `image_url` points here (or at the bucket).",
+    description:
+      "The picture the account has now, as JPEG; `image_url` points here (or at S3_PUBLIC_URL). Pictures are public: no credentials, no expiry, whatever the storage.",
     tag: "pictures",
-    parameters: [{ name: "If-None-Match", in: "header", schema: { type: "string" } }],
+    parameters: [
+      { name: "If-None-Match", in: "header", schema: { type: "string" } },
+      { name: "If-Modified-Since", in: "header", schema: { type: "string" } },
+    ],
     ok: {
       200: {
         description: "The picture",
         headers: { ETag: { schema: { type: "string" } }, "Last-Modified": { schema: { type: "string" } } },
         content: { "image/jpeg": { schema: { type: "string", contentMediaType: "image/jpeg" } } },
       },
-      304: { description: "Not modified (If-None-Match)" },
+      304: { description: "Not modified (If-None-Match, or else If-Modified-Since)" },
     },
     codes: ["not_found", ...DATABASE],
   }),

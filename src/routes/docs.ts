@@ -2,6 +2,7 @@
 // served from our own files under a CSP that allows nothing but this origin.
 import type { Config } from "../config.ts";
 import type { Ctx } from "../context.ts";
+import { notModified } from "../http/conditional.ts";
 import { HttpError } from "../http/problem.ts";
 import { openApiDocument } from "../openapi/document.ts";
 import { asset, page } from "../openapi/swagger-ui.ts";
@@ -50,7 +51,7 @@ export async function docsAsset(req: Request, ctx: Ctx): Promise<Response> {
     "Cache-Control": `public, max-age=${YEAR}, immutable`,
   };
   if (file.gzip) headers.Vary = "Accept-Encoding";
-  if (req.headers.get("if-none-match") === file.etag) return new Response(null, { status: 304, headers });
+  if (notModified(req, { etag: file.etag }, Date.now())) return new Response(null, { status: 304, headers });
   if (file.gzip && acceptsGzip(req.headers.get("accept-encoding") ?? "")) {
     return new Response(file.gzip, { headers: { ...headers, "Content-Encoding": "gzip" } });
   }

@@ -5,7 +5,6 @@ import { authorizeTarget, self, type Authorizer } from "../accounts/authorize.ts
 import { json, type Ctx, type Handler } from "../context.ts";
 import { readMultipartFile } from "../http/body.ts";
 import { HttpError, validationFailed } from "../http/problem.ts";
-import { describeError } from "../log.ts";
 
 // Each upload leaves megabytes of body and pixel buffers behind, which the collector gets to late:
 // measured here, 3 rounds of 16 parallel 5 MiB uploads peaked at 300–375 MiB without help and at
@@ -26,7 +25,7 @@ const MULTIPART_OVERHEAD = 16 * 1024;
 const FILE_FIELDS = ["image", "file"] as const;
 
 async function upload(req: Request, ctx: Ctx, user: { id: number }): Promise<Response> {
-  const { config, images, storage, store, imageLocks, clock, log } = ctx.deps;
+  const { config, images, storage, store, imageLocks, clock, sweeper } = ctx.deps;
   const file = await readMultipartFile(req, FILE_FIELDS, config.maxUploadBytes + MULTIPART_OVERHEAD);
   if (!file) {
     throw validationFailed([{ field: "image", message: "is required" }]);
@@ -48,10 +47,8 @@ async function upload(req: Request, ctx: Ctx, user: { id: number }): Promise<Res
       await storage.abandoned(user.id, next).catch(() => {});
       throw err;
     }
-    // Only now that the row points at the new picture may the old one go.
-    if (previous !== null) {
-      await storage.superseded(user.id, next, previous).catch((err) => log.warn("old picture not removed", { user_id: user.id, ...describeError(err) }));
-    }
+    // Only now that the row points at the new picture may the old one go (later, if storage is down).
+    if (previous !== null) await sweeper.discard(user.id, previous, next);
     return next;
   });
   collectUploadGarbage();
@@ -59,13 +56,14 @@ async function upload(req: Request, ctx: Ctx, user: { id: number }): Promise<Res
 }
 
 async function remove(ctx: Ctx, user: { id: number }): Promise<Response> {
-  const { storage, store, imageLocks, clock } = ctx.deps;
+  const { sweeper, store, imageLocks, clock } = ctx.deps;
   await imageLocks.run(user.id, async () => {
     const current = await store.userById(user.id);
     if (current?.imageVersion == null) throw new HttpError("not_found", "There is no profile picture.");
-    // Row first: a crash in between leaves an orphan file that start-up removes, never a dangling URL.
+    // The row is the commit point: once it says "no picture" the answer is success, and the bytes
+    // go now or, with storage down, through the sweeper's retries; never a dangling URL.
     await store.setImageVersion(user.id, null, new Date(clock()));
-    await storage.remove(user.id, current.imageVersion);
+    await sweeper.discard(user.id, current.imageVersion, undefined);
   });
   return json({ message: "Image removed" });
 }

@@ -3,6 +3,9 @@
 
 export type StoredImage = { body: Blob; size: number; etag: string; lastModified: number };
 
+/** Maps user ids to the picture version their row points at (absent: no picture, or no user). */
+export type CurrentVersions = (ids: number[]) => Promise<Map<number, number>>;
+
 export interface ImageStorage {
   /** Stores one version of a picture atomically: readers see the old bytes or the new, never torn ones. */
   put(userId: number, version: number, jpeg: Uint8Array): Promise<void>;
@@ -15,12 +18,33 @@ export interface ImageStorage {
   abandoned(userId: number, version: number): Promise<void>;
   /** Removes a version of the user's picture; removing one that is not there is not an error. */
   remove(userId: number, version: number): Promise<void>;
+  /**
+   * Whether removing `version` can no longer take away what readers get, now that the row points at
+   * `current` (undefined: no picture). Objects have a key per version; a local file is whatever
+   * version was put last, so it may go only once the user has no picture at all.
+   */
+  discardable(version: number, current: number | undefined): boolean;
   /** The stored picture for serving, or undefined. */
   get(userId: number, version: number): Promise<StoredImage | undefined>;
-  /** The URL a client fetches the picture from (public, or presigned for a private bucket). */
+  /** The URL a client fetches the picture from: pictures are public (README: "Profile pictures are public"). */
   publicUrl(userId: number, version: number): string;
   /** Throws if the storage cannot be used right now (for /readyz). */
   check(): Promise<void>;
-  /** After a crash: drops temp files and pictures that no user points at any more. */
-  reconcile(currentVersions: (ids: number[]) => Promise<Map<number, number>>): Promise<{ removed: number }>;
+  /**
+   * Drops temp files and pictures that no user points at, but only those last written before
+   * `before` (epoch ms): a younger one may belong to an upload whose row is about to point at it,
+   * on this instance or another (rolling deploys).
+   */
+  reconcile(currentVersions: CurrentVersions, options: { before: number }): Promise<{ removed: number }>;
+}
+
+/**
+ * The storage did not answer, or refused, or took too long: a dependency failure, not a bug. The
+ * HTTP layer answers 503 with Retry-After; the cause goes to the log.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(operation: string, options: { cause?: unknown } = {}) {
+    super(`picture storage unavailable (${operation})`, options);
+    this.name = "StorageUnavailableError";
+  }
 }

@@ -1,10 +1,19 @@
 // Profile pictures as files: <static>/profile/<user id>.jpg, written to a temp file and renamed into
 // place, which POSIX makes atomic, so a crash leaves the old picture or the new one.
-import { access, constants, mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { access, constants, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import type { ImageStorage, StoredImage } from "./index.ts";
+import { StorageUnavailableError, type CurrentVersions, type ImageStorage, type StoredImage } from "./index.ts";
 
 const TEMP_SUFFIX = ".tmp";
+
+// A full or failing disk is the storage being unavailable (503, try later), not a bug of ours.
+const UNAVAILABLE = new Set(["ENOSPC", "EDQUOT", "EROFS", "EIO", "EMFILE", "ENFILE"]);
+function classify(operation: string, err: unknown): unknown {
+  return UNAVAILABLE.has(String((err as { code?: unknown } | null)?.code)) ? new StorageUnavailableError(operation, { cause: err }) : err;
+}
+
+/** Last-modified time in ms, or undefined if the file went meanwhile. */
+const mtimeOf = (path: string) => stat(path).then((info) => info.mtimeMs, () => undefined);
 
 export class LocalImageStorage implements ImageStorage {
   private readonly folder: string;
@@ -33,8 +42,8 @@ export class LocalImageStorage implements ImageStorage {
       await handle.sync().finally(() => handle.close());
       await rename(temp, this.path(userId));
     } catch (err) {
-      await rm(temp, { force: true });
-      throw err;
+      await rm(temp, { force: true }).catch(() => {});
+      throw classify("put", err);
     }
   }
 
@@ -47,7 +56,14 @@ export class LocalImageStorage implements ImageStorage {
   }
 
   async remove(userId: number): Promise<void> {
-    await rm(this.path(userId), { force: true });
+    await rm(this.path(userId), { force: true }).catch((err) => {
+      throw classify("remove", err);
+    });
+  }
+
+  discardable(_version: number, current: number | undefined): boolean {
+    // One file a user, replaced in place: while any version is current, the file is what readers get.
+    return current === undefined;
   }
 
   async get(userId: number): Promise<StoredImage | undefined> {
@@ -78,14 +94,17 @@ export class LocalImageStorage implements ImageStorage {
     await access(this.folder, constants.W_OK);
   }
 
-  async reconcile(currentVersions: (ids: number[]) => Promise<Map<number, number>>): Promise<{ removed: number }> {
+  async reconcile(currentVersions: CurrentVersions, { before }: { before: number }): Promise<{ removed: number }> {
     let removed = 0;
     const names = await readdir(this.folder);
     const pictures = new Map<number, string>();
     for (const name of names) {
       const match = /^(\d+)\.jpg$/.exec(name);
-      if (match) pictures.set(Number(match[1]), name);
-      else if (name.endsWith(TEMP_SUFFIX)) {
+      const old = async () => ((await mtimeOf(join(this.folder, name))) ?? Infinity) < before;
+      // A young file may be an upload in progress here or on another instance sharing the folder.
+      if (match) {
+        if (await old()) pictures.set(Number(match[1]), name);
+      } else if (name.endsWith(TEMP_SUFFIX) && (await old())) {
         await rm(join(this.folder, name), { force: true });
         removed++;
       }
@@ -95,8 +114,10 @@ export class LocalImageStorage implements ImageStorage {
       const batch = ids.slice(i, i + 500);
       const keep = await currentVersions(batch);
       for (const id of batch) {
-        if (!keep.has(id)) {
-          await rm(join(this.folder, pictures.get(id)!), { force: true });
+        const path = join(this.folder, pictures.get(id)!);
+        // Looked at again: an upload may have renamed a new picture into place since the listing.
+        if (!keep.has(id) && ((await mtimeOf(path)) ?? Infinity) < before) {
+          await rm(path, { force: true });
           removed++;
         }
       }

@@ -1,7 +1,7 @@
 // Profile pictures in an S3-compatible bucket (AWS S3, MinIO, R2) through Bun.S3Client. Keys are
 // immutable per upload, profile/<id>/<version>.jpg, so no cache ever serves a stale picture; the
 // old key is deleted only after the database points at the new one.
-import type { ImageStorage, StoredImage } from "./index.ts";
+import { StorageUnavailableError, type CurrentVersions, type ImageStorage, type StoredImage } from "./index.ts";
 
 export type S3Settings = {
   bucket: string;
@@ -10,17 +10,24 @@ export type S3Settings = {
   accessKeyId: string | undefined;
   secretAccessKey: string | undefined;
   virtualHostedStyle: boolean;
-  /** Public bucket or CDN origin; when absent the bucket is private and URLs are presigned. */
+  /** Public bucket or CDN origin; when absent the bucket stays private and the service serves pictures. */
   publicUrl: string | undefined;
-  presignSeconds: number;
+  /** Bun's client has no timeout of its own: a bucket that accepts and never answers would hang requests. */
+  timeoutMs: number;
 };
 
 const KEY = /^profile\/(\d+)\/(\d+)\.jpg$/;
 
+const isNoSuchKey = (err: unknown) => (err as { code?: string } | null)?.code === "NoSuchKey";
+
 export class S3ImageStorage implements ImageStorage {
   private readonly client: Bun.S3Client;
 
-  constructor(private readonly settings: S3Settings) {
+  /** `serviceUrl`: PUBLIC_BASE_URL, where the service serves pictures of a private bucket itself. */
+  constructor(
+    private readonly settings: S3Settings,
+    private readonly serviceUrl: string,
+  ) {
     this.client = new Bun.S3Client({
       bucket: settings.bucket,
       endpoint: settings.endpoint,
@@ -35,9 +42,29 @@ export class S3ImageStorage implements ImageStorage {
     return `profile/${userId}/${version}.jpg`;
   }
 
+  /**
+   * One bucket call within S3_TIMEOUT_MS. Any failure but a missing key is the bucket's (refused,
+   * reset, 5xx, SlowDown, bad credentials): StorageUnavailableError, which clients see as 503.
+   * A call that times out may still complete later; what it leaves is an orphan for the sweep.
+   */
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    let timer: Timer | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StorageUnavailableError(`${operation}: no answer within ${this.settings.timeoutMs} ms`)), this.settings.timeoutMs);
+    });
+    try {
+      return await Promise.race([run(), timeout]);
+    } catch (err) {
+      if (err instanceof StorageUnavailableError || isNoSuchKey(err)) throw err;
+      throw new StorageUnavailableError(operation, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async put(userId: number, version: number, jpeg: Uint8Array): Promise<void> {
     // A PUT of one object is atomic on S3: readers see no object or the whole one.
-    await this.client.write(this.key(userId, version), jpeg, { type: "image/jpeg" });
+    await this.call("put", () => this.client.write(this.key(userId, version), jpeg, { type: "image/jpeg" }));
   }
 
   async superseded(userId: number, _current: number, previous: number): Promise<void> {
@@ -49,47 +76,54 @@ export class S3ImageStorage implements ImageStorage {
   }
 
   async remove(userId: number, version: number): Promise<void> {
-    await this.client.delete(this.key(userId, version));
+    await this.call("delete", () => this.client.delete(this.key(userId, version)));
+  }
+
+  discardable(version: number, current: number | undefined): boolean {
+    // Versions are never reused (users.image_counter), so any other version is garbage for good.
+    return version !== current;
   }
 
   async get(userId: number, version: number): Promise<StoredImage | undefined> {
     const file = this.client.file(this.key(userId, version));
     try {
-      const [bytes, stat] = await Promise.all([file.bytes(), file.stat()]);
+      const [bytes, stat] = await this.call("get", () => Promise.all([file.bytes(), file.stat()]));
       return { body: new Blob([bytes]), size: bytes.length, etag: stat.etag, lastModified: stat.lastModified.getTime() };
     } catch (err) {
-      if ((err as { code?: string }).code === "NoSuchKey") return undefined;
+      if (isNoSuchKey(err)) return undefined;
       throw err;
     }
   }
 
   publicUrl(userId: number, version: number): string {
-    const key = this.key(userId, version);
-    if (this.settings.publicUrl !== undefined) return `${this.settings.publicUrl}/${key}`;
-    // Signed afresh on every read, so a leaked URL stops working after S3_PRESIGN_SECONDS.
-    return this.client.presign(key, { method: "GET", expiresIn: this.settings.presignSeconds });
+    if (this.settings.publicUrl !== undefined) return `${this.settings.publicUrl}/${this.key(userId, version)}`;
+    // Pictures are public: a private bucket is served through the service, under the same URL as
+    // local files, rather than by presigned URLs that would expire.
+    return `${this.serviceUrl}/static/profile/${userId}.jpg?v=${version}`;
   }
 
   async check(): Promise<void> {
-    await this.client.list({ prefix: "profile/", maxKeys: 1 });
+    await this.call("list", () => this.client.list({ prefix: "profile/", maxKeys: 1 }));
   }
 
-  async reconcile(currentVersions: (ids: number[]) => Promise<Map<number, number>>): Promise<{ removed: number }> {
+  async reconcile(currentVersions: CurrentVersions, { before }: { before: number }): Promise<{ removed: number }> {
     let removed = 0;
     let startAfter: string | undefined;
     for (;;) {
-      const page = await this.client.list({ prefix: "profile/", maxKeys: 1000, startAfter });
-      const keys = (page.contents ?? []).map((object) => object.key);
-      const parsed = keys.map((key) => KEY.exec(key)).filter((m): m is RegExpExecArray => m !== null);
+      const page = await this.call("list", () => this.client.list({ prefix: "profile/", maxKeys: 1000, startAfter }));
+      const objects = page.contents ?? [];
+      // Without a date we cannot tell an orphan from an upload about to be recorded: keep it.
+      const old = objects.filter((object) => object.lastModified !== undefined && Date.parse(object.lastModified) < before);
+      const parsed = old.map((object) => KEY.exec(object.key)).filter((m): m is RegExpExecArray => m !== null);
       const current = await currentVersions([...new Set(parsed.map((m) => Number(m[1])))]);
       for (const match of parsed) {
         if (current.get(Number(match[1])) !== Number(match[2])) {
-          await this.client.delete(match[0]);
+          await this.call("delete", () => this.client.delete(match[0]));
           removed++;
         }
       }
-      if (!page.isTruncated || keys.length === 0) return { removed };
-      startAfter = keys.at(-1);
+      if (!page.isTruncated || objects.length === 0) return { removed };
+      startAfter = objects.at(-1)!.key;
     }
   }
 }

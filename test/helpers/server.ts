@@ -77,6 +77,7 @@ export async function startServer(
   const close = async () => {
     await server.stop(true);
     await management?.stop(true);
+    deps.sweeper.stop();
     await deps.outbox.idle();
     deps.mailer.close();
     deps.hasher.close();

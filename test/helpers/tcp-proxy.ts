@@ -1,4 +1,5 @@
-// A TCP proxy on 127.0.0.1 that a test can cut and restore, to play a database going away.
+// A TCP proxy on 127.0.0.1 that a test can cut and restore, to play a database going away, and
+// that can add latency each way, to play a database or bucket further off.
 import type { Socket, TCPSocketListener } from "bun";
 
 type Pair = { client: Socket<Pair>; upstream?: Socket<Pair>; pending: Uint8Array[] };
@@ -11,13 +12,21 @@ export class TcpProxy {
   private constructor(
     private readonly target: { hostname: string; port: number },
     readonly port: number,
+    private readonly delayMs: number,
   ) {}
 
-  static async start(target: { hostname: string; port: number }): Promise<TcpProxy> {
-    const proxy = new TcpProxy(target, 0);
+  static async start(target: { hostname: string; port: number }, options: { delayMs?: number } = {}): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target, 0, options.delayMs ?? 0);
     proxy.listen(0);
     (proxy as { port: number }).port = proxy.listener!.port;
     return proxy;
+  }
+
+  /** Writes now, or after the delay (timers of one delay fire in order, so bytes stay in order). */
+  private forward(to: Socket<Pair>, bytes: Uint8Array): void {
+    if (this.delayMs === 0) return void to.write(bytes);
+    const copy = new Uint8Array(bytes);
+    setTimeout(() => void to.write(copy), this.delayMs);
   }
 
   private listen(port: number): void {
@@ -35,7 +44,7 @@ export class TcpProxy {
             ...self.target,
             data: pair,
             socket: {
-              data: (_s, bytes) => void pair.client.write(bytes),
+              data: (_s, bytes) => self.forward(pair.client, bytes),
               close: () => void pair.client.end(),
               error: () => void pair.client.end(),
             },
@@ -45,7 +54,7 @@ export class TcpProxy {
         },
         data(client, bytes) {
           const pair = client.data;
-          if (pair.upstream) pair.upstream.write(bytes);
+          if (pair.upstream) self.forward(pair.upstream, bytes);
           else pair.pending.push(new Uint8Array(bytes));
         },
         close(client) {

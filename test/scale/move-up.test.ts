@@ -52,7 +52,9 @@ test("accounts, sessions and pictures survive the move, and a second run copies 
   // Same JWT secret, same rows: tokens issued on the laptop keep working.
   const me = await cloud.client.send("GET", "/me", { token: withPicture.token });
   expect(me.status).toBe(200);
-  const picture = await fetch(me.body.image_url);
+  // Pictures are public and a private bucket is served by the service: image_url is PUBLIC_BASE_URL's.
+  const { pathname, search } = new URL(me.body.image_url);
+  const picture = await fetch(cloud.url + pathname + search);
   expect((await new Bun.Image(new Uint8Array(await picture.arrayBuffer())).metadata()).width).toBe(64);
   expect((await cloud.client.send("POST", "/token/refresh", { json: { refresh_token: plain.refresh } })).status).toBe(200);
   // What ended on the laptop stays ended in the target: the logout, and the spent token (presented

@@ -64,8 +64,10 @@ describe("two instances, one truth", () => {
     const upload = await a.upload(user.token, png(48, 32));
     expect(upload.status).toBe(200);
     const seen = await b.send("GET", "/me", { token: user.token });
-    expect(seen.body.image_url).toContain(`/profile/${user.id}/`);
-    const direct = await fetch(seen.body.image_url);
+    // Pictures are public and the bucket private: the service serves them, whichever instance.
+    const { pathname, search } = new URL(seen.body.image_url);
+    expect(pathname).toBe(`/static/profile/${user.id}.jpg`);
+    const direct = await fetch(one.url + pathname + search);
     expect(direct.status).toBe(200);
     const viaOther = await fetch(`${two.url}/static/profile/${user.id}.jpg`);
     expect(viaOther.status).toBe(200);

@@ -1,11 +1,11 @@
 // One suite, both drivers: local files and an S3 bucket (a real S3-protocol server on 127.0.0.1)
 // must behave the same through the ImageStorage interface.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
-import type { ImageStorage } from "../../src/storage/index.ts";
+import { StorageUnavailableError, type ImageStorage } from "../../src/storage/index.ts";
 import { LocalImageStorage } from "../../src/storage/local.ts";
 import { S3ImageStorage } from "../../src/storage/s3.ts";
 import { freshBucket } from "../helpers/s3.ts";
@@ -22,7 +22,7 @@ async function local(): Promise<ImageStorage> {
 }
 
 async function s3(extra: Record<string, string> = {}): Promise<ImageStorage> {
-  return new S3ImageStorage(loadConfig(await freshBucket(extra)).s3!);
+  return new S3ImageStorage(loadConfig(await freshBucket(extra)).s3!, "http://pictures.test");
 }
 
 const bytes = (n: number) => new Uint8Array(Array.from({ length: 64 }, (_, i) => (i * n) & 0xff));
@@ -64,18 +64,31 @@ describe.each([["local files", local], ["S3", () => s3()]] as const)("%s", (_nam
     const storage = await make();
     await storage.put(1, 3, bytes(3));
     await storage.put(2, 1, bytes(1));
-    const { removed } = await storage.reconcile(async (ids) => new Map(ids.filter((id) => id === 1).map((id) => [id, 3])));
+    const { removed } = await storage.reconcile(async (ids) => new Map(ids.filter((id) => id === 1).map((id) => [id, 3])), { before: Date.now() + 60_000 });
     expect(removed).toBeGreaterThanOrEqual(1);
     expect(await read(storage, 1, 3)).toEqual(bytes(3));
     expect(await storage.get(2, 1)).toBeUndefined();
   });
 
-  test("the public URL serves the picture (through the service for local files, directly for S3)", async () => {
+  test("reconcile leaves unreferenced pictures younger than the grace period (an upload about to be recorded)", async () => {
     const storage = await make();
-    await storage.put(5, 9, bytes(9));
-    const url = storage.publicUrl(5, 9);
-    if (storage instanceof LocalImageStorage) expect(url).toBe("http://pictures.test/static/profile/5.jpg?v=9");
-    else expect(new Uint8Array(await (await fetch(url)).arrayBuffer())).toEqual(bytes(9));
+    await storage.put(2, 1, bytes(1));
+    const { removed } = await storage.reconcile(async () => new Map(), { before: Date.now() - 60_000 });
+    expect(removed).toBe(0);
+    expect(await read(storage, 2, 1)).toEqual(bytes(1));
+  });
+
+  test("discardable: never what readers of the current version get", async () => {
+    const storage = await make();
+    expect(storage.discardable(3, 3)).toBe(false);
+    expect(storage.discardable(3, undefined)).toBe(true);
+    // Objects have a key per version; a local file is whatever version was put last.
+    expect(storage.discardable(2, 3)).toBe(!(storage instanceof LocalImageStorage));
+  });
+
+  test("without a public bucket URL, pictures are served by the service at a URL that never expires", async () => {
+    const storage = await make();
+    expect(storage.publicUrl(5, 9)).toBe("http://pictures.test/static/profile/5.jpg?v=9");
   });
 });
 
@@ -96,12 +109,23 @@ describe("S3 specifics", () => {
     expect(await storage.get(4, 5)).toBeUndefined();
   });
 
-  test("a private bucket gets presigned URLs with the configured expiry", async () => {
-    const storage = await s3({ S3_PRESIGN_SECONDS: "120" });
-    await storage.put(6, 1, bytes(1));
-    const url = new URL(storage.publicUrl(6, 1));
-    expect(url.searchParams.get("X-Amz-Expires")).toBe("120");
-    expect(url.pathname).toEndWith("/profile/6/1.jpg");
+  test("a bucket that refuses connections is StorageUnavailableError, not a bug", async () => {
+    const storage = await s3({ S3_ENDPOINT: "http://127.0.0.1:1" });
+    for (const call of [() => storage.put(1, 1, bytes(1)), () => storage.get(1, 1), () => storage.remove(1, 1), () => storage.check()]) {
+      await expect(call()).rejects.toBeInstanceOf(StorageUnavailableError);
+    }
+  });
+
+  test("a bucket that accepts and never answers times out after S3_TIMEOUT_MS", async () => {
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const storage = await s3({ S3_ENDPOINT: `http://127.0.0.1:${silent.port}`, S3_TIMEOUT_MS: "300" });
+      const started = performance.now();
+      await expect(storage.put(1, 1, bytes(1))).rejects.toBeInstanceOf(StorageUnavailableError);
+      expect(performance.now() - started).toBeLessThan(3000);
+    } finally {
+      silent.stop(true);
+    }
   });
 
   test("a public bucket or CDN gets its base URL plus the key", async () => {
@@ -117,7 +141,27 @@ describe("local specifics", () => {
     const storage = new LocalImageStorage(dir, "http://x");
     await storage.init();
     writeFileSync(join(dir, "profile", "9.jpg.4.abc.tmp"), "half");
-    await storage.reconcile(async () => new Map());
+    writeFileSync(join(dir, "profile", "10.jpg.5.def.tmp"), "being written");
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(join(dir, "profile", "9.jpg.4.abc.tmp"), hourAgo, hourAgo);
+    await storage.reconcile(async () => new Map(), { before: Date.now() - 60_000 });
+    // The young one may be an upload in progress (another instance on a shared folder).
+    expect(readdirSync(join(dir, "profile"))).toEqual(["10.jpg.5.def.tmp"]);
+  });
+
+  test("a full disk is StorageUnavailableError, and the temp file goes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "storage-"));
+    dirs.push(dir);
+    const storage = new LocalImageStorage(dir, "http://x");
+    await storage.init();
+    // /dev/full answers every write with ENOSPC, as a full disk does: the picture's bytes go there.
+    const write = Bun.write;
+    (Bun as { write: unknown }).write = (_path: string, data: Uint8Array) => write("/dev/full", data);
+    try {
+      await expect(storage.put(1, 1, bytes(1))).rejects.toBeInstanceOf(StorageUnavailableError);
+    } finally {
+      (Bun as { write: unknown }).write = write;
+    }
     expect(readdirSync(join(dir, "profile"))).toEqual([]);
   });
 });

@@ -1,0 +1,152 @@
+// Removes pictures the database no longer points at, while the service runs. The database change is
+// the commit point: a removal that fails afterwards is retried with backoff, and a periodic pass
+// (reconcile) catches anything else left behind — by a crash, a lost queue, another instance.
+import { describeError, type Logger } from "../log.ts";
+import type { KeyedMutex } from "../util/keyed-mutex.ts";
+import type { CurrentVersions, ImageStorage } from "./index.ts";
+
+export type SweeperOptions = {
+  /** Only pictures written longer ago than this may go in a pass: younger ones may be uploads about to be recorded. */
+  graceMs: number;
+  /** Time between passes. */
+  intervalMs: number;
+  /** Wall clock for comparing with the storage's modification times (injected, so tests can move it). */
+  clock: () => number;
+  /** First retry of a failed removal; doubled each time up to retryMaxMs. */
+  retryFirstMs?: number;
+  retryMaxMs?: number;
+  /** Past this many queued removals, new failures are left to the next pass rather than held in memory. */
+  maxPending?: number;
+};
+
+type Pending = { userId: number; version: number; attempts: number; due: number };
+
+const why = (err: unknown) => ({ ...describeError(err), stack: undefined });
+
+export class PictureSweeper {
+  private readonly pending = new Map<string, Pending>();
+  private retryTimer: Timer | undefined;
+  private passTimer: Timer | undefined;
+  private passFailures = 0;
+  private stopped = false;
+  private readonly retryFirstMs: number;
+  private readonly retryMaxMs: number;
+  private readonly maxPending: number;
+
+  constructor(
+    private readonly storage: ImageStorage,
+    private readonly currentVersions: CurrentVersions,
+    private readonly locks: KeyedMutex<number>,
+    private readonly log: Logger,
+    private readonly options: SweeperOptions,
+  ) {
+    this.retryFirstMs = options.retryFirstMs ?? 1000;
+    this.retryMaxMs = options.retryMaxMs ?? 60_000;
+    this.maxPending = options.maxPending ?? 10_000;
+  }
+
+  /** Removals waiting for a retry. */
+  get backlog(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * After a committed change left `version` behind, the row now pointing at `current` (undefined:
+   * no picture, or no account). Call it inside the user's image lock. Never throws: the change is
+   * made, so a storage failure only means the bytes go later.
+   */
+  async discard(userId: number, version: number, current: number | undefined): Promise<void> {
+    if (!this.storage.discardable(version, current)) return;
+    try {
+      await this.storage.remove(userId, version);
+    } catch (err) {
+      this.log.warn("picture not removed yet; retrying in the background", { user_id: userId, version, ...why(err) });
+      this.enqueue({ userId, version, attempts: 0, due: 0 });
+    }
+  }
+
+  /** One pass over the whole storage: whatever no row points at and is older than the grace period goes. */
+  async pass(): Promise<number> {
+    const { removed } = await this.storage.reconcile(this.currentVersions, { before: this.options.clock() - this.options.graceMs });
+    if (removed > 0) this.log.warn("removed pictures no account points at", { count: removed });
+    return removed;
+  }
+
+  /** Periodic passes from now on, the first after one interval (start-up runs its own first). */
+  start(): void {
+    this.stopped = false;
+    this.schedulePass(this.options.intervalMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.passTimer);
+    clearTimeout(this.retryTimer);
+    this.passTimer = this.retryTimer = undefined;
+  }
+
+  private backoff(attempts: number): number {
+    const ms = Math.min(this.retryMaxMs, this.retryFirstMs * 2 ** attempts);
+    return ms * (0.8 + Math.random() * 0.4); // spread, so instances do not retry in step
+  }
+
+  private enqueue(item: Pending): void {
+    const key = `${item.userId}/${item.version}`;
+    if (!this.pending.has(key) && this.pending.size >= this.maxPending) {
+      this.log.warn("too many picture removals waiting; leaving this one to the periodic pass", { user_id: item.userId, version: item.version });
+      return;
+    }
+    item.due = performance.now() + this.backoff(item.attempts);
+    this.pending.set(key, item);
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.pending.size === 0) return;
+    const next = Math.min(...[...this.pending.values()].map((item) => item.due));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.retryDue(), Math.max(0, next - performance.now()));
+    this.retryTimer.unref();
+  }
+
+  private async retryDue(): Promise<void> {
+    this.retryTimer = undefined;
+    const now = performance.now();
+    const due = [...this.pending.entries()].filter(([, item]) => item.due <= now);
+    for (const [key, item] of due) {
+      if (this.stopped) return;
+      this.pending.delete(key);
+      try {
+        // Asked again, under the lock: a local file may since have become someone's new picture.
+        await this.locks.run(item.userId, async () => {
+          const current = (await this.currentVersions([item.userId])).get(item.userId);
+          if (this.storage.discardable(item.version, current)) await this.storage.remove(item.userId, item.version);
+        });
+      } catch (err) {
+        item.attempts++;
+        if (item.attempts % 5 === 0) this.log.warn("picture removal still failing", { user_id: item.userId, version: item.version, attempts: item.attempts, ...why(err) });
+        this.enqueue(item);
+      }
+    }
+    this.scheduleRetry();
+  }
+
+  private schedulePass(delayMs: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.passTimer);
+    this.passTimer = setTimeout(async () => {
+      let next = this.options.intervalMs * (0.9 + Math.random() * 0.2);
+      try {
+        await this.pass();
+        this.passFailures = 0;
+      } catch (err) {
+        this.passFailures++;
+        // Sooner than a whole interval: the storage or the database is back in seconds, usually.
+        next = Math.min(next, this.backoff(this.passFailures + 2));
+        this.log.warn("picture sweep failed; will try again", { retry_in_ms: Math.round(next), ...why(err) });
+      }
+      this.schedulePass(next);
+    }, delayMs);
+    this.passTimer.unref();
+  }
+}
