@@ -621,7 +621,7 @@ describe("refusals that Node's own clients read (issue 9.2)", () => {
     ["6 MB of JSON to /register", "POST", "/register", 6 * MB, "application/json", "", 413],
   ];
 
-  for (const client of ["fetch", "http"] as const) {
+  for (const client of ["fetch", "http", "chunked"] as const) {
     test(`Node ${client}: each of 10 attempts reads the status, never EPIPE`, async () => {
       for (const [what, method, path, bytes, type, token, status] of cases()) {
         const node = Bun.spawn(["/usr/bin/node", script, server.url, client, method, path, String(bytes), type, token, "10"], { stdout: "pipe", stderr: "pipe" });
