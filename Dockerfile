@@ -20,6 +20,7 @@ COPY --from=build --chown=nonroot:nonroot /out/profile-service /app/profile-serv
 COPY --from=build --chown=nonroot:nonroot /out/data /data
 COPY --from=build --chown=nonroot:nonroot /out/static /app/static
 # Production needs JWT_SECRET (at least 32 bytes) from the environment; the service refuses to start without it.
+# Run it with `--ulimit nofile=65536:65536` (README): each connection holds a file descriptor.
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \

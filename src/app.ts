@@ -61,6 +61,10 @@ export function createServer(deps: Deps, listen: { hostname: string; port: numbe
     hostname: listen.hostname,
     port: listen.port,
     maxRequestBodySize: MAX_REQUEST_BODY,
+    // Explicit, as `development: false` alone lets a second process share the port unnoticed.
+    reusePort: deps.config.reusePort,
+    // Held connections cost a file descriptor each: one that sends nothing for this long is closed.
+    idleTimeout: deps.config.idleTimeoutSeconds,
     routes: Object.fromEntries(Object.entries(routes).map(([path, methods]) => [path, routeHandler(path, methods, deps)])),
     fetch: notFoundHandler(deps),
     // Only reached if a response body fails after our handler returned; never Bun's own error page.

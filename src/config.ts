@@ -9,6 +9,10 @@ export type Config = Readonly<{
   env: "development" | "production" | "test";
   host: string;
   port: number;
+  /** Let other processes listen on the same port (SO_REUSEPORT); off, a taken port stops the start. */
+  reusePort: boolean;
+  /** Seconds a connection may send nothing (mid-request or between requests) before it is closed. */
+  idleTimeoutSeconds: number;
   publicBaseUrl: string;
   databaseUrl: string;
   databasePoolSize: number;
@@ -235,6 +239,9 @@ export function loadConfig(env: Env = process.env): Config {
     env: nodeEnv,
     host: read.string("HOST", "127.0.0.1"),
     port,
+    reusePort: read.bool("REUSE_PORT", false),
+    // Bun's own ceiling is 255 s.
+    idleTimeoutSeconds: read.int("IDLE_TIMEOUT_SECONDS", 10, 1, 255),
     publicBaseUrl,
     databaseUrl,
     databasePoolSize: read.int("DATABASE_POOL_SIZE", 10, 1, 500),

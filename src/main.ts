@@ -7,6 +7,7 @@ import { COMMANDS, runCli } from "./cli/index.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { createLogger, describeError, LOG_LEVELS, stdoutSink } from "./log.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
+import { warnIfLowNofile } from "./nofile.ts";
 import { buildDeps } from "./wire.ts";
 
 const out = stdoutSink();
@@ -15,6 +16,15 @@ const level = LOG_LEVELS.find((l) => l === process.env.LOG_LEVEL?.trim()) ?? "in
 const log = createLogger(out.sink, out.flush, level);
 
 async function main(): Promise<void> {
+  let listening = false;
+  // Nothing may end the process before it listens without saying so: an event loop left empty
+  // (work that held no handle open) would otherwise exit 0, which a supervisor reads as success.
+  process.on("beforeExit", () => {
+    if (listening) return;
+    log.error("failed to start: the process ran out of work before it could listen");
+    out.flush();
+    process.exit(1);
+  });
   let config;
   try {
     config = loadConfig();
@@ -23,8 +33,10 @@ async function main(): Promise<void> {
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
+  warnIfLowNofile(log);
   const deps = await buildDeps(config, log);
   const server = createServer(deps, { hostname: config.host, port: config.port });
+  listening = true;
   log.info("listening", {
     url: `http://${server.hostname}:${server.port}`,
     public_base_url: config.publicBaseUrl,
@@ -78,11 +90,14 @@ if (process.argv[2] === "healthcheck") process.exit(await healthcheck());
 if (process.argv[2] !== undefined && Object.hasOwn(COMMANDS, process.argv[2])) process.exit(await runCli(process.argv.slice(2)));
 
 main().catch((err) => {
-  log.error("failed to start", { ...describeError(err), stack: undefined });
-  out.flush();
+  const code = (err as { code?: unknown } | null)?.code;
   const reason = isUnavailable(err)
-    ? `cannot reach the database at ${redactUrl(process.env.DATABASE_URL ?? "")} (${(err as { code?: string }).code})`
-    : err instanceof Error ? err.message : String(err);
+    ? `cannot reach the database at ${redactUrl(process.env.DATABASE_URL ?? "")} (${code})`
+    : code === "EADDRINUSE"
+      ? `address in use: something already listens on ${process.env.HOST?.trim() || "127.0.0.1"}:${process.env.PORT?.trim() || "8000"}; stop it or choose another PORT (REUSE_PORT=true shares the port on purpose)`
+      : err instanceof Error ? err.message : String(err);
+  log.error("failed to start", { reason, ...describeError(err), stack: undefined });
+  out.flush();
   process.stderr.write(`failed to start: ${reason}\n`);
   process.exit(1);
 });

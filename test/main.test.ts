@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { png } from "./fixtures/images.ts";
+import { freshDatabase } from "./helpers/database.ts";
 import { MAIN, startProcess as start } from "./helpers/process.ts";
 import { Client } from "./helpers/server.ts";
 
@@ -182,5 +183,74 @@ describe("healthcheck subcommand", () => {
     await server.proc.exited;
     const down = Bun.spawn([process.execPath, MAIN, "healthcheck"], { env: { PATH: process.env.PATH ?? "", PORT: port } });
     expect(await down.exited).toBe(1);
+  });
+});
+
+describe("ADMIN_EMAIL/ADMIN_PASSWORD on a database with no admin (issue 14.8)", () => {
+  const admin = { ADMIN_EMAIL: "first-admin@example.com", ADMIN_PASSWORD: "first-admin-password" };
+  test.each([
+    ["SQLite, development", "sqlite", {}],
+    ["SQLite, production", "sqlite", { NODE_ENV: "production", JWT_SECRET: "a-production-secret-0123456789-abcdef", SMTP_URL: "smtp://127.0.0.1:1" }],
+    ["PostgreSQL, development", "postgres", {}],
+  ] as const)("%s: the process listens and the admin can log in", async (_, kind, extra) => {
+    const cwd = tempDir();
+    const database = await freshDatabase(cwd, kind);
+    try {
+      const server = await start(cwd, { DATABASE_URL: database.url, ...admin, ...extra });
+      try {
+        const login = await new Client(server.url).login(admin.ADMIN_EMAIL, admin.ADMIN_PASSWORD);
+        expect(login.status).toBe(200);
+        const me = await new Client(server.url).send("GET", "/me", { token: login.body.access_token as string });
+        expect(me.body.role).toBe("admin");
+      } finally {
+        server.proc.kill("SIGTERM");
+        await server.proc.exited;
+      }
+      expect(await server.output()).toContain('"msg":"created the first admin from ADMIN_EMAIL"');
+    } finally {
+      await database.drop();
+    }
+  });
+});
+
+describe("one service per port (issue 9.8)", () => {
+  test("a second process on a port in use exits 1 saying the address is in use; the first keeps serving", async () => {
+    const first = await start(tempDir());
+    try {
+      const port = new URL(first.url).port;
+      const { code, stderr, stdout } = await refusal({ PORT: port, HOST: "127.0.0.1" });
+      expect(code).toBe(1);
+      expect(stderr).toContain(`address in use: something already listens on 127.0.0.1:${port}`);
+      expect(stdout).toContain('"msg":"failed to start"');
+      expect(stdout).not.toContain('"msg":"listening"');
+      expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    } finally {
+      first.proc.kill("SIGTERM");
+      await first.proc.exited;
+    }
+  });
+
+  test("REUSE_PORT=true on both shares the port on purpose", async () => {
+    const first = await start(tempDir(), { REUSE_PORT: "true" });
+    const port = new URL(first.url).port;
+    const second = await start(tempDir(), { REUSE_PORT: "true", PORT: port });
+    expect(second.url).toBe(first.url);
+    for (const server of [first, second]) {
+      server.proc.kill("SIGTERM");
+      expect(await server.proc.exited).toBe(0);
+    }
+  });
+});
+
+describe("a low open-files limit (issue 14.4)", () => {
+  test("started under `ulimit -n 1024`, the log warns naming the limit and how to raise it", async () => {
+    const server = await start(tempDir(), {}, { nofile: 1024 });
+    server.proc.kill("SIGTERM");
+    await server.proc.exited;
+    const warning = (await server.output()).split("\n").map((line) => (line ? JSON.parse(line) : {})).find((line) => line.nofile !== undefined);
+    expect(warning).toMatchObject({ level: "warn", nofile: 1024, safe_floor: 4096 });
+    expect(warning.msg).toContain("1024");
+    expect(warning.fix).toContain("ulimit -Hn");
+    expect(warning.fix).toContain("--ulimit nofile=");
   });
 });

@@ -33,6 +33,7 @@ export class HashPool {
 
   private settle(worker: Worker, reply: HashReply): void {
     this.running.delete(worker);
+    worker.unref();
     this.idle.push(worker);
     const pending = this.pending.get(reply.id);
     this.pending.delete(reply.id);
@@ -59,6 +60,9 @@ export class HashPool {
     if (!worker) return Promise.reject(new Error("no idle hashing thread: callers must bound concurrency"));
     const id = this.nextId++;
     this.running.set(worker, id);
+    // An idle thread must not keep the process alive, a busy one must: at start nothing else may
+    // (hashing the first admin's password, before the server listens).
+    worker.ref();
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ ...job, id });

@@ -39,13 +39,44 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
       total += value.byteLength;
     }
   } catch (err) {
+    // Refused for its size: leave the rest to the pipeline, which reads and drops it after answering
+    // (discardBody) so the client, still sending, gets to read the 413 instead of a reset.
+    if (err instanceof HttpError) {
+      reader.releaseLock();
+      throw err;
+    }
     reader.cancel().catch(() => {});
-    if (err instanceof HttpError) throw err;
     throw new HttpError("bad_request", "The request body could not be read.", { cause: err });
   }
+  reader.releaseLock();
   if (preallocated && chunks.length === 0) return preallocated.subarray(0, total);
   if (preallocated) throw new HttpError("bad_request", "The request body is longer than its Content-Length.");
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+}
+
+/**
+ * Reads and drops what is left of a request body, at most `cap` bytes. True when the body ended
+ * within the cap (nothing unread remains, so closing the connection cannot reset it), false when it
+ * went past the cap, failed, or was already taken by a reader we cannot see the end of.
+ */
+export async function discardBody(req: Request, cap: number): Promise<boolean> {
+  if (req.body === null) return true;
+  if (req.body.locked) return false;
+  const reader = req.body.getReader();
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      total += value.byteLength;
+      if (total > cap) {
+        reader.cancel().catch(() => {});
+        return false;
+      }
+    }
+  } catch {
+    return false;
+  }
 }
 
 function unsupported(expected: string): HttpError {

@@ -4,6 +4,7 @@ import type { Server } from "bun";
 import type { Ctx, Deps, Handler } from "../context.ts";
 import { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError } from "../db/index.ts";
 import { describeError } from "../log.ts";
+import { discardBody } from "./body.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -39,17 +40,40 @@ function preflight(req: Request, allow: string[], deps: Deps): Response {
   return new Response(null, { status: 204, headers });
 }
 
-const sentABody = (req: Request): boolean =>
-  req.headers.has("transfer-encoding") || Number(req.headers.get("content-length") ?? 0) > 0;
+/**
+ * How much of a refused request's body is read and dropped, beyond the largest upload: enough for
+ * any body a client could mean to send here. Past it the connection is closed on the unread rest,
+ * and a client still sending may see a reset instead of the status.
+ */
+export const LINGER_EXTRA_BYTES = 8 * 1024 * 1024;
 
-function finish(req: Request, res: Response, ctx: Ctx, route: string, started: number): Response {
+/**
+ * A refusal that every client can read although its body was not (a lingering close, done by
+ * hand). Closing on unread input makes the kernel reset the connection, and a client still writing
+ * (Node's fetch and http.request) then reports EPIPE, never the status. So the rest of the body is
+ * read and dropped, up to `cap`. A declared length on a kept-alive connection Bun drains itself,
+ * after the answer, so the answer goes out at once. Where Bun would close right after answering
+ * (the client said `Connection: close`) and for a chunked body, whose end alone says how long it
+ * was, it is drained here first. Past `cap` the connection is closed on the rest.
+ */
+async function refusal(req: Request, res: Response, cap: number): Promise<Response> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > cap) {
+    res.headers.set("Connection", "close");
+    return res;
+  }
+  const closing = /(^|,)\s*close\s*(,|$)/i.test(req.headers.get("connection") ?? "");
+  if (declared === null || closing) {
+    if (!(await discardBody(req, cap))) res.headers.set("Connection", "close");
+  }
+  return res;
+}
+
+function finish(req: Request, res: Response, ctx: Ctx, route: string, started: number): Response | Promise<Response> {
   const headers = res.headers;
   headers.set("X-Content-Type-Options", "nosniff");
   headers.set("X-Request-Id", ctx.requestId);
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
-  // A refused request may leave most of its body unread; closing stops Bun from draining it for
-  // as long as the client cares to send.
-  if (res.status >= 400 && sentABody(req)) headers.set("Connection", "close");
   const { corsOrigins } = ctx.deps.config;
   if (corsOrigins.length > 0 && !corsOrigins.includes("*")) headers.append("Vary", "Origin");
   const origin = corsOrigin(req, ctx.deps);
@@ -71,8 +95,10 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
       duration_ms: Math.round(elapsedMs * 100) / 100,
       user_id: ctx.userId,
       problem: ctx.problem,
+      ip: ctx.ip(),
     });
   }
+  if (res.status >= 400 && req.body !== null) return refusal(req, res, ctx.deps.config.maxUploadBytes + LINGER_EXTRA_BYTES);
   return res;
 }
 
@@ -155,8 +181,8 @@ export function routeHandler(route: string, methods: Methods, deps: Deps) {
 }
 
 export function notFoundHandler(deps: Deps) {
-  return (req: Request): Response => {
-    const ctx = newContext(req, deps, {});
+  return (req: Request, server: Server<undefined>): Response | Promise<Response> => {
+    const ctx = newContext(req, deps, {}, server);
     ctx.problem = "not_found";
     return finish(req, problemResponse(new HttpError("not_found", "No such route.")), ctx, "(unmatched)", performance.now());
   };

@@ -610,3 +610,88 @@ describe("internal errors never leak", () => {
     expect(broken.logs.some((line) => line.includes('"level":"error"') && line.includes(`"request_id":"${id}"`))).toBe(true);
   });
 });
+
+describe("refusals that Node's own clients read (issue 9.2)", () => {
+  const script = new URL("../helpers/node-refusals.mjs", import.meta.url).pathname;
+  const MB = 1_000_000;
+  // [what, method, path, bytes, content type, token, status]
+  const cases = (): Array<[string, string, string, number, string, string, number]> => [
+    ["a 6 MB upload", "POST", "/me/upload-image", 6 * MB, "multipart/form-data; boundary=XyZ", user.token, 413],
+    ["a 147 KB upload with a bad token", "POST", "/me/upload-image", 147_000, "multipart/form-data; boundary=XyZ", "not-a-token", 401],
+    ["6 MB of JSON to /register", "POST", "/register", 6 * MB, "application/json", "", 413],
+  ];
+
+  for (const client of ["fetch", "http", "chunked"] as const) {
+    test(`Node ${client}: each of 10 attempts reads the status, never EPIPE`, async () => {
+      for (const [what, method, path, bytes, type, token, status] of cases()) {
+        const node = Bun.spawn(["/usr/bin/node", script, server.url, client, method, path, String(bytes), type, token, "10"], { stdout: "pipe", stderr: "pipe" });
+        const [out, err, code] = await Promise.all([new Response(node.stdout).text(), new Response(node.stderr).text(), node.exited]);
+        expect({ what, code, err }).toEqual({ what, code: 0, err: "" });
+        expect({ what, seen: JSON.parse(out) }).toEqual({ what, seen: Array(10).fill(status) });
+      }
+    }, 60_000);
+  }
+
+  test("after a refused body of known length the connection stays usable (keep-alive, no close)", async () => {
+    const reply = await server.client.send("POST", "/me/upload-image", { token: "not-a-token", body: new Uint8Array(147_000), headers: { "Content-Type": "multipart/form-data; boundary=XyZ" } });
+    expect(reply.status).toBe(401);
+    expect(reply.headers.get("connection")).not.toBe("close");
+  });
+});
+
+describe("the access log names the client (issue 14.12)", () => {
+  const requestLine = (logs: string[], id: string) => logs.map((line) => JSON.parse(line)).find((line) => line.msg === "request" && line.request_id === id);
+
+  test("ip is the socket address without TRUST_PROXY, whatever X-Forwarded-For claims", async () => {
+    await server.client.send("GET", "/healthz", { headers: { "X-Request-Id": "ip-direct", "X-Forwarded-For": "203.0.113.9" } });
+    expect(requestLine(server.logs, "ip-direct")).toMatchObject({ ip: "127.0.0.1", route: "/healthz" });
+  });
+
+  test("unmatched routes carry it too", async () => {
+    await server.client.send("GET", "/no/such/thing", { headers: { "X-Request-Id": "ip-404" } });
+    expect(requestLine(server.logs, "ip-404")).toMatchObject({ ip: "127.0.0.1", status: 404 });
+  });
+
+  test("with TRUST_PROXY=1 it is the address the proxy forwarded, as the rate limiter sees it", async () => {
+    await using proxied = await startServer({ TRUST_PROXY: "1" });
+    await proxied.client.send("GET", "/healthz", { headers: { "X-Request-Id": "ip-proxied", "X-Forwarded-For": "198.51.100.7, 203.0.113.9" } });
+    expect(requestLine(proxied.logs, "ip-proxied")).toMatchObject({ ip: "203.0.113.9" });
+  });
+});
+
+describe("idle connections are closed (issue 14.4)", () => {
+  /** Opens a connection, sends `sent`, reads whatever comes; resolves with the ms until the server closes it. */
+  function closedAfter(url: string, sent: string, limitMs: number): Promise<number> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      const socket = connect(Number(port), hostname, () => socket.write(sent));
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`still open after ${limitMs} ms (sent ${JSON.stringify(sent.slice(0, 20))})`));
+      }, limitMs);
+      socket.on("data", () => {});
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        clearTimeout(timer);
+        resolve(performance.now() - started);
+      });
+    });
+  }
+
+  test("IDLE_TIMEOUT_SECONDS=1 closes a stalled body and an idle keep-alive connection in seconds; Bun closes a silent one by ~12 s", async () => {
+    await using idle = await startServer({ IDLE_TIMEOUT_SECONDS: "1" });
+    const [stalledBody, keptAlive, silent] = await Promise.all([
+      closedAfter(idle.url, 'POST /register HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na', 8000),
+      closedAfter(idle.url, "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n", 8000),
+      // Before a whole request head Bun's own fixed 10 s timer applies (checked every 4 s); no setting moves it.
+      closedAfter(idle.url, "GET /healthz HTTP/1.1\r\nHost: te", 20_000),
+    ]);
+    // Bun checks its timers every few seconds, so "1 s" is up to ~4 s; without the setting it is 10-12 s.
+    for (const ms of [stalledBody, keptAlive]) {
+      expect(ms).toBeGreaterThan(500);
+      expect(ms).toBeLessThan(7000);
+    }
+    expect(silent).toBeLessThan(16_000);
+  }, 30_000);
+});

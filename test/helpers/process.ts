@@ -6,8 +6,10 @@ export const MAIN = resolve(import.meta.dir, "../../src/main.ts");
 
 export type ServiceProcess = { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; url: string; output: () => Promise<string> };
 
-export async function startProcess(cwd: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  const proc = Bun.spawn([process.execPath, MAIN], {
+/** `nofile` starts it under `ulimit -n <nofile>` (soft and hard), as a host with a low limit would. */
+export async function startProcess(cwd: string, env: Record<string, string> = {}, options: { nofile?: number } = {}): Promise<ServiceProcess> {
+  const command = options.nofile === undefined ? [process.execPath, MAIN] : ["sh", "-c", `ulimit -n ${options.nofile} && exec "$0" "$1"`, process.execPath, MAIN];
+  const proc = Bun.spawn(command, {
     stdin: "ignore",
     cwd,
     env: { PATH: process.env.PATH ?? "", PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ...env },
