@@ -46,7 +46,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     timeoutMs: config.databaseTimeoutMs,
     onRecycle: (reason) => log.warn("database connections replaced", { reason }),
   });
-  if (dialect === "sqlite") await configureSqlite(sql);
+  if (dialect === "sqlite") await configureSqlite(sql, config.databaseTimeoutMs);
   // A migration may take longer than a request may wait: on PostgreSQL it gets a connection without the bound.
   const setup = dialect === "postgres" ? openDatabase(config.databaseUrl, { poolSize: 1 }).sql : sql;
   const applied = await migrate(setup, dialect, () => new Date(clock())).finally(() => (setup === sql ? undefined : setup.close()));

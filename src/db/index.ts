@@ -205,10 +205,13 @@ function sqliteUserReader(filename: string): UserReader {
   };
 }
 
-/** Per-connection settings: WAL for concurrent readers, a busy wait instead of SQLITE_BUSY, real FKs. */
-export async function configureSqlite(sql: SQL): Promise<void> {
+/**
+ * Per-connection settings: WAL for concurrent readers, a bounded busy wait before SQLITE_BUSY (which
+ * isUnavailable turns into a 503), real FKs.
+ */
+export async function configureSqlite(sql: SQL, busyTimeoutMs = 5000): Promise<void> {
   await sql`PRAGMA journal_mode = WAL`;
-  await sql`PRAGMA busy_timeout = 5000`;
+  await sql.unsafe(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   await sql`PRAGMA foreign_keys = ON`;
   await sql`PRAGMA synchronous = NORMAL`;
 }
