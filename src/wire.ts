@@ -10,6 +10,7 @@ import type { Deps } from "./context.ts";
 import { AccountTokenStore } from "./db/account-tokens.ts";
 import { configureSqlite, EmailTakenError, openDatabase, Store } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
+import { SYNC_BUSY_MS } from "./db/patient-sqlite.ts";
 import { ImageProcessor } from "./images/process.ts";
 import { describeError, type Logger } from "./log.ts";
 import { createMailer } from "./mail/mailer.ts";
@@ -46,7 +47,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     timeoutMs: config.databaseTimeoutMs,
     onRecycle: (reason) => log.warn("database connections replaced", { reason }),
   });
-  if (dialect === "sqlite") await configureSqlite(sql, config.databaseTimeoutMs);
+  if (dialect === "sqlite") await configureSqlite(sql, SYNC_BUSY_MS);
   // A migration may take longer than a request may wait: on PostgreSQL it gets a connection without the bound.
   const setup = dialect === "postgres" ? openDatabase(config.databaseUrl, { poolSize: 1 }).sql : sql;
   const applied = await migrate(setup, dialect, () => new Date(clock())).finally(() => (setup === sql ? undefined : setup.close()));

@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { boundedPostgres } from "./bounded.ts";
+import { patientSqlite } from "./patient-sqlite.ts";
 import type { Dialect } from "./migrations/index.ts";
 import { transaction } from "./transaction.ts";
 
@@ -127,7 +128,9 @@ export type OpenOptions = {
   poolSize?: number;
   /**
    * PostgreSQL: how long a statement may run (statement_timeout) and, one second more, how long we
-   * wait for any answer before replacing the pool (src/db/bounded.ts). Unset: no bound (the CLI).
+   * wait for any answer before replacing the pool (src/db/bounded.ts). SQLite: how long a write
+   * waits, off the event loop, for another process's lock (src/db/patient-sqlite.ts). Unset: no
+   * bound on PostgreSQL, SQLite's own busy wait (the CLI).
    */
   timeoutMs?: number;
   onRecycle?: (reason: string) => void;
@@ -144,7 +147,8 @@ export function openDatabase(url: string, options: OpenOptions = {}): OpenDataba
   }
   const filename = url === ":memory:" ? ":memory:" : url.replace(/^sqlite:(\/\/)?/, "");
   if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
-  const sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
+  const raw = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
+  const sql = options.timeoutMs === undefined ? raw : patientSqlite(raw, options.timeoutMs);
   return { sql, dialect: "sqlite", readUser: filename === ":memory:" ? undefined : sqliteUserReader(filename) };
 }
 

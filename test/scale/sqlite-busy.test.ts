@@ -1,14 +1,13 @@
-// SQLite's write lock held by another process past busy_timeout: the request that needs to write
-// gets 503 with Retry-After, like an unreachable database, not a 500; and succeeds once it is free.
+// SQLite's write lock held by another process: the request that needs to write waits for it
+// without freezing the others, goes through if the lock is let go in time, and past the wait gets
+// 503 with Retry-After, like an unreachable database, not a 500.
 import { expect, test } from "bun:test";
 import { spawn } from "bun";
-import { expectProblem, startServer } from "../helpers/server.ts";
+import { expectProblem, startServer, type TestServer } from "../helpers/server.ts";
 
-test("a write lock held past the busy timeout: 503 service_unavailable with Retry-After, then 200", async () => {
-  await using server = await startServer({ DATABASE_TIMEOUT_MS: "300" }, { database: "sqlite" });
-  const user = await server.client.signUp();
+/** Another process takes the write lock (BEGIN IMMEDIATE) and holds it until released. */
+async function holdWriteLock(server: TestServer) {
   const filename = server.deps.config.databaseUrl.replace(/^sqlite:(\/\/)?/, "");
-  // Another process takes the write lock and holds it until told to let go.
   const holder = spawn(
     [
       process.execPath,
@@ -21,20 +20,52 @@ test("a write lock held past the busy timeout: 503 service_unavailable with Retr
     ],
     { stdin: "pipe", stdout: "pipe", stderr: "inherit" },
   );
+  const { value } = await holder.stdout.getReader().read();
+  expect(new TextDecoder().decode(value)).toContain("locked");
+  return {
+    async release() {
+      holder.stdin.write("release\n");
+      holder.stdin.end();
+      await holder.exited;
+    },
+  };
+}
+
+const refresh = (server: TestServer, token: string) => server.client.send("POST", "/token/refresh", { json: { refresh_token: token } });
+
+test("a write lock held past the wait: 503 service_unavailable with Retry-After, then 200", async () => {
+  await using server = await startServer({ DATABASE_TIMEOUT_MS: "300" }, { database: "sqlite" });
+  const user = await server.client.signUp();
+  const lock = await holdWriteLock(server);
   try {
-    const reader = holder.stdout.getReader();
-    expect(new TextDecoder().decode((await reader.read()).value)).toContain("locked");
     const started = performance.now();
-    const refused = await server.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
+    const refused = await refresh(server, user.refresh);
     expectProblem(refused, 503, "service_unavailable");
     expect(refused.headers.get("retry-after")).not.toBeNull();
-    // The busy wait follows DATABASE_TIMEOUT_MS, not SQLite's default 5 s.
+    // The wait follows DATABASE_TIMEOUT_MS, not SQLite's default 5 s.
     expect(performance.now() - started).toBeLessThan(3000);
   } finally {
-    holder.stdin.write("release\n");
-    holder.stdin.end();
-    await holder.exited;
+    await lock.release();
   }
-  // The failed rotation rolled back: the same refresh token still works.
-  expect((await server.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } })).status).toBe(200);
+  // The refused rotation rolled back: the same refresh token still works.
+  expect((await refresh(server, user.refresh)).status).toBe(200);
+}, 30_000);
+
+test("while a write waits for the lock the instance serves other requests, and the write goes through once it is free", async () => {
+  await using server = await startServer({ DATABASE_TIMEOUT_MS: "5000" }, { database: "sqlite" });
+  const user = await server.client.signUp();
+  const lock = await holdWriteLock(server);
+  let waiting: ReturnType<typeof refresh> | undefined;
+  try {
+    waiting = refresh(server, user.refresh);
+    await Bun.sleep(200);
+    const started = performance.now();
+    expect((await server.client.send("GET", "/healthz")).status).toBe(200);
+    expect((await server.client.send("GET", "/me", { token: user.token })).status).toBe(200);
+    // Not stuck behind SQLite's busy wait, which would hold the event loop for the full 5 s.
+    expect(performance.now() - started).toBeLessThan(2000);
+  } finally {
+    await lock.release();
+  }
+  expect((await waiting).status).toBe(200);
 }, 30_000);
