@@ -78,7 +78,7 @@ export function boundedPostgres(url: string, options: BoundedOptions): SQL {
     },
     get(_target, property) {
       const pool = current;
-      if (property === "begin") {
+      if (property === "begin" || property === "transaction") {
         return (...args: unknown[]) => bounded((pool.begin as (...a: unknown[]) => Promise<unknown>)(...args), pool);
       }
       if (property === "close") {

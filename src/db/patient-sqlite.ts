@@ -51,7 +51,7 @@ export function patientSqlite(sql: SQL, waitMs: number): SQL {
       const value = Reflect.get(sql, property);
       if (typeof value !== "function") return value;
       // A transaction refused part-way rolled back whole, so running it again is safe.
-      if (property === "begin") return (...args: unknown[]) => patiently(() => (value as (...a: unknown[]) => Promise<unknown>).apply(sql, args));
+      if (property === "begin" || property === "transaction") return (...args: unknown[]) => patiently(() => (value as (...a: unknown[]) => Promise<unknown>).apply(sql, args));
       return value.bind(sql);
     },
   });
