@@ -16,6 +16,8 @@ export type Config = Readonly<{
   publicBaseUrl: string;
   databaseUrl: string;
   databasePoolSize: number;
+  /** PostgreSQL statement_timeout; one second more and a stuck pool is replaced (src/db/bounded.ts). */
+  databaseTimeoutMs: number;
   dataDir: string;
   staticDir: string;
   jwtSecret: string | undefined;
@@ -245,6 +247,8 @@ export function loadConfig(env: Env = process.env): Config {
     publicBaseUrl,
     databaseUrl,
     databasePoolSize: read.int("DATABASE_POOL_SIZE", 10, 1, 500),
+    // At most 8 s: with the 1 s grace, a client gets its 503 before Bun closes an idle request at 10 s.
+    databaseTimeoutMs: read.int("DATABASE_TIMEOUT_MS", 5000, 100, 8000),
     dataDir: read.string("DATA_DIR", "data"),
     staticDir: read.string("STATIC_DIR", "static"),
     jwtSecret,

@@ -10,6 +10,7 @@ import type { Deps } from "./context.ts";
 import { AccountTokenStore } from "./db/account-tokens.ts";
 import { configureSqlite, EmailTakenError, openDatabase, Store } from "./db/index.ts";
 import { migrate } from "./db/migrate.ts";
+import { SYNC_BUSY_MS } from "./db/patient-sqlite.ts";
 import { ImageProcessor } from "./images/process.ts";
 import { describeError, type Logger } from "./log.ts";
 import { createMailer } from "./mail/mailer.ts";
@@ -42,9 +43,15 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   const { secret, source } = resolveJwtSecret(config);
   if (source === "generated") log.warn("generated a JWT secret for development", { path: `${config.dataDir}/jwt-secret` });
 
-  const { sql, dialect, readUser } = openDatabase(config.databaseUrl, { poolSize: config.databasePoolSize });
-  if (dialect === "sqlite") await configureSqlite(sql);
-  const applied = await migrate(sql, dialect, () => new Date(clock()));
+  const { sql, dialect, readUser } = openDatabase(config.databaseUrl, {
+    poolSize: config.databasePoolSize,
+    timeoutMs: config.databaseTimeoutMs,
+    onRecycle: (reason) => log.warn("database connections replaced", { reason }),
+  });
+  if (dialect === "sqlite") await configureSqlite(sql, SYNC_BUSY_MS);
+  // A migration may take longer than a request may wait: on PostgreSQL it gets a connection without the bound.
+  const setup = dialect === "postgres" ? openDatabase(config.databaseUrl, { poolSize: 1 }).sql : sql;
+  const applied = await migrate(setup, dialect, () => new Date(clock())).finally(() => (setup === sql ? undefined : setup.close()));
   if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
   const store = new Store(sql, dialect, readUser);
 

@@ -4,6 +4,8 @@ import { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { boundedPostgres } from "./bounded.ts";
+import { patientSqlite } from "./patient-sqlite.ts";
 import type { Dialect } from "./migrations/index.ts";
 import { transaction } from "./transaction.ts";
 
@@ -125,27 +127,50 @@ export type OpenDatabase = { sql: SQL; dialect: Dialect; readUser?: UserReader }
 
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//.test(url);
 
-export function openDatabase(url: string, options: { poolSize?: number } = {}): OpenDatabase {
+export type OpenOptions = {
+  poolSize?: number;
+  /**
+   * PostgreSQL: how long a statement may run (statement_timeout) and, one second more, how long we
+   * wait for any answer before replacing the pool (src/db/bounded.ts). SQLite: how long a write
+   * waits, off the event loop, for another process's lock (src/db/patient-sqlite.ts). Unset: no
+   * bound on PostgreSQL, SQLite's own busy wait (the CLI).
+   */
+  timeoutMs?: number;
+  onRecycle?: (reason: string) => void;
+};
+
+export function openDatabase(url: string, options: OpenOptions = {}): OpenDatabase {
   if (isPostgresUrl(url)) {
-    const sql = new SQL(url, { max: options.poolSize ?? 10, idleTimeout: 60, connectionTimeout: 5 });
+    const max = options.poolSize ?? 10;
+    const sql =
+      options.timeoutMs === undefined
+        ? new SQL(url, { max, idleTimeout: 60, connectionTimeout: 5 })
+        : boundedPostgres(url, { max, timeoutMs: options.timeoutMs, onRecycle: options.onRecycle });
     return { sql, dialect: "postgres" };
   }
   const filename = url === ":memory:" ? ":memory:" : url.replace(/^sqlite:(\/\/)?/, "");
   if (filename !== ":memory:") mkdirSync(dirname(filename), { recursive: true });
-  const sql = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
+  const raw = new SQL({ adapter: "sqlite", filename, create: true, readwrite: true });
+  const sql = options.timeoutMs === undefined ? raw : patientSqlite(raw, options.timeoutMs);
   return { sql, dialect: "sqlite", readUser: filename === ":memory:" ? undefined : sqliteUserReader(filename) };
 }
 
 /**
- * A database we cannot reach right now (refused, closed, timed out), as opposed to a bad query:
- * the request gets 503 and the service keeps running, to recover when the database is back.
+ * A database we cannot reach right now (refused, closed, timed out), or that is too busy to answer
+ * in time (a statement cancelled by statement_timeout, SQLite's write lock held past busy_timeout),
+ * as opposed to a bad query: the request gets 503 and the service keeps running, to recover when
+ * the database is back.
  */
 export function isUnavailable(err: unknown): boolean {
   const code = String((err as { code?: unknown } | null)?.code ?? "");
   return (
     /^ERR_POSTGRES_(CONNECTION_|IDLE_TIMEOUT|LIFETIME_TIMEOUT|TLS)/.test(code) ||
-    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ERR_CONNECTION_CLOSED"].includes(code) ||
-    ["57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"].includes(String((err as { errno?: unknown } | null)?.errno ?? ""))
+    /^SQLITE_BUSY/.test(code) ||
+    ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ERR_CONNECTION_CLOSED", "ERR_DATABASE_TIMEOUT"].includes(code) ||
+    // 57014: cancelled by statement_timeout (we cancel nothing ourselves); 55P03: lock_not_available.
+    ["57014", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"].includes(
+      String((err as { errno?: unknown } | null)?.errno ?? ""),
+    )
   );
 }
 
@@ -187,10 +212,13 @@ function sqliteUserReader(filename: string): UserReader {
   };
 }
 
-/** Per-connection settings: WAL for concurrent readers, a busy wait instead of SQLITE_BUSY, real FKs. */
-export async function configureSqlite(sql: SQL): Promise<void> {
+/**
+ * Per-connection settings: WAL for concurrent readers, a bounded busy wait before SQLITE_BUSY (which
+ * isUnavailable turns into a 503), real FKs.
+ */
+export async function configureSqlite(sql: SQL, busyTimeoutMs = 5000): Promise<void> {
   await sql`PRAGMA journal_mode = WAL`;
-  await sql`PRAGMA busy_timeout = 5000`;
+  await sql.unsafe(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   await sql`PRAGMA foreign_keys = ON`;
   await sql`PRAGMA synchronous = NORMAL`;
 }
@@ -242,8 +270,9 @@ export class Store {
     private readonly reader?: UserReader,
   ) {}
 
+  /** Readiness: a real read of the table every request needs, so a lock held on it shows here too. */
   async ping(): Promise<void> {
-    await this.sql`SELECT 1`;
+    await this.sql`SELECT id FROM users LIMIT 1`;
   }
 
   async createUser(user: NewUser): Promise<number> {

@@ -1,6 +1,6 @@
 // Fixed-window counters: in this process's memory, or in Redis (one atomic Lua script) so every
-// instance shares them. If Redis stops answering, counting falls back to memory, said once in the
-// log, and Redis is tried again a few seconds later: limits bend, the service stays up.
+// instance shares them. If Redis stops answering, counting falls back to memory at once, said in the
+// log, while Redis is looked for every 2 s in the background: limits bend, the service stays up.
 import { RedisClient } from "bun";
 import type { Logger } from "../log.ts";
 
@@ -48,7 +48,9 @@ if ttl < 0 then
 end
 return {count, ttl}`;
 
-const RETRY_REDIS_AFTER_MS = 5_000;
+// How long a command may take before Redis counts as gone, and how often we look for it meanwhile.
+const COMMAND_TIMEOUT_MS = 1000;
+const PROBE_EVERY_MS = 2000;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: Timer | undefined;
@@ -58,42 +60,89 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A Redis that stops answering without closing (packets dropped) leaves its client "connected" with
+ * our commands stuck behind one that will never be answered: so a command that times out drops the
+ * client. Requests then count in memory at once, never waiting on Redis, while a fresh client is
+ * tried every PROBE_EVERY_MS in the background; the first PING it gets back puts the counts on
+ * Redis again. Both switches are logged.
+ */
 export class RedisCounters implements Counters {
-  private readonly client: RedisClient;
+  private client: RedisClient | undefined;
   private readonly fallback = new MemoryCounters();
-  private downSince: number | undefined;
+  private connecting: Promise<RedisClient> | undefined;
+  private probe: Timer | undefined;
+  private probing = false;
+  private closed = false;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly log: Logger,
     private readonly prefix = "ratelimit:",
-  ) {
-    // We reconnect ourselves (see add), so a dead Redis costs one quick failure every few seconds.
-    this.client = new RedisClient(url, { connectionTimeout: 1000, autoReconnect: false, enableOfflineQueue: false });
+  ) {}
+
+  /** Commands are not queued while disconnected (a dead Redis must not stall logins); we reconnect ourselves. */
+  private async connect(): Promise<RedisClient> {
+    const client = new RedisClient(this.url, { connectionTimeout: COMMAND_TIMEOUT_MS, autoReconnect: false, enableOfflineQueue: false });
+    try {
+      await withTimeout(client.connect(), COMMAND_TIMEOUT_MS);
+      return client;
+    } catch (err) {
+      client.close();
+      throw err;
+    }
   }
 
   async add(key: string, windowMs: number, cost: number, now: number): Promise<Count> {
-    if (this.downSince !== undefined && now - this.downSince < RETRY_REDIS_AFTER_MS) {
-      return this.fallback.add(key, windowMs, cost, now);
-    }
+    if (this.probe !== undefined || this.closed) return this.fallback.add(key, windowMs, cost, now);
+    let client = this.client;
     try {
-      // Commands are not queued while disconnected (a dead Redis must not stall logins), so connect first.
-      if (!this.client.connected) await withTimeout(this.client.connect(), 1000);
-      const eval_ = this.client.send("EVAL", [ADD_SCRIPT, "1", this.prefix + key, String(windowMs), String(cost)]);
-      const reply = (await withTimeout(eval_, 1000)) as [number, number];
-      if (this.downSince !== undefined) this.log.info("rate limits back on Redis");
-      this.downSince = undefined;
+      if (client === undefined) {
+        // Requests that arrive together share one connection attempt.
+        this.connecting ??= this.connect().finally(() => (this.connecting = undefined));
+        client = this.client = await this.connecting;
+      }
+      const eval_ = client.send("EVAL", [ADD_SCRIPT, "1", this.prefix + key, String(windowMs), String(cost)]);
+      const reply = (await withTimeout(eval_, COMMAND_TIMEOUT_MS)) as [number, number];
       return { count: Number(reply[0]), resetMs: Number(reply[1]) };
     } catch (err) {
-      if (this.downSince === undefined) {
-        this.log.warn("rate limit store unavailable; counting in memory until it returns", { error: String((err as Error)?.message ?? err) });
-      }
-      this.downSince = now;
+      this.down(client, err);
       return this.fallback.add(key, windowMs, cost, now);
+    }
+  }
+
+  /** Drops the client that failed (if no other request did already) and starts looking for Redis. */
+  private down(failed: RedisClient | undefined, err: unknown): void {
+    if (failed !== this.client || this.probe !== undefined || this.closed) return;
+    this.client = undefined;
+    failed?.close();
+    this.log.warn("rate limit store unavailable; counting in memory until it returns", { error: String((err as Error)?.message ?? err) });
+    this.probe = setInterval(() => void this.tryRedis(), PROBE_EVERY_MS);
+    this.probe.unref?.();
+  }
+
+  private async tryRedis(): Promise<void> {
+    if (this.probing || this.closed) return;
+    this.probing = true;
+    let client: RedisClient | undefined;
+    try {
+      client = await this.connect();
+      await withTimeout(client.send("PING", []), COMMAND_TIMEOUT_MS);
+      if (this.closed) return void client.close();
+      clearInterval(this.probe);
+      this.probe = undefined;
+      this.client = client;
+      this.log.info("rate limits back on Redis");
+    } catch {
+      client?.close();
+    } finally {
+      this.probing = false;
     }
   }
 
   close(): void {
-    this.client.close();
+    this.closed = true;
+    clearInterval(this.probe);
+    this.client?.close();
   }
 }
