@@ -1,7 +1,7 @@
 // How long each hostile or large image holds a decode slot (issue 9.1): each file is run alone
 // through an ImageProcessor with one slot, so its wall time is its hold time. Point it at another
 // checkout's src/ to compare before and after; --skip-slow leaves out the file that takes minutes without a budget.
-// Usage: [IMAGE_MAX_PIXELS=25000000] bun bench/decode-bombs.ts [src-dir=./src] [--skip-slow]
+// Usage: [IMAGE_MAX_PIXELS=25000000] [IMAGE_DECODE_TIMEOUT_MS=1500] bun bench/decode-bombs.ts [src-dir=./src] [--skip-slow]
 import { resolve } from "node:path";
 import { progressiveScanBomb, solidPng } from "../test/fixtures/bombs.ts";
 import { png } from "../test/fixtures/images.ts";
@@ -12,7 +12,7 @@ const { ImageProcessor } = (await import(`${src}/images/process.ts`)) as typeof 
 // The service's defaults (extra fields are ignored by older code).
 const images = new ImageProcessor({
   maxSide: 1024, maxPixels: Number(process.env.IMAGE_MAX_PIXELS ?? 25_000_000), quality: 85, concurrency: 1, queueMax: 32,
-  decodeTimeoutMs: 1500, decodeMemoryBytes: 160 * 1024 * 1024, uploadsInFlight: 16, uploadsPerUser: 2,
+  decodeTimeoutMs: Number(process.env.IMAGE_DECODE_TIMEOUT_MS ?? 1500), decodeMemoryBytes: 160 * 1024 * 1024, uploadsInFlight: 16, uploadsPerUser: 2,
 });
 
 const camera = await new Bun.Image(png(6000, 4000, { seed: 5 })).png({ compressionLevel: 1 }).bytes();

@@ -1,10 +1,11 @@
 // The upload pipeline and the static route: what is accepted, what is refused and with which
 // status, what the stored picture looks like, and that nothing outside the picture folder is served.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bmp, gif, hasExif, hasComment, HTML, jpeg, NOT_AN_IMAGE, png, pngClaiming, polyglot, POLYGLOT_PAYLOAD, SVG, truncated, webp } from "../fixtures/images.ts";
 import { progressiveScanBomb, solidPng } from "../fixtures/bombs.ts";
+import { childrenOf } from "../helpers/held-upload.ts";
 import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
@@ -286,6 +287,15 @@ describe("decode work is bounded before and during decoding (issue 9.1)", () => 
     expect(refused.body.detail).toContain("100 ms");
     expect(next.status).toBe(200);
     expect(performance.now() - started).toBeLessThan(2000);
+    // Killed, not left to burn a core: no decoder of ours is still running.
+    const decoders = childrenOf(process.pid).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("decode-child");
+      } catch {
+        return false;
+      }
+    });
+    expect(decoders).toEqual([]);
   });
 });
 
