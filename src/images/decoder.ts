@@ -3,7 +3,7 @@
 import { HttpError } from "../http/problem.ts";
 import { DECODE_FAILED, type DecodeArgs } from "./decode-child.ts";
 
-// In a compiled binary the child is the binary itself, which main.ts sends to the decoder loop.
+// In a compiled binary the child is the binary itself: main.ts hands `image-decode` to runDecodeChild.
 const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
 const CHILD = new URL("./decode-child.ts", import.meta.url).pathname;
 
