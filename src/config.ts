@@ -36,6 +36,10 @@ export type Config = Readonly<{
   imageMaxPixels: number;
   imageConcurrency: number;
   imageQueueMax: number;
+  imageDecodeTimeoutMs: number;
+  imageDecodeMemoryMiB: number;
+  uploadsInFlight: number;
+  uploadsPerUser: number;
   jpegQuality: number;
   s3: S3Settings | undefined;
   /** Between passes of the picture sweep, which removes pictures no row points at (src/storage/sweeper.ts). */
@@ -265,9 +269,15 @@ export function loadConfig(env: Env = process.env): Config {
     hashThreadNice: read.int("HASH_THREAD_NICE", 15, 0, 19),
     maxUploadBytes: read.int("MAX_UPLOAD_BYTES", 5 * MIB, 1024, 100 * MIB),
     imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
-    imageMaxPixels: read.int("IMAGE_MAX_PIXELS", 40_000_000, 1_000_000, 268_000_000),
+    // 25 MP takes any phone photo and a 24 MP camera; a 25 MP PNG still costs ~150 MiB to decode.
+    imageMaxPixels: read.int("IMAGE_MAX_PIXELS", 25_000_000, 1_000_000, 268_000_000),
     imageConcurrency: read.int("IMAGE_CONCURRENCY", cores, 1, 256),
     imageQueueMax: read.int("IMAGE_QUEUE_MAX", 32, 1, 10_000),
+    imageDecodeTimeoutMs: read.int("IMAGE_DECODE_TIMEOUT_MS", 1500, 100, 60_000),
+    imageDecodeMemoryMiB: read.int("IMAGE_DECODE_MEMORY_MIB", 160, 32, 64 * 1024),
+    // Sized for a 512 MiB container: 16 held 5 MiB bodies are some 80 MiB.
+    uploadsInFlight: read.int("UPLOADS_IN_FLIGHT", 16, 1, 10_000),
+    uploadsPerUser: read.int("UPLOADS_PER_USER", 2, 1, 100),
     jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
     s3,
     storageSweepSeconds: read.int("STORAGE_SWEEP_SECONDS", 600, 1, 7 * 24 * 3600),

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, redactUrl } from "./config.ts";
 import { isUnavailable } from "./db/index.ts";
 import { COMMANDS, runCli } from "./cli/index.ts";
 import { healthcheck } from "./healthcheck.ts";
+import { runDecodeChild } from "./images/decode-child.ts";
 import { createLogger, describeError, LOG_LEVELS, stdoutSink } from "./log.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
 import { warnIfLowNofile } from "./nofile.ts";
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === "healthcheck") process.exit(await healthcheck());
+if (process.argv[2] === "image-decode") process.exit(await runDecodeChild(process.argv));
 if (process.argv[2] !== undefined && Object.hasOwn(COMMANDS, process.argv[2])) process.exit(await runCli(process.argv.slice(2)));
 
 main().catch((err) => {

@@ -88,6 +88,10 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     quality: config.jpegQuality,
     concurrency: config.imageConcurrency,
     queueMax: config.imageQueueMax,
+    decodeTimeoutMs: config.imageDecodeTimeoutMs,
+    decodeMemoryBytes: config.imageDecodeMemoryMiB * 1024 * 1024,
+    uploadsInFlight: config.uploadsInFlight,
+    uploadsPerUser: config.uploadsPerUser,
   });
   // Each reads the other, only ever after both exist.
   const outbox = new Outbox(

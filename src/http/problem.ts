@@ -21,6 +21,7 @@ export type ProblemCode =
   | "unsupported_image_type"
   | "validation_failed"
   | "invalid_image"
+  | "image_too_complex"
   | "rate_limited"
   | "server_busy"
   | "service_unavailable"
@@ -45,6 +46,7 @@ export const TITLES: Readonly<Record<ProblemCode, readonly [status: number, titl
   unsupported_image_type: [415, "Unsupported image type"],
   validation_failed: [422, "Validation failed"],
   invalid_image: [422, "Invalid image"],
+  image_too_complex: [422, "Image too complex"],
   rate_limited: [429, "Too many requests"],
   server_busy: [503, "Server busy"],
   service_unavailable: [503, "Service unavailable"],

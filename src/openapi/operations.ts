@@ -6,7 +6,7 @@ import { ref, type Json } from "./schemas.ts";
 
 // Codes that travel together.
 const JSON_BODY: ProblemCode[] = ["bad_request", "payload_too_large", "unsupported_media_type", "validation_failed"];
-const IMAGE_BODY: ProblemCode[] = [...JSON_BODY, "image_too_large", "unsupported_image_type", "invalid_image", "server_busy"];
+const IMAGE_BODY: ProblemCode[] = [...JSON_BODY, "image_too_large", "unsupported_image_type", "invalid_image", "image_too_complex", "server_busy"];
 const SIGNED_IN: ProblemCode[] = ["invalid_token"];
 const DATABASE: ProblemCode[] = ["service_unavailable"]; // the database is not answering
 const HASHING: ProblemCode[] = ["server_busy"]; // the password-hash queue is full

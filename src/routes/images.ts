@@ -1,6 +1,7 @@
 // Upload and removal of a profile picture: one's own (/me/…) or, for its owner or an admin, any
-// user's (/users/{id}/profile-picture, seed 002). The body is authenticated before it is read,
-// refused past the size limit while reading, re-encoded under a concurrency bound, then stored.
+// user's (/users/{id}/profile-picture, seed 002). The body is authenticated and given one of a bounded
+// number of places before it is read, refused past the size limit while reading, re-encoded under
+// time, memory and concurrency bounds, then stored.
 import { authorizeTarget, self, type Authorizer } from "../accounts/authorize.ts";
 import { json, type Ctx, type Handler } from "../context.ts";
 import { readMultipartFile } from "../http/body.ts";
@@ -69,11 +70,18 @@ async function remove(ctx: Ctx, user: { id: number }): Promise<Response> {
 }
 
 const uploadFor = (who: Authorizer): Handler => async (req, ctx) => {
-  const { target } = await who(req, ctx);
+  const { user, target } = await who(req, ctx);
   try {
-    const res = await upload(req, ctx, target);
-    ctx.deps.metrics.uploads.inc({ result: "stored" });
-    return res;
+    // Counted against whoever uploads (an admin may upload for others), and held until the body,
+    // which lives as long as this request, is no longer needed.
+    const release = ctx.deps.images.admit(user.id);
+    try {
+      const res = await upload(req, ctx, target);
+      ctx.deps.metrics.uploads.inc({ result: "stored" });
+      return res;
+    } finally {
+      release();
+    }
   } catch (err) {
     ctx.deps.metrics.uploads.inc({ result: "refused" });
     throw err;

@@ -1,5 +1,6 @@
 // Bounds how many expensive jobs (password hashing, image decoding) run at once, with a bounded
 // wait line: a flood gets a fast "busy" instead of unbounded memory and ever-growing latency.
+// Jobs may also weigh something (image decoding: its memory) against a shared capacity.
 
 export class QueueFullError extends Error {
   constructor() {
@@ -8,13 +9,17 @@ export class QueueFullError extends Error {
   }
 }
 
+type Waiter = { weight: number; start: () => void };
+
 export class Semaphore {
   private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  private used = 0;
+  private readonly waiting: Waiter[] = [];
 
   constructor(
     readonly limit: number,
     readonly maxWaiting: number = Number.POSITIVE_INFINITY,
+    readonly capacity: number = Number.POSITIVE_INFINITY,
   ) {}
 
   /** Jobs running plus jobs waiting: what a metrics endpoint reports as queue depth. */
@@ -22,20 +27,43 @@ export class Semaphore {
     return this.active + this.waiting.length;
   }
 
-  async run<T>(job: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) {
+  /**
+   * Runs `job` once fewer than `limit` jobs run and `weight` fits in what is left of `capacity`.
+   * A job heavier than the whole capacity runs alone rather than never. Strictly first come, first
+   * served, so a heavy job is not starved by light ones slipping past it.
+   */
+  async run<T>(job: () => Promise<T>, weight = 0): Promise<T> {
+    const charged = Math.min(weight, this.capacity);
+    if (this.waiting.length > 0 || !this.fits(charged)) {
       if (this.waiting.length >= this.maxWaiting) throw new QueueFullError();
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      await new Promise<void>((start) => this.waiting.push({ weight: charged, start }));
     } else {
-      this.active++;
+      this.take(charged);
     }
     try {
       return await job();
     } finally {
-      // Hand the slot straight to the next waiter so `active` never dips and lets a newcomer jump the line.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
+      this.active--;
+      this.used -= charged;
+      this.startWaiting();
+    }
+  }
+
+  private fits(weight: number): boolean {
+    return this.active < this.limit && this.used + weight <= this.capacity;
+  }
+
+  private take(weight: number): void {
+    this.active++;
+    this.used += weight;
+  }
+
+  // Slots are handed over here, synchronously, so a newcomer can never jump the line.
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.weight)) {
+      const next = this.waiting.shift()!;
+      this.take(next.weight);
+      next.start();
     }
   }
 }

@@ -26,6 +26,8 @@ const ENV = {
   RATE_LIMIT_LOGIN_IP: "100000/60",
   RATE_LIMIT_REFRESH_IP: "100000/60",
   RATE_LIMIT_LOGIN_ACCOUNT: "2/60",
+  // One account sends all the fuzz: as many uploads may be in flight as requests are (a 503 would be a failure).
+  UPLOADS_PER_USER: String(IN_FLIGHT),
 };
 
 async function images(): Promise<Record<string, Uint8Array>> {
