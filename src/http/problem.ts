@@ -1,31 +1,10 @@
 // One error type for everything a client may see, turned into RFC 9457 problem+json at one boundary.
 // The internal cause travels with the error for the log only; it never reaches the response.
+import { CodedError, type ErrorOptions, type FieldError, type ProblemCode } from "../errors.ts";
 import { StorageUnavailableError } from "../storage/index.ts";
 import { QueueFullError } from "../util/semaphore.ts";
 
-export type ProblemCode =
-  | "bad_request"
-  | "invalid_credentials"
-  | "invalid_token"
-  | "forbidden"
-  | "email_not_verified"
-  | "account_disabled"
-  | "link_invalid"
-  | "last_admin"
-  | "not_found"
-  | "method_not_allowed"
-  | "email_taken"
-  | "payload_too_large"
-  | "image_too_large"
-  | "unsupported_media_type"
-  | "unsupported_image_type"
-  | "validation_failed"
-  | "invalid_image"
-  | "image_too_complex"
-  | "rate_limited"
-  | "server_busy"
-  | "service_unavailable"
-  | "internal_error";
+export type { FieldError, ProblemCode } from "../errors.ts";
 
 // Exported for the OpenAPI document, which lists every problem type from this table.
 export const TITLES: Readonly<Record<ProblemCode, readonly [status: number, title: string]>> = {
@@ -53,18 +32,13 @@ export const TITLES: Readonly<Record<ProblemCode, readonly [status: number, titl
   internal_error: [500, "Internal server error"],
 };
 
-export type FieldError = { field: string; message: string };
-
-export class HttpError extends Error {
+/** A CodedError that knows its status and title from the one table above. */
+export class HttpError extends CodedError {
   readonly status: number;
   readonly title: string;
 
-  constructor(
-    readonly code: ProblemCode,
-    readonly detail: string,
-    readonly options: { errors?: FieldError[]; headers?: Bun.HeadersInit; cause?: unknown; extensions?: Record<string, unknown> } = {},
-  ) {
-    super(detail, { cause: options.cause });
+  constructor(code: ProblemCode, detail: string, options: ErrorOptions = {}) {
+    super(code, detail, options);
     this.name = "HttpError";
     [this.status, this.title] = TITLES[code];
   }
@@ -119,6 +93,7 @@ export function problemResponse(error: HttpError): Response {
 /** Anything that is not an HttpError is a bug: the client learns nothing about it. */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof CodedError) return new HttpError(err.code, err.detail, err.options);
   if (err instanceof QueueFullError) {
     return new HttpError("server_busy", "Too many requests are waiting; try again shortly.", {
       headers: { "Retry-After": "1" },
