@@ -2,7 +2,7 @@
 // Kids are derived from the keys themselves, so rotating is editing one variable and no secret is revealed.
 import { importHs256Key } from "./jwt.ts";
 import type { webcrypto } from "node:crypto";
-import type { PublicJwk, RingKey } from "./signing-keys.ts";
+import { KeyRing, type KeyRingOptions, type PublicJwk, type RingKey } from "./signing-keys.ts";
 
 type JsonWebKey = webcrypto.JsonWebKey;
 
@@ -131,4 +131,17 @@ export async function ed25519RingKeys(text: string): Promise<RingKey[]> {
   const keys: RingKey[] = [];
   for (const [index, material] of materials.entries()) keys.push(await toRingKey(material, index));
   return keys;
+}
+
+/** What src/config.ts will hand over: JWT_ALG, JWT_SECRET, JWT_ED25519_KEYS(_FILE) content, JWT_ISSUER, JWT_AUDIENCE. */
+export type SigningConfig = { alg: "HS256" | "EdDSA"; secrets?: string; ed25519Keys?: string } & Omit<KeyRingOptions, "now">;
+
+export async function keyRingFromConfig(config: SigningConfig, now: KeyRingOptions["now"]): Promise<KeyRing> {
+  const { alg, secrets, ed25519Keys, ...options } = config;
+  if (alg === "HS256") {
+    if (secrets === undefined) throw new TypeError("JWT_ALG=HS256 needs JWT_SECRET");
+    return new KeyRing(await hmacRingKeys(parseSecretList(secrets)), { ...options, now });
+  }
+  if (ed25519Keys === undefined) throw new TypeError("JWT_ALG=EdDSA needs JWT_ED25519_KEYS or JWT_ED25519_KEYS_FILE");
+  return new KeyRing(await ed25519RingKeys(ed25519Keys), { ...options, now });
 }

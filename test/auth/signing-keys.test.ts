@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { createLocalJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { JwtError, type JwtErrorCode } from "../../src/auth/jwt.ts";
-import { ed25519RingKeys, hmacKid, hmacRingKeys } from "../../src/auth/signing-key-config.ts";
+import { ed25519RingKeys, hmacKid, hmacRingKeys, keyRingFromConfig, parseSecretList } from "../../src/auth/signing-key-config.ts";
 import { KeyRing } from "../../src/auth/signing-keys.ts";
 import vector from "../vectors/rfc8037-a4.json";
 
@@ -148,6 +148,13 @@ describe("refusals, in verification order", () => {
     expect((await ring.verify(token)).sub).toBe("42");
   });
 
+  test("a verify that throws is a refusal (fail closed), never a pass or a raw DOMException", async () => {
+    // A key without the "verify" usage makes crypto.subtle.verify throw InvalidAccessError.
+    const signOnly = await crypto.subtle.importKey("raw", encoder.encode(NEW), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const ring = new KeyRing([{ kid: "k1", alg: "HS256", signKey: signOnly, verifyKey: signOnly }], options);
+    await expectRefused(ring, await ring.sign(claims()), "ERR_JWT_SIGNATURE_INVALID");
+  });
+
   test("malformed input is refused as malformed", async () => {
     const ring = await hsRing(NEW);
     for (const token of ["", "a.b", "a.b.c.d", "a.b!.c", "x".repeat(9000)]) await expectRefused(ring, token, "ERR_JWT_MALFORMED");
@@ -196,6 +203,16 @@ test("a private JWK whose x belongs to another key is refused (Bun's importKey d
 });
 
 describe("configuration misuse", () => {
+  test("JWT_SECRET lists secrets separated by commas or whitespace, current first", async () => {
+    expect(parseSecretList(` ${NEW},${OLD}\n third-secret-0123456789abcdefghijklmnop `)).toEqual([NEW, OLD, "third-secret-0123456789abcdefghijklmnop"]);
+    expect(() => parseSecretList(" , ")).toThrow(TypeError);
+    const ring = await keyRingFromConfig({ alg: "HS256", secrets: `${NEW} ${OLD}`, issuer: "i", audience: "a" }, () => NOW);
+    expect(ring.currentKid).toBe(await hmacKid(NEW));
+    const ed = await keyRingFromConfig({ alg: "EdDSA", ed25519Keys: JSON.stringify(vector.jwk), issuer: "i", audience: "a" }, () => NOW);
+    expect(ed.jwks().keys.map((k) => k.kid)).toEqual([vector.thumbprint]);
+    await expect(keyRingFromConfig({ alg: "EdDSA", secrets: NEW, issuer: "i", audience: "a" }, () => NOW)).rejects.toThrow(TypeError);
+  });
+
   test("a ring refuses duplicate kids, mixed algorithms, a verify-only current key and a missing audience", async () => {
     const hs = await hmacRingKeys([NEW]);
     const ed = await ed25519RingKeys(JSON.stringify(vector.jwk));
