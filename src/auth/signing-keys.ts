@@ -1,0 +1,138 @@
+// A key ring for access tokens (RFC 8725): every token names its key (kid), issuer and audience,
+// new tokens use the current key and older keys verify until their tokens expire, so keys rotate without logouts.
+import { type Clock, type JwtClaims, JwtError } from "./jwt.ts";
+
+export type RingAlg = "HS256" | "EdDSA";
+
+/** A public key as published at /.well-known/jwks.json. */
+export type PublicJwk = { kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg: "EdDSA"; use: "sig" };
+
+/** One key of a ring; only the current (first) key needs signKey. HMAC keys never get a publicJwk. */
+export type RingKey = { kid: string; alg: RingAlg; signKey?: CryptoKey; verifyKey: CryptoKey; publicJwk?: PublicJwk };
+
+export type KeyRingOptions = { issuer: string; audience: string; now: Clock; leewaySeconds?: number };
+
+const MAX_TOKEN_LENGTH = 8192;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const encoder = new TextEncoder();
+const b64url = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString("base64url");
+const SUBTLE_ALG: Record<RingAlg, string> = { HS256: "HMAC", EdDSA: "Ed25519" };
+
+const isNumericDate = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
+
+function decodeJsonObject(segment: string, code: "ERR_JWT_HEADER_INVALID" | "ERR_JWT_CLAIM_INVALID") {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
+  } catch {
+    throw new JwtError(code, "a token segment is not valid JSON");
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new JwtError(code, "a token segment is not a JSON object");
+  }
+  return value as Record<string, unknown>;
+}
+
+export class KeyRing {
+  readonly alg: RingAlg;
+  readonly currentKid: string;
+  readonly #current: RingKey & { signKey: CryptoKey };
+  // A Map, not an object: a kid such as "__proto__" or "toString" must find nothing.
+  readonly #byKid = new Map<string, RingKey>();
+  readonly #options: KeyRingOptions;
+
+  constructor(keys: readonly RingKey[], options: KeyRingOptions) {
+    const [current] = keys;
+    if (!current) throw new TypeError("a key ring needs at least one key");
+    if (!current.signKey) throw new TypeError("the current (first) key of a ring must be able to sign");
+    if (!options.issuer || !options.audience) throw new TypeError("a key ring needs an issuer and an audience");
+    for (const key of keys) {
+      // One algorithm per ring: the allowlist is exactly that one, so no key can be used with another alg.
+      if (key.alg !== current.alg) throw new TypeError("all keys of a ring must use the same algorithm");
+      if (this.#byKid.has(key.kid)) throw new TypeError(`two keys of the ring share the kid ${key.kid}`);
+      this.#byKid.set(key.kid, key);
+    }
+    this.alg = current.alg;
+    this.currentKid = current.kid;
+    this.#current = current as RingKey & { signKey: CryptoKey };
+    this.#options = options;
+  }
+
+  /** Signs with the current key; the ring adds iss and aud, the caller gives exp (and anything else). */
+  async sign(claims: JwtClaims): Promise<string> {
+    if (!isNumericDate(claims.exp)) throw new TypeError("a token needs a numeric exp");
+    if ("iss" in claims || "aud" in claims) throw new TypeError("iss and aud are set by the key ring");
+    const header = { alg: this.alg, typ: "JWT", kid: this.currentKid };
+    const payload = { ...claims, iss: this.#options.issuer, aud: this.#options.audience };
+    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+    const signature = await crypto.subtle.sign(SUBTLE_ALG[this.alg], this.#current.signKey, encoder.encode(input));
+    return `${input}.${b64url(new Uint8Array(signature))}`;
+  }
+
+  /**
+   * Fixed order, as panva/jose does it: shape, header, algorithm allowlist, kid lookup, signature,
+   * and only then claims (exp, nbf, iss, aud). Every failure is a JwtError whose message quotes nothing.
+   */
+  async verify(token: string): Promise<JwtClaims> {
+    if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) {
+      throw new JwtError("ERR_JWT_MALFORMED", "the token is not a compact JWS");
+    }
+    const segments = token.split(".");
+    if (segments.length !== 3 || !segments.every((s) => BASE64URL.test(s))) {
+      throw new JwtError("ERR_JWT_MALFORMED", "the token is not a compact JWS");
+    }
+    const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
+
+    const header = decodeJsonObject(headerSegment, "ERR_JWT_HEADER_INVALID");
+    if (header.alg !== this.alg) throw new JwtError("ERR_JWT_ALG_NOT_ALLOWED", "the token's algorithm is not allowed");
+    if ("crit" in header) throw new JwtError("ERR_JWT_HEADER_INVALID", "critical header parameters are not supported");
+    if (header.typ !== undefined && header.typ !== "JWT") {
+      throw new JwtError("ERR_JWT_HEADER_INVALID", "the token type is not JWT");
+    }
+    const key = typeof header.kid === "string" ? this.#byKid.get(header.kid) : undefined;
+    if (!key) throw new JwtError("ERR_JWT_HEADER_INVALID", "the token's key id is missing or not known");
+
+    const signature = Buffer.from(signatureSegment, "base64url");
+    // The decoder ignores a final character's unused bits; only the canonical spelling is the token.
+    if (b64url(signature) !== signatureSegment) {
+      throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
+    }
+    let valid = false;
+    try {
+      valid = await crypto.subtle.verify(SUBTLE_ALG[key.alg], key.verifyKey, signature, encoder.encode(`${headerSegment}.${payloadSegment}`));
+    } catch {
+      valid = false; // fail closed: a throwing verify is a refusal, never a pass
+    }
+    if (!valid) throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
+
+    return this.#checkClaims(decodeJsonObject(payloadSegment, "ERR_JWT_CLAIM_INVALID"));
+  }
+
+  #checkClaims(claims: Record<string, unknown>): JwtClaims {
+    const now = Math.floor(this.#options.now() / 1000);
+    const leeway = this.#options.leewaySeconds ?? 0;
+    if (!isNumericDate(claims.exp)) throw new JwtError("ERR_JWT_CLAIM_INVALID", "the exp claim is missing");
+    if (claims.iat !== undefined && !isNumericDate(claims.iat)) {
+      throw new JwtError("ERR_JWT_CLAIM_INVALID", "the iat claim is not a number");
+    }
+    if (claims.nbf !== undefined) {
+      if (!isNumericDate(claims.nbf)) throw new JwtError("ERR_JWT_CLAIM_INVALID", "the nbf claim is not a number");
+      if (claims.nbf > now + leeway) throw new JwtError("ERR_JWT_NOT_YET_VALID", "the token is not valid yet");
+    }
+    if (claims.exp <= now - leeway) throw new JwtError("ERR_JWT_EXPIRED", "the token has expired");
+    if (claims.iss !== this.#options.issuer) throw new JwtError("ERR_JWT_CLAIM_INVALID", "the iss claim is not ours");
+    const aud = claims.aud;
+    const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+    if (!audiences.includes(this.#options.audience)) {
+      throw new JwtError("ERR_JWT_CLAIM_INVALID", "the aud claim does not name this service");
+    }
+    return claims as JwtClaims;
+  }
+
+  /** The JWKS document for /.well-known/jwks.json: public Ed25519 keys only, never an HMAC secret. */
+  jwks(): { keys: PublicJwk[] } {
+    const keys: PublicJwk[] = [];
+    for (const key of this.#byKid.values()) if (key.publicJwk) keys.push({ ...key.publicJwk });
+    return { keys };
+  }
+}
