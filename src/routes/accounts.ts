@@ -2,15 +2,37 @@
 // admin) alike: the route's access rule picks the account, so one handler serves both.
 import { sendEmailChanged } from "../accounts/mail-links.ts";
 import { toProfile } from "../accounts/profile.ts";
-import { confirmOwner } from "../accounts/reauth.ts";
 import { actingOf, json, type Ctx } from "../context.ts";
+import type { Acting } from "../http/auth.ts";
 import type { AccountChanges, Expectation } from "../db/index.ts";
 import { readJson, type JsonObject } from "../http/body.ts";
 import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
+import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
 export async function read(_req: Request, ctx: Ctx): Promise<Response> {
   return json(toProfile(actingOf(ctx).target, ctx.deps.storage));
+}
+
+/**
+ * The current password, or a login less than REAUTH_WINDOW_SECONDS old (GitHub's "sudo mode"), which
+ * is what lets older clients, which send no current password, change theirs right after logging in.
+ * A stolen access token alone must not change the email or password, or end the account for good.
+ */
+async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined, action = "change email or password"): Promise<void> {
+  if (currentPassword === undefined) {
+    const age = ctx.deps.clock() / 1000 - acting.authTime;
+    if (age <= ctx.deps.config.reauthWindowSeconds) return;
+    throw validationFailed([{ field: "current_password", message: `is required to ${action} (or log in again first)` }]);
+  }
+  // A guess at the password like a login's: the same per-IP and per-account limits and queue.
+  const { hasher, limiter } = ctx.deps;
+  await limiter.take("login_ip", ctx.ip());
+  // Stored addresses are canonical already (every write goes through rules.email), as login's key is.
+  const right = await guardPasswordCheck(limiter, acting.user.email, ctx.ip(), () =>
+    hasher.verify(currentPassword, acting.user.passwordHash),
+  );
+  if (!right) throw new HttpError("forbidden", "The current password is incorrect.");
 }
 
 /**
