@@ -1,55 +1,71 @@
-// The whole route table in one object, and the server built from it. Nothing runs at import:
-// `createServer` takes its dependencies and a port, so tests start as many servers as they like.
+// The route table, each entry declaring its route completely, and the server built from it. Nothing
+// runs at import: `createServer` takes its dependencies and a port, so tests start many servers.
 import type { Server } from "bun";
-import type { Deps, Handler } from "./context.ts";
+import type { Deps } from "./context.ts";
 import { lastResortHandler, notFoundHandler, routeHandler } from "./http/pipeline.ts";
-import * as account from "./routes/account.ts";
+import { alias, resolve, type Alias, type Route } from "./http/route.ts";
+import { operations as op } from "./openapi/operations.ts";
+import * as accounts from "./routes/accounts.ts";
 import * as auth from "./routes/auth.ts";
 import * as docs from "./routes/docs.ts";
 import * as health from "./routes/health.ts";
 import * as images from "./routes/images.ts";
-import * as me from "./routes/me.ts";
+import * as links from "./routes/mailed-links.ts";
 import * as metrics from "./routes/metrics.ts";
 import * as pages from "./routes/pages.ts";
 import * as statics from "./routes/static.ts";
 import * as users from "./routes/users.ts";
 
-export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
-export type RouteTable = Record<string, Partial<Record<Method, Handler>>>;
+export type RouteTable = Record<string, Route | Alias>;
 
+// Each entry: handler, who may call it (src/http/route.ts), the per-address limit, its OpenAPI operation.
 export const routes: RouteTable = {
-  "/register": { POST: auth.register },
-  "/login": { POST: auth.login },
-  "/token/refresh": { POST: auth.refresh },
-  "/logout": { POST: auth.logout },
-  "/me": { GET: me.getMe, PUT: me.updateMe, DELETE: me.deleteMe },
-  "/me/upload-image": { POST: images.uploadImage },
-  "/me/image": { DELETE: images.deleteImage },
-  "/password/forgot": { POST: account.forgotPassword },
-  "/password/reset": { POST: account.resetPassword },
-  "/email/verify": { POST: account.verifyEmail },
-  "/email/verify/resend": { POST: account.resendVerification },
-  "/users": { GET: users.listUsers },
-  "/users/:id": { GET: users.getUser, PUT: users.updateUser, DELETE: users.deleteUser },
-  "/users/:id/profile-picture": { POST: images.uploadUserPicture, DELETE: images.deleteUserPicture },
-  "/static/profile/:file": { GET: statics.profileImage },
-  "/verify-email": { GET: pages.verifyEmailPage },
-  "/reset-password": { GET: pages.resetPasswordPage },
-  "/healthz": { GET: health.healthz },
-  "/readyz": { GET: health.readyz },
-  "/metrics": { GET: metrics.metrics },
-  "/openapi.json": { GET: docs.openApi },
-  "/docs": { GET: docs.docsPage },
-  "/docs/assets/:name": { GET: docs.docsAsset },
+  "/register": { POST: { handler: auth.register, access: "public", limit: "register_ip", operation: op.register } },
+  "/login": { POST: { handler: auth.login, access: "public", limit: "login_ip", operation: op.login } },
+  "/token/refresh": { POST: { handler: auth.refresh, access: "public", limit: "refresh_ip", operation: op.refreshTokens } },
+  "/logout": { POST: { handler: auth.logout, access: "public", operation: op.logout } },
+  "/me": {
+    GET: { handler: accounts.read, access: "user", operation: op.getMe },
+    PUT: { handler: accounts.update, access: "user", operation: op.updateMe },
+    DELETE: { handler: accounts.remove, access: "user", operation: op.deleteMe },
+  },
+  "/me/upload-image": { POST: { handler: images.upload, access: "user", operation: op.uploadImage } },
+  "/me/image": { DELETE: { handler: images.remove, access: "user", operation: op.deleteImage } },
+  "/password/forgot": { POST: { handler: links.forgotPassword, access: "public", limit: "forgot_ip", operation: op.forgotPassword } },
+  "/password/reset": { POST: { handler: links.resetPassword, access: "public", limit: "link_ip", operation: op.resetPassword } },
+  "/email/verify": { POST: { handler: links.verifyEmail, access: "public", limit: "link_ip", operation: op.verifyEmail } },
+  // Signed in or not; signed out it counts against forgot_ip (src/routes/mailed-links.ts).
+  "/email/verify/resend": { POST: { handler: links.resendVerification, access: "public", operation: op.resendVerification } },
+  "/users": { GET: { handler: users.list, access: "admin", operation: op.listUsers } },
+  "/users/:id": {
+    GET: { handler: accounts.read, access: "self-or-admin", operation: op.getUser },
+    PUT: { handler: accounts.update, access: "self-or-admin", operation: op.updateUser },
+    DELETE: { handler: accounts.remove, access: "self-or-admin", operation: op.deleteUser },
+  },
+  "/users/:id/profile-picture": {
+    POST: { handler: images.upload, access: "self-or-admin", operation: op.uploadUserPicture },
+    DELETE: { handler: images.remove, access: "self-or-admin", operation: op.deleteUserPicture },
+  },
+  "/static/profile/:file": { GET: { handler: statics.profileImage, access: "public", operation: op.profileImage } },
+  "/verify-email": { GET: { handler: pages.verifyEmailPage, access: "public", operation: op.verifyEmailPage } },
+  "/reset-password": { GET: { handler: pages.resetPasswordPage, access: "public", operation: op.resetPasswordPage } },
+  "/healthz": { GET: { handler: health.healthz, access: "public", operation: op.healthz } },
+  "/readyz": { GET: { handler: health.readyz, access: "public", operation: op.readyz } },
+  // Its own bearer token (METRICS_TOKEN), not a user's.
+  "/metrics": { GET: { handler: metrics.metrics, access: "public", operation: op.metrics } },
+  "/openapi.json": { GET: { handler: docs.openApi, access: "public", operation: op.openApi } },
+  "/docs": { GET: { handler: docs.docsPage, access: "public", operation: op.docsPage } },
+  "/docs/assets/:name": { GET: { handler: docs.docsAsset, access: "public", operation: op.docsAsset } },
 
-  // The seeds' own names for the same handlers, so their clients work unchanged.
-  "/auth/signup": { POST: auth.register }, // seed 001
-  "/auth/login": { POST: auth.login },
-  "/profile/me": { GET: me.getMe, PUT: me.updateMe },
-  "/users/register": { POST: auth.register }, // seed 003 (`username` is the name)
-  "/users/login": { POST: auth.login }, // seed 003 (`username` is the email)
-  "/users/me": { GET: me.getMe, PUT: me.updateMe, DELETE: me.deleteMe },
-  "/profile/:id": { GET: users.getUser, PUT: users.updateUser }, // seed 004 (`user` is the name)
+  // Aliases: the names older clients were written against, for the same entries. Their bodies' own
+  // names (`username` or `user` for `name`, the OAuth2 password form) are src/http/validate.ts's.
+  "/auth/signup": alias("/register"),
+  "/auth/login": alias("/login"),
+  "/profile/me": alias("/me", ["GET", "PUT"]),
+  "/users/register": alias("/register"),
+  "/users/login": alias("/login"),
+  "/users/me": alias("/me"),
+  "/profile/:id": alias("/users/:id", ["GET", "PUT"]),
 };
 
 // Bodies are limited per route while reading (64 KiB JSON, MAX_UPLOAD_BYTES uploads). Bun's own
@@ -65,7 +81,7 @@ export function createServer(deps: Deps, listen: { hostname: string; port: numbe
     reusePort: deps.config.reusePort,
     // Held connections cost a file descriptor each: one that sends nothing for this long is closed.
     idleTimeout: deps.config.idleTimeoutSeconds,
-    routes: Object.fromEntries(Object.entries(routes).map(([path, methods]) => [path, routeHandler(path, methods, deps)])),
+    routes: Object.fromEntries(Object.entries(routes).map(([path, value]) => [path, routeHandler(path, resolve(routes, value), deps)])),
     fetch: notFoundHandler(deps),
     // Only reached if a response body fails after our handler returned; never Bun's own error page.
     error: lastResortHandler(deps),

@@ -7,6 +7,7 @@ import type { RefreshTokens } from "./auth/refresh.ts";
 import type { Config } from "./config.ts";
 import type { AccountTokenStore } from "./db/account-tokens.ts";
 import type { Store } from "./db/index.ts";
+import type { Acting } from "./http/auth.ts";
 import type { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
 import type { Mailer } from "./mail/mailer.ts";
@@ -47,11 +48,19 @@ export type Ctx = {
   ip: () => string;
   /** Set once the request is authenticated, for the access log. */
   userId?: number;
+  /** Who acts on which account, set by the pipeline from the route's access rule (none on public routes). */
+  acting?: Acting;
   /** The problem code of an error answer, for the access log. */
   problem?: string;
 };
 
 export type Handler = (req: Request, ctx: Ctx) => Promise<Response>;
+
+/** For handlers of signed-in routes: who acts on which account. A handler on a public route asking is a bug. */
+export function actingOf(ctx: Ctx): Acting {
+  if (ctx.acting === undefined) throw new TypeError("this handler needs a route whose access rule signs the caller in");
+  return ctx.acting;
+}
 
 // JSON.stringify into a plain Response: measured faster here than Response.json on the hot path.
 export const json = (body: unknown, status = 200, headers?: Record<string, string>): Response =>

@@ -1,9 +1,10 @@
-// Bearer token → the current user. Every failure is the same 401 invalid_token from outside, with
-// two exceptions a client needs: no credentials at all (a bare challenge), and an expired token.
+// Bearer token → the current user, and a route's access rule → who acts on which account. Every token
+// failure is the same 401 invalid_token, except no credentials at all (a bare challenge) and expiry.
 import { JwtError } from "../auth/jwt.ts";
 import type { Ctx } from "../context.ts";
 import type { UserRow } from "../db/index.ts";
-import { credentialsRequired, unauthorized } from "./problem.ts";
+import { credentialsRequired, HttpError, unauthorized } from "./problem.ts";
+import type { Access } from "./route.ts";
 
 /** `authTime`: when this session's login checked the password (epoch seconds). */
 export type Session = { user: UserRow; sessionId: string; authTime: number };
@@ -38,4 +39,33 @@ export async function authenticate(req: Request, ctx: Ctx): Promise<Session> {
   }
   ctx.userId = user.id;
   return { user, sessionId: claims.sessionId, authTime: claims.authTime };
+}
+
+/** The signed-in user and the account the request acts on: their own, or for an admin the route's `:id`. */
+export type Acting = Session & { target: UserRow };
+
+const noSuchUser = () => new HttpError("not_found", "There is no user with this id.");
+
+/**
+ * Applies a route's access rule (src/http/route.ts): undefined for a public route, else who acts on
+ * which account. On `:id`, anyone but an admin gets 403 for an account that exists and 404 for one
+ * that does not.
+ */
+export async function authorize(access: Access, req: Request, ctx: Ctx): Promise<Acting | undefined> {
+  if (access === "public") return undefined;
+  const session = await authenticate(req, ctx);
+  const isAdmin = session.user.role === "admin";
+  if (access === "user") return { ...session, target: session.user };
+  if (access === "admin") {
+    if (!isAdmin) throw new HttpError("forbidden", "Only admins may do this.");
+    return { ...session, target: session.user };
+  }
+  const raw = ctx.params.id ?? "";
+  const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id)) throw noSuchUser();
+  if (id === session.user.id) return { ...session, target: session.user };
+  const target = await ctx.deps.store.userById(id);
+  if (!target) throw noSuchUser();
+  if (!isAdmin) throw new HttpError("forbidden", "You may only manage your own account.");
+  return { ...session, target };
 }

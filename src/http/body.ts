@@ -101,7 +101,7 @@ export async function readJson(req: Request): Promise<JsonObject> {
   return parseJsonObject(await readLimited(req, JSON_LIMIT_BYTES));
 }
 
-/** JSON, or the OAuth2 password form (`application/x-www-form-urlencoded`) that seed clients send. */
+/** JSON, or the OAuth2 password form (`application/x-www-form-urlencoded`) that older clients send. */
 export async function readJsonOrForm(req: Request): Promise<JsonObject> {
   const type = mediaType(req);
   if (type === "application/json") return readJson(req);

@@ -1,19 +1,21 @@
-// What wraps every handler: request id, 405 with Allow, CORS, problem+json for errors, security
-// headers, and one access-log line. Bun does the path matching; the rest is ours.
+// What wraps every handler: request id, 405 with Allow, CORS, the entry's rate limit and access
+// rule, problem+json for errors, security headers, one access-log line. Bun matches the path.
 import type { Server } from "bun";
-import type { Ctx, Deps, Handler } from "../context.ts";
+import type { Ctx, Deps } from "../context.ts";
 import { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError } from "../db/index.ts";
 import { describeError } from "../log.ts";
+import { authorize } from "./auth.ts";
 import { discardBody } from "./body.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
+import type { Entry, Route } from "./route.ts";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const METRIC_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
 const CORS_ALLOWED_HEADERS = "Authorization, Content-Type, X-Request-Id";
 
-type Methods = Partial<Record<string, Handler>>;
+type Methods = Route & Partial<Record<string, Entry>>;
 
-function allowedMethods(methods: Methods): string[] {
+function allowedMethods(methods: Route): string[] {
   const names = Object.keys(methods);
   if (names.includes("GET") && !names.includes("HEAD")) names.push("HEAD");
   return [...names, "OPTIONS"];
@@ -156,6 +158,13 @@ async function withoutBody(res: Response): Promise<Response> {
   return new Response(null, { status: res.status, headers });
 }
 
+/** The entry's limit (per client address) and access rule, then its handler. */
+async function run(entry: Entry, req: Request, ctx: Ctx): Promise<Response> {
+  if (entry.limit !== undefined) await ctx.deps.limiter.take(entry.limit, ctx.ip());
+  ctx.acting = await authorize(entry.access, req, ctx);
+  return entry.handler(req, ctx);
+}
+
 /** One Bun route: dispatches on method, answering OPTIONS and 405 itself. */
 export function routeHandler(route: string, methods: Methods, deps: Deps) {
   const allow = allowedMethods(methods);
@@ -164,8 +173,8 @@ export function routeHandler(route: string, methods: Methods, deps: Deps) {
     const ctx = newContext(req, deps, req.params ?? {}, server);
     let res: Response;
     try {
-      const handler = methods[req.method] ?? (req.method === "HEAD" ? methods.GET : undefined);
-      if (handler) res = await handler(req, ctx);
+      const entry = methods[req.method] ?? (req.method === "HEAD" ? methods.GET : undefined);
+      if (entry) res = await run(entry, req, ctx);
       else if (req.method === "OPTIONS") res = preflight(req, allow, deps);
       else {
         throw new HttpError("method_not_allowed", `${req.method} is not allowed here.`, {

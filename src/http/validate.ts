@@ -196,10 +196,10 @@ export function parseFields<S extends Record<string, Rule<unknown>>>(
   return out as Parsed<S>;
 }
 
-// The seeds call the display name `name` (000, 001), `username` (003) and `user` (004).
+// Older clients call the display name `name`, `username` (those of /users/register) or `user`.
 const NAME_ALIASES = ["username", "user"] as const;
 
-/** Folds a seed's name field into `name`; more than one of them is ambiguous, so a 422. */
+/** Folds an older client's name field into `name`; more than one of them is ambiguous, so a 422. */
 export function foldNameAliases(body: JsonObject): JsonObject {
   const given = ["name", ...NAME_ALIASES].filter((field) => body[field] !== undefined);
   if (given.length > 1) throw validationFailed([{ field: given[1]!, message: `give the name once, as one of ${given.join(", ")}` }]);

@@ -1,52 +1,41 @@
-// The OpenAPI 3.1 document served at GET /openapi.json: the route table's paths, each method's
-// operation from operations.ts. test/openapi/ checks it against src/app.ts's routes both ways, so a
-// route cannot be added without being described here.
-import { operations } from "./operations.ts";
+// The OpenAPI 3.1 document served at GET /openapi.json, built by walking the route table in
+// src/app.ts: each entry carries its operation, so a route cannot exist without its description.
+import { routes } from "../app.ts";
+import { isAlias, resolve, type Entry } from "../http/route.ts";
 import { PROBLEM_HEADERS, problems, problemSchemas } from "./problems.ts";
 import { schemas, type Json, type SchemaLimits } from "./schemas.ts";
 import { ASSET_NAMES } from "./swagger-ui.ts";
 
-type Method = "get" | "put" | "post" | "delete";
-type OperationId = keyof typeof operations;
-
 // HEAD and OPTIONS are left implicit, as the description says: every GET also answers HEAD (same
 // headers, no body) and every path answers OPTIONS (204 with Allow, and CORS preflight).
-const PATHS: Record<string, Partial<Record<Method, OperationId>>> = {
-  "/register": { post: "register" },
-  "/login": { post: "login" },
-  "/token/refresh": { post: "refreshTokens" },
-  "/logout": { post: "logout" },
-  "/me": { get: "getMe", put: "updateMe", delete: "deleteMe" },
-  "/me/upload-image": { post: "uploadImage" },
-  "/me/image": { delete: "deleteImage" },
-  "/password/forgot": { post: "forgotPassword" },
-  "/password/reset": { post: "resetPassword" },
-  "/email/verify": { post: "verifyEmail" },
-  "/email/verify/resend": { post: "resendVerification" },
-  "/users": { get: "listUsers" },
-  "/users/{id}": { get: "getUser", put: "updateUser", delete: "deleteUser" },
-  "/users/{id}/profile-picture": { post: "uploadUserPicture", delete: "deleteUserPicture" },
-  "/static/profile/{file}": { get: "profileImage" },
-  "/verify-email": { get: "verifyEmailPage" },
-  "/reset-password": { get: "resetPasswordPage" },
-  "/healthz": { get: "healthz" },
-  "/readyz": { get: "readyz" },
-  "/metrics": { get: "metrics" },
-  "/openapi.json": { get: "openApi" },
-  "/docs": { get: "docsPage" },
-  "/docs/assets/{name}": { get: "docsAsset" },
-};
+const toOpenApiPath = (route: string) => route.replace(/:(\w+)/g, "{$1}");
 
-// The seeds' names for the same operations (src/app.ts), so their clients work unchanged.
-const ALIASES: Record<string, { of: string; seed: string; methods: Method[] }> = {
-  "/auth/signup": { of: "/register", seed: "001", methods: ["post"] },
-  "/auth/login": { of: "/login", seed: "001", methods: ["post"] },
-  "/profile/me": { of: "/me", seed: "001", methods: ["get", "put"] },
-  "/users/register": { of: "/register", seed: "003", methods: ["post"] },
-  "/users/login": { of: "/login", seed: "003", methods: ["post"] },
-  "/users/me": { of: "/me", seed: "003", methods: ["get", "put", "delete"] },
-  "/profile/{id}": { of: "/users/{id}", seed: "004", methods: ["get", "put"] },
-};
+/** An entry's operation; who may call it says whether it needs the bearer token (public: explicitly not). */
+function described(entry: Entry): Json {
+  const { operation, access } = entry;
+  const security = access === "public" ? ("security" in operation ? operation.security : []) : [{ bearerAuth: [] }];
+  return { ...operation, security };
+}
+
+/** "/users/me" → "usersMe", for an alias's operationId. */
+const camel = (path: string) =>
+  path
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((word, i) => (i === 0 ? word : word[0]!.toUpperCase() + word.slice(1)))
+    .join("");
+
+function aliased(entry: Entry, method: string, path: string, canonical: string): Json {
+  const original = described(entry);
+  const note = `Alias of ${method} ${toOpenApiPath(canonical)}, for clients written against ${toOpenApiPath(path)}.`;
+  return {
+    ...original,
+    operationId: `${entry.operation.operationId}_alias_${camel(path)}`,
+    summary: `${entry.operation.summary} (alias of ${toOpenApiPath(canonical)})`,
+    description: "description" in entry.operation ? `${note} ${entry.operation.description}` : note,
+    tags: ["aliases"],
+  };
+}
 
 const PATH_PARAMETERS: Record<string, Json> = {
   id: { schema: { type: "integer", minimum: 1 }, description: "A user id; anything else is 404." },
@@ -54,32 +43,21 @@ const PATH_PARAMETERS: Record<string, Json> = {
   name: { schema: { type: "string", enum: ASSET_NAMES } },
 };
 
-function pathItem(path: string, methods: Partial<Record<Method, Json>>): Json {
+function pathItem(path: string, methods: Record<string, Json>): Json {
   const names = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
   const parameters = names.map((name) => ({ name, in: "path", required: true, ...PATH_PARAMETERS[name] }));
   return { ...(parameters.length > 0 ? { parameters } : {}), ...methods };
 }
 
+/** The route table's paths, canonical routes and aliases alike, in the table's order. */
 function paths(): Record<string, Json> {
   const out: Record<string, Json> = {};
-  for (const [path, methods] of Object.entries(PATHS)) {
-    const ops = Object.entries(methods).map(([method, id]) => [method, { operationId: id, ...operations[id] }]);
-    out[path] = pathItem(path, Object.fromEntries(ops));
-  }
-  for (const [path, { of, seed, methods }] of Object.entries(ALIASES)) {
-    const ops = methods.map((method) => {
-      const id = PATHS[of]![method]!;
-      const original = operations[id];
-      const alias = `Alias of ${method.toUpperCase()} ${of}, for seed ${seed}'s clients.`;
-      return [method, {
-        ...original,
-        operationId: `${id}_seed${seed}`,
-        summary: `${original.summary} (alias of ${of})`,
-        description: "description" in original ? `${alias} ${original.description}` : alias,
-        tags: ["seed compatibility"],
-      }];
-    });
-    out[path] = pathItem(path, Object.fromEntries(ops));
+  for (const [route, value] of Object.entries(routes)) {
+    const ops = Object.entries(resolve(routes, value)).map(([method, entry]) => [
+      method.toLowerCase(),
+      isAlias(value) ? aliased(entry, method, route, value.alias) : described(entry),
+    ]);
+    out[toOpenApiPath(route)] = pathItem(toOpenApiPath(route), Object.fromEntries(ops));
   }
   return out;
 }
@@ -107,7 +85,7 @@ export function openApiDocument(limits: SchemaLimits): Json {
       { name: "mailed links", description: "Password resets and email verification" },
       { name: "users", description: "Accounts by id: the owner, or an admin" },
       { name: "service", description: "Health and this documentation" },
-      { name: "seed compatibility", description: "The seed apps' route names for the same operations" },
+      { name: "aliases", description: "Older clients' names for the same operations (/users/me, /profile/{id}, /auth/login, …)" },
     ],
     paths: paths(),
     components: {

@@ -1,5 +1,5 @@
 // One OpenAPI operation per handler: what it reads, what it answers, and which problem codes it
-// may send (their statuses come from TITLES). document.ts puts them on the route table's paths.
+// may send (their statuses come from TITLES). Route table entries (src/app.ts) name them.
 import type { ProblemCode } from "../http/problem.ts";
 import { problems } from "./problems.ts";
 import { ref, type Json } from "./schemas.ts";
@@ -17,7 +17,8 @@ type Spec = {
   summary: string;
   description?: string;
   tag: string;
-  signedIn?: boolean | "optional";
+  /** A bearer token the handler reads if sent; required ones follow from the entry's access rule. */
+  optionalToken?: true;
   parameters?: Json[];
   body?: Json;
   ok: Record<string, Json>;
@@ -25,12 +26,12 @@ type Spec = {
 };
 
 /** An operation; every one may also answer 500 internal_error, which says nothing more. */
-function operation({ summary, description, tag, signedIn, parameters, body, ok, codes }: Spec): Json {
+function operation({ summary, description, tag, optionalToken, parameters, body, ok, codes }: Spec) {
   return {
     summary,
     ...(description ? { description } : {}),
     tags: [tag],
-    ...(signedIn ? { security: signedIn === "optional" ? [{ bearerAuth: [] }, {}] : [{ bearerAuth: [] }] } : {}),
+    ...(optionalToken ? { security: [{ bearerAuth: [] }, {}] } : {}),
     ...(parameters ? { parameters } : {}),
     ...(body ? { requestBody: body } : {}),
     responses: { ...ok, ...problems([...codes, "internal_error"]) },
@@ -48,7 +49,7 @@ const message = (description: string) => answer(description, "Message");
 const imageBody: Json = { required: true, content: { "multipart/form-data": { schema: ref("ImageUpload") } } };
 const tokenQuery: Json = { name: "token", in: "query", required: false, schema: { type: "string" }, description: "The mailed token; the page posts it." };
 
-export const operations = {
+const table = {
   register: operation({
     summary: "Create an account",
     description: "Sends a verification mail. `username` or `user` may stand for `name`.",
@@ -80,7 +81,7 @@ export const operations = {
     description:
       "204 for any refresh token, known or not; its access tokens stop working at once. With no body, the bearer access token says which session to end (401 if it is not valid); with neither, 401.",
     tag: "auth",
-    signedIn: "optional",
+    optionalToken: true,
     body: { ...json("RefreshTokenRequest"), required: false },
     ok: { 204: { description: "Logged out" } },
     codes: [...JSON_BODY, ...SIGNED_IN, ...DATABASE],
@@ -88,14 +89,12 @@ export const operations = {
   getMe: operation({
     summary: "Your profile",
     tag: "me",
-    signedIn: true,
     ok: { 200: answer("Your profile", "Profile") },
     codes: [...SIGNED_IN, ...DATABASE],
   }),
   updateMe: operation({
     summary: "Change your profile, email or password",
     tag: "me",
-    signedIn: true,
     body: json("AccountUpdate", { name: "Johnny", bio: "Hello!" }),
     ok: { 200: answer("Updated", "ProfileUpdated") },
     codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "email_taken", "last_admin", ...LIMITED, ...HASHING, ...DATABASE],
@@ -103,7 +102,6 @@ export const operations = {
   deleteMe: operation({
     summary: "Delete your account and picture",
     tag: "me",
-    signedIn: true,
     body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
     codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "last_admin", ...LIMITED, ...HASHING, ...DATABASE],
@@ -111,7 +109,6 @@ export const operations = {
   uploadImage: operation({
     summary: "Upload your profile picture",
     tag: "pictures",
-    signedIn: true,
     body: imageBody,
     ok: { 200: answer("Stored", "ImageUploaded") },
     codes: [...IMAGE_BODY, ...SIGNED_IN, "not_found", ...DATABASE],
@@ -119,7 +116,6 @@ export const operations = {
   deleteImage: operation({
     summary: "Remove your profile picture",
     tag: "pictures",
-    signedIn: true,
     ok: { 200: message("Removed") },
     codes: [...SIGNED_IN, "not_found", ...DATABASE],
   }),
@@ -150,7 +146,7 @@ export const operations = {
     summary: "Mail a new verification link",
     description: "Signed in: for your address, no body. Signed out: `{email}`. 202 either way.",
     tag: "mailed links",
-    signedIn: "optional",
+    optionalToken: true,
     body: { ...json("EmailRequest"), required: false },
     ok: { 202: message("Accepted") },
     codes: [...JSON_BODY, ...SIGNED_IN, ...LIMITED, ...DATABASE],
@@ -158,7 +154,6 @@ export const operations = {
   listUsers: operation({
     summary: "List users (admins)",
     tag: "users",
-    signedIn: true,
     parameters: [
       { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100, default: 20 } },
       { name: "cursor", in: "query", schema: { type: "string" }, description: "`next_cursor` of the previous page." },
@@ -170,14 +165,12 @@ export const operations = {
   getUser: operation({
     summary: "Read an account (its owner or an admin)",
     tag: "users",
-    signedIn: true,
     ok: { 200: answer("The account", "Profile") },
     codes: ON_AN_ACCOUNT,
   }),
   updateUser: operation({
     summary: "Change an account (its owner or an admin)",
     tag: "users",
-    signedIn: true,
     body: json("AccountUpdate", { name: "Johnny" }),
     ok: { 200: answer("Updated", "ProfileUpdated") },
     codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "email_taken", "last_admin", ...LIMITED, ...HASHING],
@@ -185,7 +178,6 @@ export const operations = {
   deleteUser: operation({
     summary: "Delete an account (its owner or an admin)",
     tag: "users",
-    signedIn: true,
     body: { ...json("DeleteAccountRequest"), required: false },
     ok: { 200: message("Deleted") },
     codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "last_admin", ...LIMITED, ...HASHING],
@@ -193,7 +185,6 @@ export const operations = {
   uploadUserPicture: operation({
     summary: "Upload an account's picture (its owner or an admin)",
     tag: "users",
-    signedIn: true,
     body: imageBody,
     ok: { 200: answer("Stored", "ImageUploaded") },
     codes: [...IMAGE_BODY, ...ON_AN_ACCOUNT],
@@ -201,7 +192,6 @@ export const operations = {
   deleteUserPicture: operation({
     summary: "Remove an account's picture (its owner or an admin)",
     tag: "users",
-    signedIn: true,
     ok: { 200: message("Removed") },
     codes: ON_AN_ACCOUNT,
   }),
@@ -253,7 +243,7 @@ export const operations = {
     description:
       "Text exposition format 0.0.4. Prometheus scrapes the management listener (METRICS_HOST:METRICS_PORT, 127.0.0.1:9464 by default; not part of this API), which has every figure. Here, on the public port, it is a 404 unless METRICS_TOKEN is set, and then wants that token as a bearer token and shows the public view: requests by route pattern, method and status, a latency histogram, hashing and image queue depths, uploads, rate-limit refusals, database errors, and mail requests by kind. It leaves out mail delivery results and the mail queue's depth, which would tell whether an address has an account. 404 when METRICS=off.",
     tag: "service",
-    signedIn: "optional",
+    optionalToken: true,
     ok: { 200: { description: "The metrics", content: { "text/plain": { schema: { type: "string" } } } } },
     codes: ["invalid_token", "not_found"],
   }),
@@ -273,4 +263,11 @@ export const operations = {
     },
     codes: ["not_found"],
   }),
-} satisfies Record<string, Json>;
+};
+
+export type Operation = ReturnType<typeof operation> & { operationId: string };
+
+/** Each operation with its key as operationId. */
+export const operations = Object.fromEntries(
+  Object.entries(table).map(([operationId, op]) => [operationId, { operationId, ...op }]),
+) as { [K in keyof typeof table]: Operation };

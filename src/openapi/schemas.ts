@@ -17,10 +17,10 @@ const email: Json = { type: "string", format: "email", maxLength: 254, descripti
 const token: Json = { type: "string", minLength: 1, maxLength: 512 };
 const message: Json = { type: "string" };
 
-// The seeds call the display name `name` (000, 001), `username` (003) or `user` (004): one of them.
+// Older clients call the display name `name`, `username` (/users/register) or `user`: one of them.
 const nameAliases: Json = {
-  username: { ...name, description: "Same as `name` (seed 003's clients); give only one of name, username, user." },
-  user: { ...name, description: "Same as `name` (seed 004's clients); give only one of name, username, user." },
+  username: { ...name, description: "Same as `name` (for clients of /users/register); give only one of name, username, user." },
+  user: { ...name, description: "Same as `name` (for older clients); give only one of name, username, user." },
 };
 
 export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Record<string, Json> {
@@ -118,7 +118,7 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
         "JSON, or the OAuth2 password form. A malformed email is just another failed login (401); one with a run of more than 30 combining marks is refused (422), as it costs too much to normalise.",
       properties: {
         email: { type: "string", maxLength: 1024 },
-        username: { type: "string", maxLength: 1024, description: "The email, as OAuth2 password-grant and seed-003 clients send it." },
+        username: { type: "string", maxLength: 1024, description: "The email, as OAuth2 password-grant clients and clients of /users/login send it." },
         password: credential,
         grant_type: { type: "string", description: "Accepted and ignored." },
         scope: { type: "string", description: "Accepted and ignored." },

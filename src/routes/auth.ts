@@ -9,11 +9,8 @@ import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import type { RefreshResult } from "../auth/refresh.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
-const NO_STORE = { "Cache-Control": "no-store" };
-
 export async function register(req: Request, ctx: Ctx): Promise<Response> {
-  const { config, hasher, store, clock, limiter } = ctx.deps;
-  await limiter.take("register_ip", ctx.ip());
+  const { config, hasher, store, clock } = ctx.deps;
   const body = foldNameAliases(await readJson(req));
   const input = parseFields(body, { name: rules.name, email: rules.email, password: rules.password(config.passwordMinLength) }, [
     "name",
@@ -23,12 +20,12 @@ export async function register(req: Request, ctx: Ctx): Promise<Response> {
   const passwordHash = await hasher.hash(input.password!);
   const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: new Date(clock()) });
   sendVerification(ctx, { id, name: input.name!, email: input.email! });
-  return json({ id, message: "User registered successfully" }, 201, NO_STORE);
+  return json({ id, message: "User registered successfully" }, 201);
 }
 
 const LOGIN_FIELDS = {
   email: rules.loginEmail, // shape only: a malformed email is just another failed login
-  username: rules.loginEmail, // OAuth2 password form and seed-003 clients send the email here
+  username: rules.loginEmail, // the OAuth2 password form, and clients of /users/login, send the email here
   password: rules.credential,
   grant_type: rules.ignored,
   scope: rules.ignored,
@@ -45,14 +42,11 @@ async function tokenPair(ctx: Ctx, session: RefreshResult) {
   );
   return json(
     { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn, refresh_token: session.token },
-    200,
-    NO_STORE,
   );
 }
 
 export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const { config, hasher, store, refreshTokens, log, limiter } = ctx.deps;
-  await limiter.take("login_ip", ctx.ip());
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
   const email = input.email ?? input.username;
   if (email === undefined) {
@@ -90,7 +84,6 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
 }
 
 export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
-  await ctx.deps.limiter.take("refresh_ip", ctx.ip());
   const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
   const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
   if (!rotated.ok) {
@@ -131,5 +124,5 @@ export async function logout(req: Request, ctx: Ctx): Promise<Response> {
   }
   if (session) await refreshTokens.endSession(session.sessionId);
   if (refreshToken !== undefined) await refreshTokens.revoke(refreshToken);
-  return new Response(null, { status: 204, headers: NO_STORE });
+  return new Response(null, { status: 204 });
 }

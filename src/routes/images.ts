@@ -1,9 +1,8 @@
 // Upload and removal of a profile picture: one's own (/me/…) or, for its owner or an admin, any
-// user's (/users/{id}/profile-picture, seed 002). The body is authenticated and given one of a bounded
-// number of places before it is read, refused past the size limit while reading, re-encoded under
-// time, memory and concurrency bounds, then stored.
-import { authorizeTarget, self, type Authorizer } from "../accounts/authorize.ts";
-import { json, type Ctx, type Handler } from "../context.ts";
+// user's (/users/{id}/profile-picture). The body is authenticated (by the pipeline) and given one of a
+// bounded number of places before it is read, refused past the size limit while reading, re-encoded
+// under time, memory and concurrency bounds, then stored.
+import { actingOf, json, type Ctx } from "../context.ts";
 import { readMultipartFile } from "../http/body.ts";
 import { HttpError, validationFailed } from "../http/problem.ts";
 
@@ -22,10 +21,10 @@ function collectUploadGarbage(): void {
 // Room for the multipart boundaries and part headers around the file itself.
 const MULTIPART_OVERHEAD = 16 * 1024;
 
-// `image` is ours and seed 000's; FastAPI apps like seed 002's name an UploadFile `file`.
+// `image` is ours and older clients'; FastAPI apps name an UploadFile `file`.
 const FILE_FIELDS = ["image", "file"] as const;
 
-async function upload(req: Request, ctx: Ctx, user: { id: number }): Promise<Response> {
+async function store(req: Request, ctx: Ctx, user: { id: number }): Promise<Response> {
   const { config, images, storage, store, imageLocks, clock, sweeper } = ctx.deps;
   const file = await readMultipartFile(req, FILE_FIELDS, config.maxUploadBytes + MULTIPART_OVERHEAD);
   if (!file) {
@@ -56,8 +55,9 @@ async function upload(req: Request, ctx: Ctx, user: { id: number }): Promise<Res
   return json({ message: "Upload successful", image_url: storage.publicUrl(user.id, version) });
 }
 
-async function remove(ctx: Ctx, user: { id: number }): Promise<Response> {
+export async function remove(_req: Request, ctx: Ctx): Promise<Response> {
   const { sweeper, store, imageLocks, clock } = ctx.deps;
+  const user = actingOf(ctx).target;
   await imageLocks.run(user.id, async () => {
     const current = await store.userById(user.id);
     if (current?.imageVersion == null) throw new HttpError("not_found", "There is no profile picture.");
@@ -69,14 +69,14 @@ async function remove(ctx: Ctx, user: { id: number }): Promise<Response> {
   return json({ message: "Image removed" });
 }
 
-const uploadFor = (who: Authorizer): Handler => async (req, ctx) => {
-  const { user, target } = await who(req, ctx);
+export async function upload(req: Request, ctx: Ctx): Promise<Response> {
+  const { user, target } = actingOf(ctx);
   try {
     // Counted against whoever uploads (an admin may upload for others), and held until the body,
     // which lives as long as this request, is no longer needed.
     const release = ctx.deps.images.admit(user.id);
     try {
-      const res = await upload(req, ctx, target);
+      const res = await store(req, ctx, target);
       ctx.deps.metrics.uploads.inc({ result: "stored" });
       return res;
     } finally {
@@ -86,10 +86,4 @@ const uploadFor = (who: Authorizer): Handler => async (req, ctx) => {
     ctx.deps.metrics.uploads.inc({ result: "refused" });
     throw err;
   }
-};
-const removeFor = (who: Authorizer): Handler => async (req, ctx) => remove(ctx, (await who(req, ctx)).target);
-
-export const uploadImage = uploadFor(self);
-export const deleteImage = removeFor(self);
-export const uploadUserPicture = uploadFor(authorizeTarget);
-export const deleteUserPicture = removeFor(authorizeTarget);
+}

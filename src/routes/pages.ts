@@ -22,8 +22,7 @@ const SCRIPT_HASH = `sha256-${sha256(SCRIPT).toString("base64")}`;
 const HEADERS = {
   "Content-Type": "text/html; charset=utf-8",
   "Content-Security-Policy": `default-src 'none'; style-src 'unsafe-inline'; script-src '${SCRIPT_HASH}'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
-  "Referrer-Policy": "no-referrer", // the token is in this page's URL
-  "Cache-Control": "no-store",
+  "Referrer-Policy": "no-referrer", // the token is in this page's URL (and the pipeline says no-store)
 };
 
 function page(title: string, action: string, fields: string, button: string): string {

@@ -7,7 +7,7 @@ import { HttpError } from "../http/problem.ts";
 const FILE_NAME = /^([1-9][0-9]{0,14})\.jpg$/;
 
 // Pictures are public, whatever the storage (README, "Profile pictures are public"): no credentials,
-// no expiry, as seed 000 served them and as a CDN in front may cache them.
+// no expiry, as older clients expect them and as a CDN in front may cache them.
 export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
   const match = FILE_NAME.exec(ctx.params.file ?? "");
   const user = match ? await ctx.deps.store.userById(Number(match[1])) : undefined;

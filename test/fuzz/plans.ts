@@ -1,6 +1,7 @@
 // What the request fuzzer sends: for each route and method in the app's own table, a valid request
 // (with placeholders for the live session), then mutations of its method, path, headers and body.
 import type { RouteTable } from "../../src/app.ts";
+import { resolve } from "../../src/http/route.ts";
 import type { Rng } from "./rng.ts";
 
 /** Placeholders filled at send time, so a plan depends only on the seed, not on the live session. */
@@ -142,7 +143,7 @@ function authorization(rng: Rng, plan: Plan): void {
 
 /** The (route, method) pairs in the table; uploads count four times, having the most to parse. */
 export function targets(routes: RouteTable): Array<{ path: string; method: string }> {
-  const all = Object.entries(routes).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ path, method })));
+  const all = Object.entries(routes).flatMap(([path, value]) => Object.keys(resolve(routes, value)).map((method) => ({ path, method })));
   return all.flatMap((t) => (t.path.endsWith("upload-image") ? [t, t, t, t] : [t]));
 }
 

@@ -4,7 +4,7 @@
 //   OBSERVED_STATUSES_FILE=… bun test/openapi/check-observed.ts
 import { existsSync, readFileSync } from "node:fs";
 import { openApiDocument } from "../../src/openapi/document.ts";
-import { routeFor, undocumented, type Doc, type Observation } from "./routes.ts";
+import { routesFor, undocumented, type Doc, type Observation } from "./observed.ts";
 
 const file = process.env.OBSERVED_STATUSES_FILE;
 if (!file || !existsSync(file)) {
@@ -18,9 +18,10 @@ const observations: Observation[] = readFileSync(file, "utf8")
   .map((line) => JSON.parse(line));
 // Statuses do not depend on the limits in the schemas.
 const doc = openApiDocument({ passwordMinLength: 8, maxUploadBytes: 5 * 1024 * 1024 }) as Doc;
-const missing = undocumented(observations, doc);
+const missing = await undocumented(observations, doc);
 
-const seen = new Set(observations.map((o) => `${o.method} ${routeFor(o.path) ?? "(no route)"} ${o.status}`));
+const routeOf = await routesFor(observations.map((o) => o.path));
+const seen = new Set(observations.map((o) => `${o.method} ${routeOf.get(o.path) ?? "(no route)"} ${o.status}`));
 console.log(`check-observed: ${observations.length} responses seen by the API tests, ${seen.size} distinct (method, route, status)`);
 if (missing.length > 0) {
   console.error(`check-observed: ${missing.length} not documented in the OpenAPI document (src/openapi/):`);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { chromium, type Page } from "playwright-core";
 import { serverForFile, uniqueEmail } from "../helpers/server.ts";
-import { tableOperations } from "./routes.ts";
+import { tableOperations } from "./observed.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (Debian's package)`);

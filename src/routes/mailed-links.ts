@@ -10,12 +10,10 @@ import { readJson } from "../http/body.ts";
 import { HttpError } from "../http/problem.ts";
 import { parseFields, rules } from "../http/validate.ts";
 
-const NO_STORE = { "Cache-Control": "no-store" };
 const badLink = () => new HttpError("link_invalid", "This link is invalid, has expired or was already used; ask for a new one.");
 
 /** A mailed token that is ours, for this purpose, unspent and unexpired; 400 otherwise. */
 async function checkLink(ctx: Ctx, token: string, purpose: AccountTokenPurpose) {
-  await ctx.deps.limiter.take("link_ip", ctx.ip());
   const parts = parseOpaque(token);
   const row = parts && (await ctx.deps.accountTokens.find(parts.id));
   if (!parts || !row || !secretMatches(parts.secret, row.secretHash)) throw badLink();
@@ -24,12 +22,10 @@ async function checkLink(ctx: Ctx, token: string, purpose: AccountTokenPurpose) 
 }
 
 export async function forgotPassword(req: Request, ctx: Ctx): Promise<Response> {
-  const { limiter } = ctx.deps;
-  await limiter.take("forgot_ip", ctx.ip());
   const { email } = parseFields(await readJson(req), { email: rules.email }, ["email"]);
-  await limiter.take("forgot_email", email!);
+  await ctx.deps.limiter.take("forgot_email", email!);
   sendPasswordReset(ctx, email!);
-  return json({ message: "If an account uses this address, a link to reset its password is on its way." }, 202, NO_STORE);
+  return json({ message: "If an account uses this address, a link to reset its password is on its way." }, 202);
 }
 
 export async function resetPassword(req: Request, ctx: Ctx): Promise<Response> {
@@ -45,7 +41,7 @@ export async function resetPassword(req: Request, ctx: Ctx): Promise<Response> {
   const userId = await accountTokens.resetPassword(row.id, passwordHash, new Date(clock()));
   if (userId === undefined) throw badLink();
   ctx.userId = userId;
-  return json({ message: "Password changed. Every session was signed out; log in with the new password." }, 200, NO_STORE);
+  return json({ message: "Password changed. Every session was signed out; log in with the new password." });
 }
 
 export async function verifyEmail(req: Request, ctx: Ctx): Promise<Response> {
@@ -54,7 +50,7 @@ export async function verifyEmail(req: Request, ctx: Ctx): Promise<Response> {
   const userId = await ctx.deps.accountTokens.verifyEmail(row.id, new Date(ctx.deps.clock()));
   if (userId === undefined) throw badLink();
   ctx.userId = userId;
-  return json({ message: "Email address confirmed.", email: row.email, email_verified: true }, 200, NO_STORE);
+  return json({ message: "Email address confirmed.", email: row.email, email_verified: true });
 }
 
 /**
@@ -64,7 +60,7 @@ export async function verifyEmail(req: Request, ctx: Ctx): Promise<Response> {
  */
 export async function resendVerification(req: Request, ctx: Ctx): Promise<Response> {
   const { limiter } = ctx.deps;
-  const accepted = json({ message: "If the address still needs confirming, a new link is on its way." }, 202, NO_STORE);
+  const accepted = json({ message: "If the address still needs confirming, a new link is on its way." }, 202);
   if (req.headers.has("authorization")) {
     const { user } = await authenticate(req, ctx);
     await limiter.take("verify_resend", `user:${user.id}`);

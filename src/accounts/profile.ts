@@ -1,4 +1,5 @@
-// The public shape of a user, the one place that decides which columns a client may see.
+// The public shape of a user, the one place that decides which columns a client may see: used by
+// the account routes, the admin list and the answers to a change.
 import type { UserRow } from "../db/index.ts";
 import type { ImageStorage } from "../storage/index.ts";
 

@@ -1,23 +1,25 @@
-// Changing an account, for PUT /me and PUT /users/{id} alike. The owner changes their profile and,
-// with their current password or a recent login, their email and password; an admin may change
-// anyone's, and only an admin changes roles or (de)activates accounts.
-import { json, type Ctx } from "../context.ts";
+// One account, read, changed or deleted, for /me (the caller's own) and /users/{id} (its owner or an
+// admin) alike: the route's access rule picks the account, so one handler serves both.
+import { sendEmailChanged } from "../accounts/mail-links.ts";
+import { toProfile } from "../accounts/profile.ts";
+import { actingOf, json, type Ctx } from "../context.ts";
+import type { Acting } from "../http/auth.ts";
 import type { AccountChanges, Expectation } from "../db/index.ts";
-import { readJson } from "../http/body.ts";
+import { readJson, type JsonObject } from "../http/body.ts";
 import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
-import { toProfile } from "../routes/profile.ts";
-import type { Acting } from "./authorize.ts";
-import { sendEmailChanged } from "./mail-links.ts";
+
+export async function read(_req: Request, ctx: Ctx): Promise<Response> {
+  return json(toProfile(actingOf(ctx).target, ctx.deps.storage));
+}
 
 /**
- * A change of email or password needs proof that the owner is at the keyboard: the current
- * password, or a login less than REAUTH_WINDOW_SECONDS old (GitHub's "sudo mode"), which is what
- * lets the seeds' clients, which send no current password, change theirs right after logging in.
- * Deleting one's own account asks the same (src/accounts/handlers.ts).
+ * The current password, or a login less than REAUTH_WINDOW_SECONDS old (GitHub's "sudo mode"), which
+ * is what lets older clients, which send no current password, change theirs right after logging in.
+ * A stolen access token alone must not change the email or password, or end the account for good.
  */
-export async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined, action = "change email or password"): Promise<void> {
+async function confirmOwner(ctx: Ctx, acting: Acting, currentPassword: string | undefined, action = "change email or password"): Promise<void> {
   if (currentPassword === undefined) {
     const age = ctx.deps.clock() / 1000 - acting.authTime;
     if (age <= ctx.deps.config.reauthWindowSeconds) return;
@@ -42,8 +44,9 @@ async function limitEmailChange(ctx: Ctx, userId: number, newEmail: string): Pro
   await ctx.deps.limiter.take("email_change", `email:${newEmail}`);
 }
 
-export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Promise<Response> {
+export async function update(req: Request, ctx: Ctx): Promise<Response> {
   const { config, hasher, store, accessTokens, clock, storage } = ctx.deps;
+  const acting = actingOf(ctx);
   const input = parseFields(foldNameAliases(await readJson(req)), {
     name: rules.name,
     bio: rules.bio,
@@ -95,12 +98,27 @@ export async function updateAccount(req: Request, ctx: Ctx, acting: Acting): Pro
     const access = await accessTokens.issue(updated, { id: acting.sessionId, authenticatedAt: acting.authTime });
     Object.assign(body, { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn });
   }
-  return json(body, 200, { "Cache-Control": "no-store" });
+  return json(body);
 }
 
-/** Deletes the account and its picture; the last active admin stays (409). */
-export async function deleteAccount(ctx: Ctx, acting: Acting): Promise<Response> {
+/** A DELETE may come without a body, or with an empty one under a Content-Type: that is `{}`. */
+async function optionalJson(req: Request): Promise<JsonObject> {
+  const length = req.headers.get("content-length");
+  const none = !req.headers.has("content-type") && !req.headers.has("transfer-encoding") && length === null;
+  return none || length === "0" ? {} : readJson(req);
+}
+
+/**
+ * Deletes the account and its picture; the last active admin stays (409). Deleting one's own asks
+ * what changing its email or password asks; an admin deleting someone else's is not asked.
+ */
+export async function remove(req: Request, ctx: Ctx): Promise<Response> {
   const { store, sweeper, imageLocks } = ctx.deps;
+  const acting = actingOf(ctx);
+  if (acting.target.id === acting.user.id) {
+    const input = parseFields(await optionalJson(req), { current_password: rules.credential });
+    await confirmOwner(ctx, acting, input.current_password, "delete the account");
+  }
   const id = acting.target.id;
   const actingAdmin = id === acting.user.id ? undefined : acting.user.id;
   await imageLocks.run(id, async () => {
