@@ -3,7 +3,7 @@
 import { createServer } from "./app.ts";
 import { ConfigError, loadConfig, redactUrl } from "./config.ts";
 import { isUnavailable } from "./db/index.ts";
-import { COMMANDS, runCli } from "./cli/index.ts";
+import { isCliCommand, runCli } from "./cli/index.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { runDecodeChild } from "./images/decode-child.ts";
 import { createLogger, describeError, LOG_LEVELS, stdoutSink } from "./log.ts";
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === "healthcheck") process.exit(await healthcheck());
 if (process.argv[2] === "image-decode") process.exit(await runDecodeChild(process.argv));
-if (process.argv[2] !== undefined && Object.hasOwn(COMMANDS, process.argv[2])) process.exit(await runCli(process.argv.slice(2)));
+if (isCliCommand(process.argv[2])) process.exit(await runCli(process.argv.slice(2)));
 
 main().catch((err) => {
   const code = (err as { code?: unknown } | null)?.code;

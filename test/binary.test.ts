@@ -21,6 +21,9 @@ test("npm run build (the Dockerfile's build) makes a binary that serves register
   const binary = join(dir, "profile-service");
   const compile = Bun.spawnSync([process.execPath, "build", ...build![1]!.split(" "), "--outfile", binary], { cwd: root, stderr: "pipe" });
   expect(compile.exitCode).toBe(0);
+  const help = Bun.spawnSync([binary, "--help"], { env: { PATH: "/nonexistent" }, stdout: "pipe" });
+  expect(help.exitCode).toBe(0);
+  expect(help.stdout.toString()).toContain("profile-service create-admin --email");
 
   mkdirSync(join(dir, "data"));
   // Production needs a mail server; this one also shows nodemailer made it into the binary.

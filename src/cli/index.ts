@@ -14,6 +14,13 @@ import { importUsersCommand } from "./import-users.ts";
 import { moveUp } from "./move-up.ts";
 
 const USAGE = `usage:
+  profile-service
+      Runs the service: listens on HOST:PORT (127.0.0.1:8000) with DATABASE_URL (sqlite://data/app.db);
+      every setting is an environment variable (docs/configuration.md). SIGTERM drains and stops it.
+  profile-service healthcheck
+      Exits 0 when the service on 127.0.0.1:PORT answers /healthz, 1 otherwise (the container's HEALTHCHECK).
+  profile-service help | --help | -h
+      Prints this.
   profile-service move-up --from-database sqlite://data/app.db [--from-static static]
                           --to-database postgres://user@host/db [--to-static DIR]
       Pictures go to the S3 bucket named by S3_BUCKET (and S3_ENDPOINT, S3_ACCESS_KEY_ID, …), or to --to-static.
@@ -100,11 +107,22 @@ export const COMMANDS: Record<string, Command> = {
   import: (args) => importUsersCommand(args, withStore, USAGE),
 };
 
+const HELP = new Set(["help", "--help", "-h"]);
+
+/** Whether main.ts should hand argv[2] to runCli instead of starting the service. */
+export const isCliCommand = (word: string | undefined): boolean =>
+  word !== undefined && (Object.hasOwn(COMMANDS, word) || HELP.has(word) || word.startsWith("-"));
+
 export async function runCli(args: string[]): Promise<number> {
   const [command, ...rest] = args;
+  // Asked for, usage is the answer (stdout, 0); a word we do not know is a usage error (stderr, 2).
+  if (HELP.has(command ?? "") || rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const run = command === undefined ? undefined : COMMANDS[command];
-  if (!run || rest.includes("--help") || rest.includes("-h")) {
-    process.stderr.write(`${USAGE}\n`);
+  if (!run) {
+    process.stderr.write(`unknown command or option: ${command}\n${USAGE}\n`);
     return 2;
   }
   try {

