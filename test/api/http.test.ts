@@ -687,11 +687,9 @@ describe("idle connections are closed (issue 14.4)", () => {
       // Before a whole request head Bun's own fixed 10 s timer applies (checked every 4 s); no setting moves it.
       closedAfter(idle.url, "GET /healthz HTTP/1.1\r\nHost: te", 20_000),
     ]);
-    // Bun checks its timers every few seconds, so "1 s" is up to ~4 s; without the setting it is 10-12 s.
-    for (const ms of [stalledBody, keptAlive]) {
-      expect(ms).toBeGreaterThan(500);
-      expect(ms).toBeLessThan(7000);
-    }
+    // Bun counts idle time in ticks of a few seconds, so "1 s" ends at the next tick or two: anywhere
+    // from a moment after the send to ~4 s. Without the setting it is 10-12 s, which the bound tells apart.
+    for (const ms of [stalledBody, keptAlive]) expect(ms).toBeLessThan(7000);
     expect(silent).toBeLessThan(16_000);
   }, 30_000);
 });
