@@ -1,6 +1,6 @@
 // Bounds the upload bodies in flight, over all and per account, before a byte of a body is read:
 // the decode queue bounds only bodies already read, so held uploads could fill memory (issue 14.2).
-import { HttpError } from "../http/problem.ts";
+import { CodedError } from "../errors.ts";
 
 export class UploadAdmission {
   private total = 0;
@@ -15,7 +15,7 @@ export class UploadAdmission {
     return this.total;
   }
 
-  /** Takes a place for `userId`'s upload and returns its release, or throws 503 at once when none is free. */
+  /** Takes a place for `userId`'s upload and returns its release, or throws server_busy (503) at once when none is free. */
   enter(userId: number): () => void {
     const mine = this.perUser.get(userId) ?? 0;
     if (this.total >= this.maxTotal || mine >= this.maxPerUser) {
@@ -23,7 +23,7 @@ export class UploadAdmission {
         mine >= this.maxPerUser
           ? `At most ${this.maxPerUser} uploads per account may be in progress at once; try again shortly.`
           : "Too many uploads are in progress; try again shortly.";
-      throw new HttpError("server_busy", detail, { headers: { "Retry-After": "1" } });
+      throw new CodedError("server_busy", detail, { headers: { "Retry-After": "1" } });
     }
     this.total++;
     this.perUser.set(userId, mine + 1);

@@ -1,13 +1,13 @@
 // Runs one decode in a child process (src/images/decode-child.ts) under a wall-clock budget and
 // kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
-import { HttpError } from "../http/problem.ts";
+import { CodedError } from "../errors.ts";
 import { DECODE_FAILED, type DecodeArgs } from "./decode-child.ts";
 
 // In a compiled binary the child is the binary itself: main.ts hands `image-decode` to runDecodeChild.
 const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
 const CHILD = new URL("./decode-child.ts", import.meta.url).pathname;
 
-/** The re-encoded JPEG, or a 413/422 HttpError; past `budgetMs` the child is killed and it is 422 image_too_complex. */
+/** The re-encoded JPEG, or image_too_large / invalid_image; past `budgetMs` the child is killed: image_too_complex. */
 export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
   const command = COMPILED ? [process.execPath, "image-decode"] : [process.execPath, CHILD];
   const child = Bun.spawn([...command, JSON.stringify(args)], {
@@ -28,7 +28,7 @@ export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promi
       child.exited,
     ]);
     if (overtime) {
-      throw new HttpError("image_too_complex", `The image could not be decoded within ${args.budgetMs} ms.`);
+      throw new CodedError("image_too_complex", `The image could not be decoded within ${args.budgetMs} ms.`);
     }
     if (exitCode === 0 && output.byteLength > 0) return output;
     if (exitCode === DECODE_FAILED) throw imageError(Object.assign(new Error(`image decoder: ${errors}`), { code: errors.trim() }));
@@ -38,14 +38,14 @@ export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promi
   }
 }
 
-/** A codec's error in HTTP terms: its pixel limit is 413, a file it cannot read is 422; anything else is ours. */
+/** A codec's error as ours: its pixel limit is image_too_large, a file it cannot read invalid_image; anything else is a bug. */
 export function imageError(err: unknown): unknown {
   switch ((err as { code?: unknown } | null)?.code) {
     case "ERR_IMAGE_TOO_MANY_PIXELS":
-      return new HttpError("image_too_large", "The image has too many pixels.", { cause: err });
+      return new CodedError("image_too_large", "The image has too many pixels.", { cause: err });
     case "ERR_IMAGE_DECODE_FAILED":
     case "ERR_IMAGE_UNKNOWN_FORMAT":
-      return new HttpError("invalid_image", "The image could not be decoded.", { cause: err });
+      return new CodedError("invalid_image", "The image could not be decoded.", { cause: err });
     default:
       return err;
   }

@@ -2,7 +2,7 @@
 // work multipliers are bounded before any pixels are allocated, decoding runs in a child process under
 // a time budget and a memory budget, EXIF orientation is applied, the longest side is capped, and
 // re-encoding drops EXIF/GPS and anything smuggled after the image data.
-import { HttpError, validationFailed } from "../http/problem.ts";
+import { CodedError } from "../errors.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { UploadAdmission } from "./admission.ts";
 import { complexity } from "./complexity.ts";
@@ -112,20 +112,20 @@ export class ImageProcessor {
     return this.admission.enter(userId);
   }
 
-  /** Returns the re-encoded JPEG, or throws a 413/415/422 HttpError that says what was wrong. */
+  /** Returns the re-encoded JPEG, or throws a CodedError (413/415/422 to clients) that says what was wrong. */
   async toProfileJpeg(input: Uint8Array): Promise<Uint8Array> {
     if (input.byteLength === 0) {
-      throw validationFailed([{ field: "image", message: "the file is empty" }]);
+      throw new CodedError("validation_failed", "image: the file is empty", { errors: [{ field: "image", message: "the file is empty" }] });
     }
     const type = sniffImageType(input);
     if (!type) {
-      throw new HttpError("unsupported_image_type", "The file is not a JPEG, PNG, GIF or WebP image.");
+      throw new CodedError("unsupported_image_type", "The file is not a JPEG, PNG, GIF or WebP image.");
     }
     if ((type === "jpeg" && !jpegIsComplete(input)) || (type === "gif" && !gifIsComplete(input))) {
-      throw new HttpError("invalid_image", `The ${type.toUpperCase()} image is truncated or corrupt.`);
+      throw new CodedError("invalid_image", `The ${type.toUpperCase()} image is truncated or corrupt.`);
     }
     const { tooComplex, progressive } = complexity(type, input);
-    if (tooComplex) throw new HttpError("image_too_complex", tooComplex);
+    if (tooComplex) throw new CodedError("image_too_complex", tooComplex);
     // The ICC profile would be copied into our output unchecked: unbounded in size, and a place to
     // smuggle bytes. Colours are treated as sRGB instead.
     const source = WITHOUT_ICC[type]?.(input) ?? input;
@@ -139,7 +139,7 @@ export class ImageProcessor {
     }
     const { width, height } = header;
     if (width > MAX_DIMENSION || height > MAX_DIMENSION) {
-      throw new HttpError("image_too_large", `Images may be at most ${MAX_DIMENSION} pixels on a side.`);
+      throw new CodedError("image_too_large", `Images may be at most ${MAX_DIMENSION} pixels on a side.`);
     }
     const memory = decodeMemory(type, width * height, progressive);
     const jpeg = await this.gate.run(

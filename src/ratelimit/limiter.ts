@@ -1,6 +1,6 @@
 // The named limits and how a request meets them: per client network (an IPv6 /64), per account.
 // Over a limit is a 429 with Retry-After and RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
-import { HttpError } from "../http/problem.ts";
+import { CodedError } from "../errors.ts";
 import type { Counters } from "./counters.ts";
 import { networkOf } from "./network.ts";
 
@@ -52,10 +52,6 @@ export class RateLimiter {
     private readonly ipv6Prefix = 64,
   ) {}
 
-  get enabled(): boolean {
-    return this.counters !== undefined;
-  }
-
   /** The network a client address is counted as: itself for IPv4, its /64 (by default) for IPv6. */
   network(ip: string): string {
     return networkOf(ip, this.ipv6Prefix);
@@ -81,7 +77,7 @@ export class RateLimiter {
   /** The 429 for a window that is full. */
   refuse(verdict: Verdict): never {
     this.onRefused(verdict.name);
-    throw new HttpError("rate_limited", `Too many requests; try again in ${verdict.resetSeconds} seconds.`, {
+    throw new CodedError("rate_limited", `Too many requests; try again in ${verdict.resetSeconds} seconds.`, {
       headers: { "Retry-After": String(verdict.resetSeconds), ...rateLimitHeaders(verdict) },
     });
   }

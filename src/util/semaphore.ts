@@ -1,11 +1,14 @@
 // Bounds how many expensive jobs (password hashing, image decoding) run at once, with a bounded
 // wait line: a flood gets a fast "busy" instead of unbounded memory and ever-growing latency.
 // Jobs may also weigh something (image decoding: its memory) against a shared capacity.
+import { CodedError } from "../errors.ts";
 
-export class QueueFullError extends Error {
+/** The wait line is full: clients see 503 server_busy with Retry-After, and may simply try again. */
+export class QueueFullError extends CodedError {
   constructor() {
-    super("the work queue is full");
+    super("server_busy", "Too many requests are waiting; try again shortly.", { headers: { "Retry-After": "1" } });
     this.name = "QueueFullError";
+    this.message = "the work queue is full";
   }
 }
 
