@@ -72,6 +72,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     timeCost: config.argon2TimeCost,
     concurrency: config.hashConcurrency,
     queueMax: config.hashQueueMax,
+    threadNice: config.hashThreadNice,
   });
 
   if (config.admin) await ensureFirstAdmin(store, hasher, config.admin, log, clock);

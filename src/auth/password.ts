@@ -4,7 +4,8 @@
 import { Semaphore } from "../util/semaphore.ts";
 import { HashPool } from "./hash-pool.ts";
 
-export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency: number; queueMax: number };
+/** `threadNice`: the hashing threads' CPU priority (0–19); absent, they keep normal priority. */
+export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency: number; queueMax: number; threadNice?: number };
 
 // How many checks of legacy hashes the failure floor remembers, and its ceiling: a check slowed by
 // a busy machine ages out after this many others, and never makes a failed login wait past 1 s.
@@ -20,7 +21,7 @@ export class PasswordHasher {
   constructor(private readonly policy: PasswordPolicy) {
     this.gate = new Semaphore(policy.concurrency, policy.queueMax);
     // One thread more than the gate admits: the dummy hash below is made outside the gate, at start.
-    this.pool = new HashPool(policy.concurrency + 1);
+    this.pool = new HashPool(policy.concurrency + 1, { nice: policy.threadNice });
     // What unknown-email logins are checked against. Made once, up front and outside the queue:
     // made lazily under load it could fail and leave unknown emails answering differently.
     this.dummyHash = this.pool.run({ op: "hash", password: crypto.randomUUID(), ...this.params() }) as Promise<string>;

@@ -27,7 +27,8 @@ export class Metrics {
   readonly mail = new Counter("mail_messages_total", "Mail messages, by result: sent, failed, or dropped because too many were on their way.");
   private readonly gauges: Gauge[];
   private readonly mailQueue: Gauge;
-  private readonly started = Date.now() / 1000;
+  // When this process started: a fact about the process, not a reading of the service's clock.
+  private readonly started = performance.timeOrigin / 1000;
 
   constructor(queues: QueueDepths) {
     this.gauges = [

@@ -31,10 +31,6 @@ export class Counter implements Metric {
     else this.values.set(k, { labels, value: by });
   }
 
-  value(labels: Labels = {}): number {
-    return this.values.get(key(labels))?.value ?? 0;
-  }
-
   render(): string {
     const lines = [...this.values.values()].map(({ labels, value }) => `${this.name}${renderLabels(labels)} ${value}\n`);
     return header(this.name, this.help, "counter") + lines.join("");

@@ -69,6 +69,7 @@ export class PictureSweeper {
   async pass(): Promise<number> {
     const { removed } = await this.storage.reconcile(this.currentVersions, { before: this.options.clock() - this.options.graceMs });
     if (removed > 0) this.log.warn("removed pictures no account points at", { count: removed });
+    else this.log.debug("picture sweep found nothing to remove");
     return removed;
   }
 
