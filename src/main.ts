@@ -3,13 +3,11 @@
 import { createServer } from "./app.ts";
 import type { Clock } from "./auth/jwt.ts";
 import { ConfigError, loadConfig, logLevelFrom, redactUrl, type Config } from "./config.ts";
-import { isUnavailable } from "./db/index.ts";
 import { COMMANDS, runCli } from "./cli/index.ts";
-import { healthcheck } from "./healthcheck.ts";
-import { runDecodeChild } from "./images/decode-child.ts";
+import { runDecodeChild } from "./images/decoder.ts";
 import { createLogger, describeError, stdoutSink } from "./log.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
-import { warnIfLowNofile } from "./nofile.ts";
+import { healthcheck, startFailureReason, warnIfLowNofile } from "./startup.ts";
 import { buildDeps } from "./wire.ts";
 
 const out = stdoutSink();
@@ -96,12 +94,7 @@ if (process.argv[2] === "image-decode") process.exit(await runDecodeChild(proces
 if (process.argv[2] !== undefined && Object.hasOwn(COMMANDS, process.argv[2])) process.exit(await runCli(process.argv.slice(2)));
 
 main().catch((err) => {
-  const code = (err as { code?: unknown } | null)?.code;
-  const reason = isUnavailable(err)
-    ? `cannot reach the database at ${redactUrl(given?.databaseUrl ?? "")} (${code})`
-    : code === "EADDRINUSE"
-      ? `address in use: something already listens on ${given?.host ?? "127.0.0.1"}:${given?.port ?? 8000}; stop it or choose another PORT (REUSE_PORT=true shares the port on purpose)`
-      : err instanceof Error ? err.message : String(err);
+  const reason = startFailureReason(err, given);
   log.error("failed to start", { reason, ...describeError(err), stack: undefined });
   out.flush();
   process.stderr.write(`failed to start: ${reason}\n`);

@@ -20,7 +20,7 @@ import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
 import { S3ImageStorage } from "./storage/s3.ts";
 import { PictureSweeper } from "./storage/sweeper.ts";
-import { KeyedMutex } from "./util/keyed-mutex.ts";
+import { KeyedMutex } from "./util/semaphore.ts";
 import { MemoryCounters, RedisCounters, type Counters } from "./ratelimit/counters.ts";
 import { DEFAULT_LIMITS, RateLimiter } from "./ratelimit/limiter.ts";
 

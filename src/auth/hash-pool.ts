@@ -1,6 +1,5 @@
-// A fixed set of hashing threads (src/auth/hash-worker.ts). The caller bounds concurrency to the
-// pool's size, so a free thread is always there when a job is sent. A thread that dies fails its
-// job and is replaced, so no request ever waits on a dead thread.
+// A fixed set of hashing threads (src/auth/hash-worker.ts). A thread that dies fails its job and is
+// replaced, so no request ever waits on a dead thread.
 import type { HashJob, HashReply, HashWorkerData } from "./hash-worker.ts";
 
 type Pending = { resolve: (value: string | boolean) => void; reject: (err: Error) => void };
@@ -12,6 +11,7 @@ const WORKER_URL = import.meta.url.startsWith("file:///$bunfs/")
   ? "file:///$bunfs/root/auth/hash-worker.ts"
   : new URL("./hash-worker.ts", import.meta.url).href;
 
+// The caller bounds concurrency to the pool's size, so a free thread is always there when a job is sent.
 export class HashPool {
   private readonly idle: Worker[] = [];
   private readonly running = new Map<Worker, number>();

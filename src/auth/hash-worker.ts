@@ -13,9 +13,7 @@ export type HashReply = { id: number; ok: true; value: string | boolean } | { id
 /** What the parent hands each thread at start (the thread reads no environment of its own). */
 export type HashWorkerData = { nice?: number };
 
-// Nice 15 by default (HASH_THREAD_NICE, read by src/config.ts): during a login flood that saturates
-// the core, other requests keep ~95% of it (GET /me p99 rose 2.9×, bench/RESULTS.md) and logins
-// crawl; nice 10 kept logins at ~3/s but let GET /me p99 rise 4×. Absent: the thread is not reniced.
+// The nice value comes from the pool (src/auth/password.ts says why 15); absent, no renice.
 const { nice } = (workerData ?? {}) as HashWorkerData;
 
 if (nice !== undefined) {

@@ -1,11 +1,16 @@
-// Runs one decode in a child process (src/images/decode-child.ts) under a wall-clock budget and
-// kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
+// Runs one decode in a child process (this same file, run as a script) under a wall-clock budget
+// and kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
 import { CodedError } from "../errors.ts";
-import { DECODE_FAILED, type DecodeArgs } from "./decode-child.ts";
+
+/** Exit codes the parent reads: 0 with the JPEG on stdout, or one of these with a codec code on stderr. */
+export const DECODE_FAILED = 3;
+export const DECODE_OVERTIME = 4;
+
+export type DecodeArgs = { maxPixels: number; maxSide: number; quality: number; budgetMs: number };
 
 // In a compiled binary the child is the binary itself: main.ts hands `image-decode` to runDecodeChild.
 const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
-const CHILD = new URL("./decode-child.ts", import.meta.url).pathname;
+const CHILD = new URL(import.meta.url).pathname;
 
 /** The re-encoded JPEG, or image_too_large / invalid_image; past `budgetMs` the child is killed: image_too_complex. */
 export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
@@ -50,3 +55,26 @@ export function imageError(err: unknown): unknown {
       return err;
   }
 }
+
+// The child's side. A process of its own, because a codec stuck in a hostile file can be stopped
+// only by killing it (issue 9.1): it reads one image on stdin and writes the profile JPEG on stdout.
+/** Runs one decode from stdin to stdout; arguments come as one JSON argv entry. */
+export async function runDecodeChild(argv: string[]): Promise<number> {
+  const { maxPixels, maxSide, quality, budgetMs } = JSON.parse(argv.at(-1)!) as DecodeArgs;
+  // Should the parent be gone, its timer is too: the decode still ends here, on this one.
+  setTimeout(() => process.exit(DECODE_OVERTIME), budgetMs + 1000).unref();
+  const input = await Bun.stdin.bytes();
+  try {
+    const jpeg = await new Bun.Image(input, { maxPixels, autoOrient: true })
+      .resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true })
+      .jpeg({ quality })
+      .bytes();
+    await Bun.write(Bun.stdout, jpeg);
+    return 0;
+  } catch (err) {
+    process.stderr.write(String((err as { code?: unknown } | null)?.code ?? "ERR_UNKNOWN"));
+    return DECODE_FAILED;
+  }
+}
+
+if (import.meta.main) process.exit(await runDecodeChild(process.argv));

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CodedError } from "../../src/errors.ts";
 import { HttpError, problemResponse, toHttpError } from "../../src/http/problem.ts";
-import { UploadAdmission } from "../../src/images/admission.ts";
+import { UploadAdmission } from "../../src/images/process.ts";
 import { imageError } from "../../src/images/decoder.ts";
 import { RateLimiter } from "../../src/ratelimit/limiter.ts";
 import { StorageUnavailableError } from "../../src/storage/index.ts";
