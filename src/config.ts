@@ -3,7 +3,11 @@
 import { availableParallelism } from "node:os";
 import { DEFAULT_LIMITS, parseLimit, type Limits } from "./ratelimit/limiter.ts";
 import type { S3Settings } from "./storage/s3.ts";
+import { DEFAULT_THREAD_NICE } from "./auth/password.ts";
+import { ConfigError, Reader, redactUrl, type Env } from "./config-reader.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
+
+export { ConfigError, redactUrl };
 
 export type Config = Readonly<{
   env: "development" | "production" | "test";
@@ -76,91 +80,17 @@ export type Config = Readonly<{
   admin: { email: string; password: string } | undefined;
 }>;
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
-    this.name = "ConfigError";
-  }
-}
-
-type Env = Record<string, string | undefined>;
-
-/** Reads variables one by one, remembering every problem instead of stopping at the first. */
-class Reader {
-  readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
-
-  raw(name: string): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === "" ? undefined : value;
-  }
-
-  string(name: string, fallback: string): string {
-    return this.raw(name) ?? fallback;
-  }
-
-  int(name: string, fallback: number, min: number, max: number): number {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    const n = Number(value);
-    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-      this.problems.push(`${name} must be a whole number from ${min} to ${max} (got "${value}")`);
-      return fallback;
-    }
-    return n;
-  }
-
-  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
-    const value = this.raw(name);
-    if (value === undefined) return fallback;
-    if (!(allowed as readonly string[]).includes(value)) {
-      this.problems.push(`${name} must be one of ${allowed.join(", ")} (got "${value}")`);
-      return fallback;
-    }
-    return value as T;
-  }
-
-  bool(name: string, fallback: boolean): boolean {
-    const value = this.raw(name)?.toLowerCase();
-    if (value === undefined) return fallback;
-    if (["1", "true", "on", "yes"].includes(value)) return true;
-    if (["0", "false", "off", "no"].includes(value)) return false;
-    this.problems.push(`${name} must be on or off (got "${value}")`);
-    return fallback;
-  }
-
-  url(name: string, fallback: string, protocols: readonly string[]): string {
-    const value = this.raw(name) ?? fallback;
-    let parsed: URL;
-    try {
-      parsed = new URL(value);
-    } catch {
-      this.problems.push(`${name} must be a URL (got "${redactUrl(value)}")`);
-      return fallback;
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      this.problems.push(`${name} must start with ${protocols.join(" or ")} (got "${redactUrl(value)}")`);
-    }
-    return value;
-  }
-}
-
-/** Hides credentials in a URL so neither a config error nor a log line ever prints a password. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.username || url.password) {
-      url.username = "***";
-      url.password = "";
-    }
-    return url.toString();
-  } catch {
-    // Not a URL we can parse: everything between "//" and the last "@" may be a credential.
-    return value.replace(/\/\/.*@/, "//***@");
-  }
-}
-
 const MIB = 1024 * 1024;
+
+/** LOG_LEVEL alone, before the rest of the config, so even a failed start logs at the chosen level. */
+export function logLevelFrom(env: Env = process.env): LogLevel {
+  return new Reader(env).oneOf("LOG_LEVEL", "info", LOG_LEVELS);
+}
+
+/** PORT alone, for `profile-service healthcheck`, which must not fail on the rest of the config. */
+export function portFrom(env: Env = process.env): number {
+  return new Reader(env).int("PORT", 8000, 0, 65535);
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const read = new Reader(env);
@@ -265,8 +195,8 @@ export function loadConfig(env: Env = process.env): Config {
     argon2TimeCost: read.int("ARGON2_TIME_COST", 2, 1, 20),
     hashConcurrency: read.int("HASH_CONCURRENCY", cores, 1, 256),
     hashQueueMax: read.int("HASH_QUEUE_MAX", 256, 1, 100_000),
-    // Read again by the hashing threads themselves (src/auth/hash-worker.ts); checked here at start.
-    hashThreadNice: read.int("HASH_THREAD_NICE", 15, 0, 19),
+    // Handed to the hashing threads by their pool (src/auth/hash-worker.ts).
+    hashThreadNice: read.int("HASH_THREAD_NICE", DEFAULT_THREAD_NICE, 0, 19),
     maxUploadBytes: read.int("MAX_UPLOAD_BYTES", 5 * MIB, 1024, 100 * MIB),
     imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
     // 25 MP takes any phone photo and a 24 MP camera; a 25 MP PNG still costs ~150 MiB to decode.

@@ -16,7 +16,7 @@ import type { Metrics } from "./metrics/index.ts";
 import type { RateLimiter } from "./ratelimit/limiter.ts";
 import type { ImageStorage } from "./storage/index.ts";
 import type { PictureSweeper } from "./storage/sweeper.ts";
-import type { KeyedMutex } from "./util/keyed-mutex.ts";
+import type { KeyedMutex } from "./util/semaphore.ts";
 
 export type Deps = {
   config: Config;

@@ -1,9 +1,12 @@
 // JSON lines to stdout, one per event. Callers pass only what is safe to keep: the request log
 // names the route pattern, never the raw URL, so tokens in query strings cannot leak into it.
+import type { Clock } from "./auth/jwt.ts";
 
 export type LogFields = Record<string, unknown>;
 export type LogSink = (line: string) => void;
 export type Logger = {
+  /** Routine detail nobody needs unless LOG_LEVEL=debug (each picture sweep pass, for one). */
+  debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
@@ -38,14 +41,17 @@ export function stdoutSink(): { sink: LogSink; flush: () => void } {
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Lines below `level` are dropped before they are built (LOG_LEVEL=warn silences the access log). */
-export function createLogger(sink: LogSink, flush: () => void = () => {}, level: LogLevel = "info"): Logger {
+/**
+ * Lines below `level` are dropped before they are built (LOG_LEVEL=warn silences the access log).
+ * `clock` is the service's one clock (src/main.ts), so a test that moves time moves the log's too.
+ */
+export function createLogger(sink: LogSink, flush: () => void = () => {}, level: LogLevel = "info", clock: Clock = Date.now): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const write = (lineLevel: LogLevel) => {
     if (LOG_LEVELS.indexOf(lineLevel) < threshold) return () => {};
-    return (msg: string, fields?: LogFields) => sink(`${JSON.stringify({ time: new Date().toISOString(), level: lineLevel, msg, ...fields })}\n`);
+    return (msg: string, fields?: LogFields) => sink(`${JSON.stringify({ time: new Date(clock()).toISOString(), level: lineLevel, msg, ...fields })}\n`);
   };
-  return { info: write("info"), warn: write("warn"), error: write("error"), flush };
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), flush };
 }
 
 /** What the log may say about an unexpected error: its kind, message and where it came from. */

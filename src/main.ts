@@ -1,20 +1,22 @@
 // Entry point: read the config, build the dependencies, serve, and on SIGTERM/SIGINT stop taking
 // connections, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the database.
 import { createServer } from "./app.ts";
-import { ConfigError, loadConfig, redactUrl } from "./config.ts";
-import { isUnavailable } from "./db/index.ts";
+import type { Clock } from "./auth/jwt.ts";
+import { ConfigError, loadConfig, logLevelFrom, redactUrl, type Config } from "./config.ts";
 import { isCliCommand, runCli } from "./cli/index.ts";
-import { healthcheck } from "./healthcheck.ts";
-import { runDecodeChild } from "./images/decode-child.ts";
-import { createLogger, describeError, LOG_LEVELS, stdoutSink } from "./log.ts";
+import { runDecodeChild } from "./images/decoder.ts";
+import { createLogger, describeError, stdoutSink } from "./log.ts";
 import { startMetricsListener } from "./metrics/listener.ts";
-import { warnIfLowNofile } from "./nofile.ts";
+import { healthcheck, startFailureReason, warnIfLowNofile } from "./startup.ts";
 import { buildDeps } from "./wire.ts";
 
 const out = stdoutSink();
-// Read before the rest of the config, so even configuration errors are logged at the chosen level.
-const level = LOG_LEVELS.find((l) => l === process.env.LOG_LEVEL?.trim()) ?? "info";
-const log = createLogger(out.sink, out.flush, level);
+// The one clock (epoch ms) everything is given; it becomes a Date only at the database's edge and
+// seconds only at the JWT's.
+const clock: Clock = Date.now;
+const log = createLogger(out.sink, out.flush, logLevelFrom(), clock);
+// Set once read: the reasons for a failed start name the database and address it was given.
+let given: Config | undefined;
 
 async function main(): Promise<void> {
   let listening = false;
@@ -28,14 +30,14 @@ async function main(): Promise<void> {
   });
   let config;
   try {
-    config = loadConfig();
+    config = given = loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
   warnIfLowNofile(log);
-  const deps = await buildDeps(config, log);
+  const deps = await buildDeps(config, log, clock);
   const server = createServer(deps, { hostname: config.host, port: config.port });
   listening = true;
   log.info("listening", {
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
 
   const sweeper = setInterval(
     () =>
-      Promise.all([deps.store.deleteExpiredRefreshTokens(new Date()), deps.accountTokens.deleteExpired(new Date())]).catch((err) =>
+      Promise.all([deps.store.deleteExpiredRefreshTokens(new Date(clock())), deps.accountTokens.deleteExpired(new Date(clock()))]).catch((err) =>
         log.error("token sweep failed", describeError(err)),
       ),
     60 * 60 * 1000,
@@ -92,12 +94,7 @@ if (process.argv[2] === "image-decode") process.exit(await runDecodeChild(proces
 if (isCliCommand(process.argv[2])) process.exit(await runCli(process.argv.slice(2)));
 
 main().catch((err) => {
-  const code = (err as { code?: unknown } | null)?.code;
-  const reason = isUnavailable(err)
-    ? `cannot reach the database at ${redactUrl(process.env.DATABASE_URL ?? "")} (${code})`
-    : code === "EADDRINUSE"
-      ? `address in use: something already listens on ${process.env.HOST?.trim() || "127.0.0.1"}:${process.env.PORT?.trim() || "8000"}; stop it or choose another PORT (REUSE_PORT=true shares the port on purpose)`
-      : err instanceof Error ? err.message : String(err);
+  const reason = startFailureReason(err, given);
   log.error("failed to start", { reason, ...describeError(err), stack: undefined });
   out.flush();
   process.stderr.write(`failed to start: ${reason}\n`);

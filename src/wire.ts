@@ -20,7 +20,7 @@ import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
 import { S3ImageStorage } from "./storage/s3.ts";
 import { PictureSweeper } from "./storage/sweeper.ts";
-import { KeyedMutex } from "./util/keyed-mutex.ts";
+import { KeyedMutex } from "./util/semaphore.ts";
 import { MemoryCounters, RedisCounters, type Counters } from "./ratelimit/counters.ts";
 import { DEFAULT_LIMITS, RateLimiter } from "./ratelimit/limiter.ts";
 
@@ -72,6 +72,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     timeCost: config.argon2TimeCost,
     concurrency: config.hashConcurrency,
     queueMax: config.hashQueueMax,
+    threadNice: config.hashThreadNice,
   });
 
   if (config.admin) await ensureFirstAdmin(store, hasher, config.admin, log, clock);

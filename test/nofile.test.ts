@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../src/log.ts";
-import { hardNofile, SAFE_NOFILE, warnIfLowNofile } from "../src/nofile.ts";
+import { hardNofile, SAFE_NOFILE, warnIfLowNofile } from "../src/startup.ts";
 
 function warnings(hard: number | undefined): Array<Record<string, unknown>> {
   const lines: string[] = [];

@@ -1,7 +1,6 @@
-// A fixed set of hashing threads (src/auth/hash-worker.ts). The caller bounds concurrency to the
-// pool's size, so a free thread is always there when a job is sent. A thread that dies fails its
-// job and is replaced, so no request ever waits on a dead thread.
-import type { HashJob, HashReply } from "./hash-worker.ts";
+// A fixed set of hashing threads (src/auth/hash-worker.ts). A thread that dies fails its job and is
+// replaced, so no request ever waits on a dead thread.
+import type { HashJob, HashReply, HashWorkerData } from "./hash-worker.ts";
 
 type Pending = { resolve: (value: string | boolean) => void; reject: (err: Error) => void };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -12,6 +11,7 @@ const WORKER_URL = import.meta.url.startsWith("file:///$bunfs/")
   ? "file:///$bunfs/root/auth/hash-worker.ts"
   : new URL("./hash-worker.ts", import.meta.url).href;
 
+// The caller bounds concurrency to the pool's size, so a free thread is always there when a job is sent.
 export class HashPool {
   private readonly idle: Worker[] = [];
   private readonly running = new Map<Worker, number>();
@@ -19,12 +19,16 @@ export class HashPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(size: number) {
+  constructor(
+    size: number,
+    private readonly threadData: HashWorkerData = {},
+  ) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
 
   private spawn(): Worker {
-    const worker = new Worker(WORKER_URL);
+    // Bun's Worker takes Node's workerData option; its DOM typing does not list it.
+    const worker = new Worker(WORKER_URL, { workerData: this.threadData } as WorkerOptions);
     worker.onmessage = (event: MessageEvent<HashReply>) => this.settle(worker, event.data);
     worker.onerror = (event) => this.replace(worker, new Error(`hashing thread failed: ${event.message}`));
     worker.unref();

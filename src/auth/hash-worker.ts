@@ -2,6 +2,7 @@
 // event loop (every other request) still gets the core; the hashing takes whatever is left.
 import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
+import { workerData } from "node:worker_threads";
 
 declare const self: Worker;
 
@@ -9,18 +10,20 @@ export type HashJob =
   | { id: number; op: "hash"; password: string; memoryCost: number; timeCost: number }
   | { id: number; op: "verify"; password: string; hash: string };
 export type HashReply = { id: number; ok: true; value: string | boolean } | { id: number; ok: false; error: string };
+/** What the parent hands each thread at start (the thread reads no environment of its own). */
+export type HashWorkerData = { nice?: number };
 
-// Nice 15: during a login flood that saturates the core, other requests keep ~95% of it (GET /me
-// p99 rose 2.9×, bench/RESULTS.md) and logins crawl; nice 10 kept logins at ~3/s but let GET /me
-// p99 rise 4×. HASH_THREAD_NICE chooses (0 to 19).
-const NICE = Math.min(19, Math.max(0, Number(process.env.HASH_THREAD_NICE ?? 15) || 0));
+// The nice value comes from the pool (src/auth/password.ts says why 15); absent, no renice.
+const { nice } = (workerData ?? {}) as HashWorkerData;
 
-try {
-  // On Linux a thread id is a valid target for setpriority(): this renices this thread only.
-  const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-  setPriority(tid, NICE);
-} catch {
-  // Not Linux, or not allowed: hashing still runs off the event loop, just at normal priority.
+if (nice !== undefined) {
+  try {
+    // On Linux a thread id is a valid target for setpriority(): this renices this thread only.
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    setPriority(tid, nice);
+  } catch {
+    // Not Linux, or not allowed: hashing still runs off the event loop, just at normal priority.
+  }
 }
 
 const utf8 = new TextEncoder();

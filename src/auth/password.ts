@@ -1,16 +1,23 @@
-// Password hashing with argon2id (OWASP: 19 MiB, t=2, p=1) on low-priority threads, at most one per
-// core at a time behind a bounded queue, so a login flood neither starves other requests nor grows
-// memory without end. Legacy bcrypt hashes from the seeds' apps verify and get upgraded.
+// Password hashing with argon2id (OWASP: 19 MiB, t=2, p=1) on low-priority threads behind a bounded
+// queue, so a login flood neither starves other requests nor grows memory without end.
 import { Semaphore } from "../util/semaphore.ts";
 import { HashPool } from "./hash-pool.ts";
 
-export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency: number; queueMax: number };
+/**
+ * The hashing threads' CPU priority (0–19, HASH_THREAD_NICE). 15: during a login flood that saturates
+ * the core, other requests keep ~95% of it (GET /me p99 rose 2.9×, bench/RESULTS.md) and logins
+ * crawl; nice 10 kept logins at ~3/s but let GET /me p99 rise 4×.
+ */
+export const DEFAULT_THREAD_NICE = 15;
+
+export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency: number; queueMax: number; threadNice?: number };
 
 // How many checks of legacy hashes the failure floor remembers, and its ceiling: a check slowed by
 // a busy machine ages out after this many others, and never makes a failed login wait past 1 s.
 const LEGACY_SAMPLES = 100;
 const FLOOR_CEILING_MS = 1000;
 
+// At most one hash per core at a time. Legacy bcrypt hashes from imported apps verify and get upgraded.
 export class PasswordHasher {
   private readonly gate: Semaphore;
   private readonly legacyCheckMs: number[] = [];
@@ -20,7 +27,7 @@ export class PasswordHasher {
   constructor(private readonly policy: PasswordPolicy) {
     this.gate = new Semaphore(policy.concurrency, policy.queueMax);
     // One thread more than the gate admits: the dummy hash below is made outside the gate, at start.
-    this.pool = new HashPool(policy.concurrency + 1);
+    this.pool = new HashPool(policy.concurrency + 1, { nice: policy.threadNice ?? DEFAULT_THREAD_NICE });
     // What unknown-email logins are checked against. Made once, up front and outside the queue:
     // made lazily under load it could fail and leave unknown emails answering differently.
     this.dummyHash = this.pool.run({ op: "hash", password: crypto.randomUUID(), ...this.params() }) as Promise<string>;

@@ -1,8 +1,6 @@
 // One error type for everything a client may see, turned into RFC 9457 problem+json at one boundary.
 // The internal cause travels with the error for the log only; it never reaches the response.
 import { CodedError, type ErrorOptions, type FieldError, type ProblemCode } from "../errors.ts";
-import { StorageUnavailableError } from "../storage/index.ts";
-import { QueueFullError } from "../util/semaphore.ts";
 
 export type { FieldError, ProblemCode } from "../errors.ts";
 
@@ -32,6 +30,10 @@ export const TITLES: Readonly<Record<ProblemCode, readonly [status: number, titl
   internal_error: [500, "Internal server error"],
 };
 
+// 5xx answers that are the service working as designed under load or a dependency's outage, not a
+// bug: worth a warning in the log, without a stack, rather than an error.
+const EXPECTED: ReadonlySet<ProblemCode> = new Set(["server_busy", "service_unavailable"]);
+
 /** A CodedError that knows its status and title from the one table above. */
 export class HttpError extends CodedError {
   readonly status: number;
@@ -42,10 +44,11 @@ export class HttpError extends CodedError {
     this.name = "HttpError";
     [this.status, this.title] = TITLES[code];
   }
-}
 
-export function statusOf(code: ProblemCode): number {
-  return TITLES[code][0];
+  /** True for a refusal by design (busy, dependency down): log it at warn, without a stack. */
+  get expected(): boolean {
+    return EXPECTED.has(this.code);
+  }
 }
 
 /** The RFC 9457 `type` of a code: a relative URI, `/problems/<code-with-dashes>`. */
@@ -90,21 +93,13 @@ export function problemResponse(error: HttpError): Response {
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }
 
-/** Anything that is not an HttpError is a bug: the client learns nothing about it. */
+/**
+ * The one converter from any error to what a client sees. A domain module's CodedError keeps its
+ * code, detail and headers, and is itself the cause the log shows; anything else is a bug, and the
+ * client learns nothing about it.
+ */
 export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  if (err instanceof CodedError) return new HttpError(err.code, err.detail, err.options);
-  if (err instanceof QueueFullError) {
-    return new HttpError("server_busy", "Too many requests are waiting; try again shortly.", {
-      headers: { "Retry-After": "1" },
-      cause: err,
-    });
-  }
-  if (err instanceof StorageUnavailableError) {
-    return new HttpError("service_unavailable", "Picture storage is not answering; try again shortly.", {
-      headers: { "Retry-After": "5" },
-      cause: err,
-    });
-  }
+  if (err instanceof CodedError) return new HttpError(err.code, err.detail, { ...err.options, cause: err });
   return new HttpError("internal_error", "Something went wrong on our side.", { cause: err });
 }

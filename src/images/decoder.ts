@@ -1,13 +1,18 @@
-// Runs one decode in a child process (src/images/decode-child.ts) under a wall-clock budget and
-// kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
-import { HttpError } from "../http/problem.ts";
-import { DECODE_FAILED, type DecodeArgs } from "./decode-child.ts";
+// Runs one decode in a child process (this same file, run as a script) under a wall-clock budget
+// and kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
+import { CodedError } from "../errors.ts";
+
+/** Exit codes the parent reads: 0 with the JPEG on stdout, or one of these with a codec code on stderr. */
+export const DECODE_FAILED = 3;
+export const DECODE_OVERTIME = 4;
+
+export type DecodeArgs = { maxPixels: number; maxSide: number; quality: number; budgetMs: number };
 
 // In a compiled binary the child is the binary itself: main.ts hands `image-decode` to runDecodeChild.
 const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
-const CHILD = new URL("./decode-child.ts", import.meta.url).pathname;
+const CHILD = new URL(import.meta.url).pathname;
 
-/** The re-encoded JPEG, or a 413/422 HttpError; past `budgetMs` the child is killed and it is 422 image_too_complex. */
+/** The re-encoded JPEG, or image_too_large / invalid_image; past `budgetMs` the child is killed: image_too_complex. */
 export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
   const command = COMPILED ? [process.execPath, "image-decode"] : [process.execPath, CHILD];
   const child = Bun.spawn([...command, JSON.stringify(args)], {
@@ -28,7 +33,7 @@ export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promi
       child.exited,
     ]);
     if (overtime) {
-      throw new HttpError("image_too_complex", `The image could not be decoded within ${args.budgetMs} ms.`);
+      throw new CodedError("image_too_complex", `The image could not be decoded within ${args.budgetMs} ms.`);
     }
     if (exitCode === 0 && output.byteLength > 0) return output;
     if (exitCode === DECODE_FAILED) throw imageError(Object.assign(new Error(`image decoder: ${errors}`), { code: errors.trim() }));
@@ -38,15 +43,38 @@ export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promi
   }
 }
 
-/** A codec's error in HTTP terms: its pixel limit is 413, a file it cannot read is 422; anything else is ours. */
+/** A codec's error as ours: its pixel limit is image_too_large, a file it cannot read invalid_image; anything else is a bug. */
 export function imageError(err: unknown): unknown {
   switch ((err as { code?: unknown } | null)?.code) {
     case "ERR_IMAGE_TOO_MANY_PIXELS":
-      return new HttpError("image_too_large", "The image has too many pixels.", { cause: err });
+      return new CodedError("image_too_large", "The image has too many pixels.", { cause: err });
     case "ERR_IMAGE_DECODE_FAILED":
     case "ERR_IMAGE_UNKNOWN_FORMAT":
-      return new HttpError("invalid_image", "The image could not be decoded.", { cause: err });
+      return new CodedError("invalid_image", "The image could not be decoded.", { cause: err });
     default:
       return err;
   }
 }
+
+// The child's side. A process of its own, because a codec stuck in a hostile file can be stopped
+// only by killing it (issue 9.1): it reads one image on stdin and writes the profile JPEG on stdout.
+/** Runs one decode from stdin to stdout; arguments come as one JSON argv entry. */
+export async function runDecodeChild(argv: string[]): Promise<number> {
+  const { maxPixels, maxSide, quality, budgetMs } = JSON.parse(argv.at(-1)!) as DecodeArgs;
+  // Should the parent be gone, its timer is too: the decode still ends here, on this one.
+  setTimeout(() => process.exit(DECODE_OVERTIME), budgetMs + 1000).unref();
+  const input = await Bun.stdin.bytes();
+  try {
+    const jpeg = await new Bun.Image(input, { maxPixels, autoOrient: true })
+      .resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true })
+      .jpeg({ quality })
+      .bytes();
+    await Bun.write(Bun.stdout, jpeg);
+    return 0;
+  } catch (err) {
+    process.stderr.write(String((err as { code?: unknown } | null)?.code ?? "ERR_UNKNOWN"));
+    return DECODE_FAILED;
+  }
+}
+
+if (import.meta.main) process.exit(await runDecodeChild(process.argv));

@@ -1,10 +1,7 @@
-// Turns untrusted upload bytes into a clean JPEG: the type is judged by magic bytes, pixel count and
-// work multipliers are bounded before any pixels are allocated, decoding runs in a child process under
-// a time budget and a memory budget, EXIF orientation is applied, the longest side is capped, and
-// re-encoding drops EXIF/GPS and anything smuggled after the image data.
-import { HttpError, validationFailed } from "../http/problem.ts";
+// Turns untrusted upload bytes into a clean JPEG, bounding each cost (bodies in flight, pixels, decode
+// work, memory, time) before paying it; re-encoding drops EXIF/GPS, ICC and bytes smuggled after the image.
+import { CodedError } from "../errors.ts";
 import { Semaphore } from "../util/semaphore.ts";
-import { UploadAdmission } from "./admission.ts";
 import { complexity } from "./complexity.ts";
 import { decodeInChild, imageError } from "./decoder.ts";
 import { jpegWithoutIcc, jpegWithoutMetadata, pngWithoutIcc, webpWithoutIcc } from "./metadata.ts";
@@ -112,20 +109,23 @@ export class ImageProcessor {
     return this.admission.enter(userId);
   }
 
-  /** Returns the re-encoded JPEG, or throws a 413/415/422 HttpError that says what was wrong. */
+  /**
+   * Returns the re-encoded JPEG (type judged by magic bytes, EXIF orientation applied, longest side
+   * capped), or throws a CodedError (413/415/422 to clients) that says what was wrong.
+   */
   async toProfileJpeg(input: Uint8Array): Promise<Uint8Array> {
     if (input.byteLength === 0) {
-      throw validationFailed([{ field: "image", message: "the file is empty" }]);
+      throw new CodedError("validation_failed", "image: the file is empty", { errors: [{ field: "image", message: "the file is empty" }] });
     }
     const type = sniffImageType(input);
     if (!type) {
-      throw new HttpError("unsupported_image_type", "The file is not a JPEG, PNG, GIF or WebP image.");
+      throw new CodedError("unsupported_image_type", "The file is not a JPEG, PNG, GIF or WebP image.");
     }
     if ((type === "jpeg" && !jpegIsComplete(input)) || (type === "gif" && !gifIsComplete(input))) {
-      throw new HttpError("invalid_image", `The ${type.toUpperCase()} image is truncated or corrupt.`);
+      throw new CodedError("invalid_image", `The ${type.toUpperCase()} image is truncated or corrupt.`);
     }
     const { tooComplex, progressive } = complexity(type, input);
-    if (tooComplex) throw new HttpError("image_too_complex", tooComplex);
+    if (tooComplex) throw new CodedError("image_too_complex", tooComplex);
     // The ICC profile would be copied into our output unchecked: unbounded in size, and a place to
     // smuggle bytes. Colours are treated as sRGB instead.
     const source = WITHOUT_ICC[type]?.(input) ?? input;
@@ -139,7 +139,7 @@ export class ImageProcessor {
     }
     const { width, height } = header;
     if (width > MAX_DIMENSION || height > MAX_DIMENSION) {
-      throw new HttpError("image_too_large", `Images may be at most ${MAX_DIMENSION} pixels on a side.`);
+      throw new CodedError("image_too_large", `Images may be at most ${MAX_DIMENSION} pixels on a side.`);
     }
     const memory = decodeMemory(type, width * height, progressive);
     const jpeg = await this.gate.run(
@@ -147,5 +147,44 @@ export class ImageProcessor {
       memory,
     );
     return jpegWithoutMetadata(jpeg);
+  }
+}
+
+// Bounds the upload bodies in flight, over all and per account, before a byte of a body is read:
+// the decode queue bounds only bodies already read, so held uploads could fill memory (issue 14.2).
+export class UploadAdmission {
+  private total = 0;
+  private readonly perUser = new Map<number, number>();
+
+  constructor(
+    readonly maxTotal: number,
+    readonly maxPerUser: number,
+  ) {}
+
+  get inFlight(): number {
+    return this.total;
+  }
+
+  /** Takes a place for `userId`'s upload and returns its release, or throws server_busy (503) at once when none is free. */
+  enter(userId: number): () => void {
+    const mine = this.perUser.get(userId) ?? 0;
+    if (this.total >= this.maxTotal || mine >= this.maxPerUser) {
+      const detail =
+        mine >= this.maxPerUser
+          ? `At most ${this.maxPerUser} uploads per account may be in progress at once; try again shortly.`
+          : "Too many uploads are in progress; try again shortly.";
+      throw new CodedError("server_busy", detail, { headers: { "Retry-After": "1" } });
+    }
+    this.total++;
+    this.perUser.set(userId, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const left = (this.perUser.get(userId) ?? 1) - 1;
+      if (left > 0) this.perUser.set(userId, left);
+      else this.perUser.delete(userId);
+    };
   }
 }

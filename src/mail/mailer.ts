@@ -1,6 +1,5 @@
 // Where mail goes: an SMTP server (nodemailer) when SMTP_URL is set, otherwise the log, so a
 // developer with curl can follow a reset or verification link without running a mail server.
-// Production refuses to start without SMTP_URL (src/config.ts), so the log never gets real links.
 import nodemailer from "nodemailer";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
@@ -46,6 +45,7 @@ function logMailer(log: Logger): Mailer {
   };
 }
 
+// Production refuses to start without SMTP_URL (src/config.ts), so the log never gets real links.
 export function createMailer(config: Config, log: Logger): Mailer {
   return config.smtpUrl === undefined ? logMailer(log) : smtpMailer(config.smtpUrl, config.mailFrom);
 }

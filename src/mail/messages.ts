@@ -1,6 +1,5 @@
-// The three messages the service sends, each as plain text and HTML. They carry no text a user
-// chose: anyone can sign up with someone else's address, and a "name" like "your account is locked,
-// go to evil.example" must not reach that inbox. Values put into HTML are escaped all the same.
+// The three messages the service sends, as plain text and HTML, carrying no text a user chose (a
+// "name" like "your account is locked, go to evil.example" must not reach someone else's inbox).
 import type { Mail } from "./mailer.ts";
 
 const escapeHtml = (text: string): string =>
@@ -14,6 +13,7 @@ function html(paragraphs: string[], link?: { href: string; label: string }): str
 
 const minutes = (seconds: number) => (seconds % 3600 === 0 ? `${seconds / 3600} hour${seconds === 3600 ? "" : "s"}` : `${Math.round(seconds / 60)} minutes`);
 
+// Anyone can sign up with someone else's address; values put into HTML are escaped all the same.
 /** A message with a link: the text has the link between `lines` and `after`, the HTML a button at the end. */
 function linkMail(to: string, subject: string, lines: string[], link: { href: string; label: string }, after: string): Mail {
   return {

@@ -1,8 +1,5 @@
 // Mail goes out after the response, never inside it: the client does not wait on an SMTP server,
-// and a forgot-password request takes the same time whether or not the account exists. Tasks are
-// tracked so shutdown (and tests) can wait for what is still on its way, and bounded: a flood of
-// requests that send mail (across many addresses, past the rate limits) must not pile up tasks and
-// SMTP connections without end while the mail server is slow.
+// and a forgot-password request takes the same time whether or not the account exists.
 import type { Logger } from "../log.ts";
 import { describeError } from "../log.ts";
 
@@ -13,6 +10,9 @@ export type MailEvent = "requested" | MailResult;
 // Warnings about dropped mail, at most this often: a flood must not flood the log too.
 const DROP_WARNING_INTERVAL_MS = 10_000;
 
+// Tasks are tracked so shutdown (and tests) can wait for what is still on its way, and bounded: a
+// flood of requests that send mail (across many addresses, past the rate limits) must not pile up
+// tasks and SMTP connections without end while the mail server is slow.
 export class Outbox {
   private readonly pending = new Set<Promise<void>>();
   private lastDropWarning = -Infinity;

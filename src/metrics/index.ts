@@ -1,6 +1,5 @@
-// What the service counts, in one place: requests by route and status with their latency, the
-// queues in front of hashing, image decoding and mail, uploads, rate-limit refusals and database
-// errors. Handlers and the pipeline bump these; GET /metrics renders them, in one of two views.
+// What the service counts, in one place: requests, latency, queues (hashing, images, mail), uploads,
+// rate-limit refusals and database errors. Handlers bump these; GET /metrics renders them.
 import { Counter, Gauge, Histogram, render } from "./prometheus.ts";
 
 // Seconds: 1 ms (a cached GET /me) to 10 s (an upload behind a full queue).
@@ -27,7 +26,8 @@ export class Metrics {
   readonly mail = new Counter("mail_messages_total", "Mail messages, by result: sent, failed, or dropped because too many were on their way.");
   private readonly gauges: Gauge[];
   private readonly mailQueue: Gauge;
-  private readonly started = Date.now() / 1000;
+  // When this process started: a fact about the process, not a reading of the service's clock.
+  private readonly started = performance.timeOrigin / 1000;
 
   constructor(queues: QueueDepths) {
     this.gauges = [

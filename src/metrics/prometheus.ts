@@ -1,9 +1,9 @@
-// The few Prometheus primitives the service needs, rendered in the text exposition format 0.0.4:
-// labelled counters, a labelled histogram, and gauges read when scraped. Small enough not to need
-// a client library; label values are escaped as the format asks.
+// The few Prometheus primitives the service needs (labelled counters, a histogram, gauges read when
+// scraped) in text format 0.0.4: small enough not to need a client library.
 
 type Labels = Record<string, string>;
 
+// Label values are escaped as the format asks.
 const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 const renderLabels = (labels: Labels) => {
   const entries = Object.entries(labels);
@@ -29,10 +29,6 @@ export class Counter implements Metric {
     const entry = this.values.get(k);
     if (entry) entry.value += by;
     else this.values.set(k, { labels, value: by });
-  }
-
-  value(labels: Labels = {}): number {
-    return this.values.get(key(labels))?.value ?? 0;
   }
 
   render(): string {

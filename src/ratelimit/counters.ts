@@ -1,6 +1,5 @@
-// Fixed-window counters: in this process's memory, or in Redis (one atomic Lua script) so every
-// instance shares them. If Redis stops answering, counting falls back to memory at once, said in the
-// log, while Redis is looked for every 2 s in the background: limits bend, the service stays up.
+// Fixed-window counters, in this process's memory or in Redis (one atomic Lua script) so every
+// instance shares them; if Redis stops answering, limits bend to memory and the service stays up.
 import { RedisClient } from "bun";
 import type { Logger } from "../log.ts";
 

@@ -1,5 +1,6 @@
 // What the app needs from a place that keeps profile pictures: local files (the default) or an
 // S3-compatible bucket. Both drivers pass one shared test suite (test/storage/storage.test.ts).
+import { CodedError } from "../errors.ts";
 
 export type StoredImage = { body: Blob; size: number; etag: string; lastModified: number };
 
@@ -39,12 +40,13 @@ export interface ImageStorage {
 }
 
 /**
- * The storage did not answer, or refused, or took too long: a dependency failure, not a bug. The
- * HTTP layer answers 503 with Retry-After; the cause goes to the log.
+ * The storage did not answer, or refused, or took too long: a dependency failure, not a bug.
+ * Clients see 503 service_unavailable with Retry-After; the operation and the cause go to the log.
  */
-export class StorageUnavailableError extends Error {
+export class StorageUnavailableError extends CodedError {
   constructor(operation: string, options: { cause?: unknown } = {}) {
-    super(`picture storage unavailable (${operation})`, options);
+    super("service_unavailable", "Picture storage is not answering; try again shortly.", { headers: { "Retry-After": "5" }, cause: options.cause });
     this.name = "StorageUnavailableError";
+    this.message = `picture storage unavailable (${operation})`;
   }
 }

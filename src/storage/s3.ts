@@ -1,6 +1,5 @@
-// Profile pictures in an S3-compatible bucket (AWS S3, MinIO, R2) through Bun.S3Client. Keys are
-// immutable per upload, profile/<id>/<version>.jpg, so no cache ever serves a stale picture; the
-// old key is deleted only after the database points at the new one.
+// Profile pictures in an S3-compatible bucket (AWS S3, MinIO, R2) through Bun.S3Client, under keys
+// immutable per upload (profile/<id>/<version>.jpg), so no cache ever serves a stale picture.
 import { StorageUnavailableError, type CurrentVersions, type ImageStorage, type StoredImage } from "./index.ts";
 
 export type S3Settings = {
@@ -20,6 +19,7 @@ const KEY = /^profile\/(\d+)\/(\d+)\.jpg$/;
 
 const isNoSuchKey = (err: unknown) => (err as { code?: string } | null)?.code === "NoSuchKey";
 
+// The old key is deleted only after the database points at the new one.
 export class S3ImageStorage implements ImageStorage {
   private readonly client: Bun.S3Client;
 

@@ -1,8 +1,7 @@
-// Removes pictures the database no longer points at, while the service runs. The database change is
-// the commit point: a removal that fails afterwards is retried with backoff, and a periodic pass
-// (reconcile) catches anything else left behind — by a crash, a lost queue, another instance.
+// Removes pictures the database no longer points at, while the service runs: a removal that fails
+// is retried with backoff, and a periodic pass catches what a crash or another instance left behind.
 import { describeError, type Logger } from "../log.ts";
-import type { KeyedMutex } from "../util/keyed-mutex.ts";
+import type { KeyedMutex } from "../util/semaphore.ts";
 import type { CurrentVersions, ImageStorage } from "./index.ts";
 
 export type SweeperOptions = {
@@ -23,6 +22,7 @@ type Pending = { userId: number; version: number; attempts: number; due: number 
 
 const why = (err: unknown) => ({ ...describeError(err), stack: undefined });
 
+// The database change is the commit point: nothing is removed before the row points elsewhere.
 export class PictureSweeper {
   private readonly pending = new Map<string, Pending>();
   private retryTimer: Timer | undefined;
@@ -69,6 +69,7 @@ export class PictureSweeper {
   async pass(): Promise<number> {
     const { removed } = await this.storage.reconcile(this.currentVersions, { before: this.options.clock() - this.options.graceMs });
     if (removed > 0) this.log.warn("removed pictures no account points at", { count: removed });
+    else this.log.debug("picture sweep found nothing to remove");
     return removed;
   }
 

@@ -1,11 +1,13 @@
-// Bounds how many expensive jobs (password hashing, image decoding) run at once, with a bounded
-// wait line: a flood gets a fast "busy" instead of unbounded memory and ever-growing latency.
-// Jobs may also weigh something (image decoding: its memory) against a shared capacity.
+// Bounds concurrent work. Semaphore: expensive jobs (hashing, decoding, weighed by memory) behind a
+// bounded wait line, so a flood gets a fast "busy", not ever-growing memory; KeyedMutex: one per key.
+import { CodedError } from "../errors.ts";
 
-export class QueueFullError extends Error {
+/** The wait line is full: clients see 503 server_busy with Retry-After, and may simply try again. */
+export class QueueFullError extends CodedError {
   constructor() {
-    super("the work queue is full");
+    super("server_busy", "Too many requests are waiting; try again shortly.", { headers: { "Retry-After": "1" } });
     this.name = "QueueFullError";
+    this.message = "the work queue is full";
   }
 }
 
@@ -64,6 +66,26 @@ export class Semaphore {
       const next = this.waiting.shift()!;
       this.take(next.weight);
       next.start();
+    }
+  }
+}
+
+/**
+ * Runs jobs that share a key one after another (e.g. two picture changes for one user), while
+ * jobs with different keys run freely. Entries are dropped as soon as their key goes idle.
+ */
+export class KeyedMutex<K> {
+  private readonly tails = new Map<K, Promise<unknown>>();
+
+  async run<T>(key: K, job: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const current = previous.then(job, job);
+    const tail = current.catch(() => {});
+    this.tails.set(key, tail);
+    try {
+      return await current;
+    } finally {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
     }
   }
 }

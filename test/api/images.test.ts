@@ -290,7 +290,7 @@ describe("decode work is bounded before and during decoding (issue 9.1)", () => 
     // Killed, not left to burn a core: no decoder of ours is still running.
     const decoders = childrenOf(process.pid).filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("decode-child");
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("images/decoder.ts");
       } catch {
         return false;
       }

@@ -2,7 +2,7 @@
 // unless RATE_LIMIT_IPV6_PREFIX says otherwise), whatever spelling the address arrives in.
 import { describe, expect, test } from "bun:test";
 import { ConfigError, loadConfig } from "../../src/config.ts";
-import { networkOf } from "../../src/ratelimit/network.ts";
+import { networkOf } from "../../src/ratelimit/limiter.ts";
 
 describe("networkOf", () => {
   test.each([

@@ -8,7 +8,7 @@ import { createLogger } from "../../src/log.ts";
 import { StorageUnavailableError } from "../../src/storage/index.ts";
 import { LocalImageStorage } from "../../src/storage/local.ts";
 import { PictureSweeper } from "../../src/storage/sweeper.ts";
-import { KeyedMutex } from "../../src/util/keyed-mutex.ts";
+import { KeyedMutex } from "../../src/util/semaphore.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
