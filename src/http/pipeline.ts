@@ -130,7 +130,10 @@ function failure(err: unknown, ctx: Ctx, route: string): Response {
   if (error.code === "internal_error" && isQueryError(err)) ctx.deps.metrics.databaseErrors.inc({ kind: "query" });
   // Once per failed request, with what the client never sees: the cause and where it came from.
   if (error.status >= 500) {
-    ctx.deps.log.error("request failed", { request_id: ctx.requestId, route, code: error.code, ...describeError(error.cause ?? err) });
+    const fields = { request_id: ctx.requestId, route, code: error.code, ...describeError(error.cause ?? err) };
+    // A refusal by design (busy, a dependency down) is news, not a bug: a warning without a stack.
+    if (error.expected) ctx.deps.log.warn("request refused", { ...fields, stack: undefined });
+    else ctx.deps.log.error("request failed", fields);
   }
   return problemResponse(error);
 }
