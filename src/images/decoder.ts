@@ -2,13 +2,23 @@
 // kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
 import { HttpError } from "../http/problem.ts";
 import { DECODE_FAILED, type DecodeArgs } from "./decode-child.ts";
+import { decodeVariantSet, type VariantSet } from "./variants.ts";
 
 // In a compiled binary the child is the binary itself: main.ts hands `image-decode` to runDecodeChild.
 const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
 const CHILD = new URL("./decode-child.ts", import.meta.url).pathname;
 
 /** The re-encoded JPEG, or a 413/422 HttpError; past `budgetMs` the child is killed and it is 422 image_too_complex. */
-export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
+export function decodeInChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
+  return runChild(source, { ...args, variants: undefined });
+}
+
+/** The whole variant set (variants.ts) made in the child, under the same budget and with the same errors. */
+export async function variantsInChild(source: Uint8Array, args: DecodeArgs & { variants: number[] }): Promise<VariantSet> {
+  return decodeVariantSet(await runChild(source, args));
+}
+
+async function runChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
   const command = COMPILED ? [process.execPath, "image-decode"] : [process.execPath, CHILD];
   const child = Bun.spawn([...command, JSON.stringify(args)], {
     stdin: source,
