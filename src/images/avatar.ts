@@ -1,6 +1,5 @@
 // The default avatar of an account without a picture (issue 11.4): its initials in white on a colour
 // derived from the user id, as SVG in which no user text can become markup; PNG is avatar-png.ts.
-import { createHash } from "node:crypto";
 import { initials } from "./initials.ts";
 
 /**
@@ -53,7 +52,7 @@ const WHITE: Rgb = [255, 255, 255];
  * lightest shade from 45% down whose contrast with white is at least 4.5 plus a margin for rounding.
  */
 export function avatarColour(userId: number | string): Rgb {
-  const digest = createHash("sha256").update(`avatar:${userId}`).digest();
+  const digest = Buffer.from(new Bun.CryptoHasher("sha256").update(`avatar:${userId}`).digest());
   const hue = digest.readUInt16BE(0) % 360;
   const saturation = 0.45 + (digest[2]! % 25) / 100;
   for (let lightness = 0.45; lightness > 0.1; lightness -= 0.01) {

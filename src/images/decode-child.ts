@@ -1,6 +1,5 @@
 // The decoder's own process: reads one image on stdin, writes the profile JPEG on stdout. A process,
 // because a codec stuck in a hostile file can be stopped only by killing it (issue 9.1).
-import { encodeVariantSet, makeVariants } from "./variants.ts";
 
 /** Exit codes the parent reads: 0 with the JPEG on stdout, or one of these with a codec code on stderr. */
 export const DECODE_FAILED = 3;
@@ -23,6 +22,8 @@ export async function runDecodeChild(argv: string[]): Promise<number> {
   const input = await Bun.stdin.bytes();
   try {
     if (variants) {
+      // Loaded only here, so today's single-JPEG decode starts no slower than before.
+      const { encodeVariantSet, makeVariants } = await import("./variants.ts");
       const set = await makeVariants(input, { maxPixels, maxSide, quality, sizes: variants });
       await Bun.write(Bun.stdout, encodeVariantSet(set));
       return 0;

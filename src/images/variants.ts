@@ -1,8 +1,7 @@
 // Makes a profile picture's whole set of stored objects at upload, inside the decode child: the cleaned
 // full-size JPEG, square centre-cropped WebP and JPEG variants, and a ThumbHash placeholder (issue 11).
-import { createHash } from "node:crypto";
 import { jpegWithoutMetadata } from "./metadata.ts";
-import { centreSquare, decodePng, encodePng } from "./square.ts";
+import { centreSquareBmp, decodePng } from "./square.ts";
 
 /** Square sides made by default; small enough that the four together weigh far less than one photo. */
 export const DEFAULT_VARIANT_SIZES: readonly number[] = Object.freeze([64, 128, 256, 512]);
@@ -41,7 +40,7 @@ export type VariantSet = {
 
 /** The first 16 hex digits of the SHA-256: 64 bits, ample to keep one account's objects apart. */
 export function contentHash(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+  return new Bun.CryptoHasher("sha256").update(bytes).digest("hex").slice(0, 16);
 }
 
 const EXTENSION: Record<ImageFormat, string> = { jpeg: "jpg", webp: "webp" };
@@ -91,7 +90,7 @@ export async function makeVariants(source: Uint8Array, options: VariantOptions):
     .resize(Math.max(largest, Math.round((width * largest) / side)), Math.max(largest, Math.round((height * largest) / side)))
     .png({ compressionLevel: 0 })
     .bytes();
-  const square = encodePng(centreSquare(decodePng(scaled)));
+  const square = centreSquareBmp(decodePng(scaled));
   const placeholder = await new Bun.Image(square).placeholder();
 
   const made = new Map<number, { webp: StoredImage; jpeg: StoredImage }>();

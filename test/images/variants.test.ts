@@ -2,7 +2,7 @@
 // weight under the original's, and the same set when made in the decode child under its budget.
 import { describe, expect, test } from "bun:test";
 import { variantsInChild } from "../../src/images/decoder.ts";
-import { centreSquare, decodePng, encodePng } from "../../src/images/square.ts";
+import { centreSquare, centreSquareBmp, decodePng, encodePng } from "../../src/images/square.ts";
 import {
   contentHash,
   DEFAULT_VARIANT_SIZES,
@@ -43,6 +43,15 @@ describe("square.ts", () => {
       expect([...square.data.subarray(to, to + pixels.channels)]).toEqual([...pixels.data.subarray(from, from + pixels.channels)]);
     }
     expect(await dimensions(encodePng(square))).toEqual({ width: 40, height: 40, format: "png" });
+  });
+
+  test("the square as a BMP Bun.Image reads back pixel for pixel", async () => {
+    const pixels = decodePng(await new Bun.Image(png(50, 90, { seed: 5 })).png({ compressionLevel: 0 }).bytes());
+    expect(pixels.channels).toBe(4);
+    const bmp = centreSquareBmp(pixels);
+    expect(await dimensions(bmp)).toEqual({ width: 50, height: 50, format: "bmp" });
+    const back = decodePng(await new Bun.Image(bmp).png({ compressionLevel: 0 }).bytes());
+    expect(back.data).toEqual(centreSquare(pixels).data);
   });
 });
 
