@@ -1,13 +1,14 @@
 // Cost of issue 11's variant set against today's single re-encode: CPU per upload and peak memory of
 // the decode children, 16 at once, for a 5 MiB photo-like JPEG and bench/uploads.ts's 5 MiB noise JPEG.
-// Usage: bun bench/variants.ts [parallel=16] [out.json]
+// Usage: bun bench/variants.ts [parallel=16] [out.json|-] [sizes=64,128,256,512]
 import { DEFAULT_VARIANT_SIZES, decodeVariantSet, storedObjects } from "../src/images/variants.ts";
 import { noiseJpeg } from "../test/fixtures/images.ts";
 import { photoLike } from "../test/fixtures/photo.ts";
 import { MIB, procStatus } from "./lib.ts";
 
 const parallel = Number(process.argv[2] ?? 16);
-const outPath = process.argv[3];
+const outPath = process.argv[3] === "-" ? undefined : process.argv[3];
+const sizes = process.argv[4] ? process.argv[4].split(",").map(Number) : [...DEFAULT_VARIANT_SIZES];
 const CHILD = new URL("../src/images/decode-child.ts", import.meta.url).pathname;
 // The service's defaults (src/config.ts): IMAGE_MAX_SIDE 1024, JPEG_QUALITY 85, 25 MP.
 const BASE = { maxPixels: 25_000_000, maxSide: 1024, quality: 85, budgetMs: 60_000 };
@@ -31,7 +32,7 @@ const sampler = setInterval(() => {
 
 /** One decode child as decoder.ts starts it, with its own CPU time (from the kernel) and peak RSS. */
 async function decode(source: Uint8Array, variants: boolean): Promise<Run> {
-  const args = variants ? { ...BASE, variants: [...DEFAULT_VARIANT_SIZES] } : BASE;
+  const args = variants ? { ...BASE, variants: sizes } : BASE;
   const child = Bun.spawn([process.execPath, CHILD, JSON.stringify(args)], { stdin: source, stdout: "pipe", stderr: "pipe", env: {} });
   live.set(child.pid, 0);
   const [output, errors, code] = await Promise.all([new Response(child.stdout).bytes(), new Response(child.stderr).text(), child.exited]);
@@ -67,6 +68,7 @@ const inputs: [string, Uint8Array][] = [
   ["photo-like", await photoLike(5 * MIB)],
   ["noise (bench/uploads.ts)", await noiseJpeg(0.97 * 5 * MIB)],
 ];
+console.log(`${parallel} children at once; variant sizes ${sizes.join(", ")}`);
 const results = [];
 for (const [name, source] of inputs) {
   await decode(source, false); // warm the page cache and the child's first start
