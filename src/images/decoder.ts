@@ -1,19 +1,38 @@
 // Runs one decode in a child process (this same file, run as a script) under a wall-clock budget
 // and kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
 import { CodedError } from "../errors.ts";
+import type { VariantSet } from "./variants.ts";
 
 /** Exit codes the parent reads: 0 with the JPEG on stdout, or one of these with a codec code on stderr. */
 export const DECODE_FAILED = 3;
 export const DECODE_OVERTIME = 4;
 
-export type DecodeArgs = { maxPixels: number; maxSide: number; quality: number; budgetMs: number };
+export type DecodeArgs = {
+  maxPixels: number;
+  maxSide: number;
+  quality: number;
+  budgetMs: number;
+  /** Square variant sides: when present the child writes a whole variant set (variants.ts), not one JPEG. */
+  variants?: number[];
+};
 
 // In a compiled binary the child is the binary itself: main.ts hands `image-decode` to runDecodeChild.
 const COMPILED = import.meta.url.startsWith("file:///$bunfs/");
 const CHILD = new URL(import.meta.url).pathname;
 
 /** The re-encoded JPEG, or image_too_large / invalid_image; past `budgetMs` the child is killed: image_too_complex. */
-export async function decodeInChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
+export function decodeInChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
+  return runChild(source, { ...args, variants: undefined });
+}
+
+/** The whole variant set (variants.ts) made in the child, under the same budget and with the same errors. */
+export async function variantsInChild(source: Uint8Array, args: DecodeArgs & { variants: number[] }): Promise<VariantSet> {
+  // Imported here, not at the top: the child is this same file, and its plain decode needs none of it.
+  const { decodeVariantSet } = await import("./variants.ts");
+  return decodeVariantSet(await runChild(source, args));
+}
+
+async function runChild(source: Uint8Array, args: DecodeArgs): Promise<Uint8Array> {
   const command = COMPILED ? [process.execPath, "image-decode"] : [process.execPath, CHILD];
   const child = Bun.spawn([...command, JSON.stringify(args)], {
     stdin: source,
@@ -60,11 +79,17 @@ export function imageError(err: unknown): unknown {
 // only by killing it (issue 9.1): it reads one image on stdin and writes the profile JPEG on stdout.
 /** Runs one decode from stdin to stdout; arguments come as one JSON argv entry. */
 export async function runDecodeChild(argv: string[]): Promise<number> {
-  const { maxPixels, maxSide, quality, budgetMs } = JSON.parse(argv.at(-1)!) as DecodeArgs;
+  const { maxPixels, maxSide, quality, budgetMs, variants } = JSON.parse(argv.at(-1)!) as DecodeArgs;
   // Should the parent be gone, its timer is too: the decode still ends here, on this one.
   setTimeout(() => process.exit(DECODE_OVERTIME), budgetMs + 1000).unref();
   const input = await Bun.stdin.bytes();
   try {
+    if (variants) {
+      // Loaded only here, so the single-JPEG decode starts no slower than before.
+      const { encodeVariantSet, makeVariants } = await import("./variants.ts");
+      await Bun.write(Bun.stdout, encodeVariantSet(await makeVariants(input, { maxPixels, maxSide, quality, sizes: variants })));
+      return 0;
+    }
     const jpeg = await new Bun.Image(input, { maxPixels, autoOrient: true })
       .resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true })
       .jpeg({ quality })
