@@ -2,7 +2,7 @@
 // connections, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the database.
 import { createServer } from "./app.ts";
 import { ConfigError, loadConfig, redactUrl } from "./config.ts";
-import { isUnavailable } from "./db/index.ts";
+import { isUnavailable } from "./store/index.ts";
 import { COMMANDS, runCli } from "./cli/index.ts";
 import { healthcheck } from "./healthcheck.ts";
 import { runDecodeChild } from "./images/decode-child.ts";
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 
   const sweeper = setInterval(
     () =>
-      Promise.all([deps.store.deleteExpiredRefreshTokens(new Date()), deps.accountTokens.deleteExpired(new Date())]).catch((err) =>
+      Promise.all([deps.sessions.deleteExpired(new Date()), deps.accountTokens.deleteExpired(new Date())]).catch((err) =>
         log.error("token sweep failed", describeError(err)),
       ),
     60 * 60 * 1000,

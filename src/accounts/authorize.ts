@@ -1,7 +1,7 @@
 // Who may act on which account: the user themself, or an admin. Everyone else gets 403 for an
 // account that exists and 404 for one that does not (seed 002: "unless admin").
 import type { Ctx } from "../context.ts";
-import type { UserRow } from "../db/index.ts";
+import type { UserRow } from "../store/index.ts";
 import { authenticate, type Session } from "../http/auth.ts";
 import { HttpError } from "../http/problem.ts";
 

@@ -24,7 +24,7 @@ export class AccessTokens {
 
   async issue(
     user: { id: number; tokenVersion: number },
-    session: { id: string; authenticatedAt: number },
+    session: { sessionId: string; authTime: number },
   ): Promise<{ token: string; expiresIn: number }> {
     const iat = Math.floor(this.clock() / 1000);
     const token = await signHs256(
@@ -32,8 +32,9 @@ export class AccessTokens {
         sub: String(user.id),
         user_id: user.id,
         ver: user.tokenVersion,
-        sid: session.id,
-        auth_time: session.authenticatedAt,
+        // Wire names (OIDC's): `sid` is the session id, `auth_time` its login time; verify maps them back.
+        sid: session.sessionId,
+        auth_time: session.authTime,
         jti: randomUUIDv7(),
         iat,
         exp: iat + this.ttlSeconds,

@@ -2,7 +2,7 @@
 // two exceptions a client needs: no credentials at all (a bare challenge), and an expired token.
 import { JwtError } from "../auth/jwt.ts";
 import type { Ctx } from "../context.ts";
-import type { UserRow } from "../db/index.ts";
+import type { UserRow } from "../store/index.ts";
 import { credentialsRequired, unauthorized } from "./problem.ts";
 
 /** `authTime`: when this session's login checked the password (epoch seconds). */

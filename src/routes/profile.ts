@@ -1,5 +1,5 @@
 // The public shape of a user, the one place that decides which columns a client may see.
-import type { UserRow } from "../db/index.ts";
+import type { UserRow } from "../store/index.ts";
 import type { ImageStorage } from "../storage/index.ts";
 
 export type Profile = {

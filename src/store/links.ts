@@ -1,7 +1,9 @@
 // The one-time tokens we mail: password-reset links and email-verification links. Each row keeps
 // the address it was sent to; spending one is a conditional UPDATE, so it works exactly once.
 import type { SQL } from "bun";
-import { falseIfUserGone, iso, nullableIso, type Dialect } from "./index.ts";
+import { falseIfUserGone } from "./errors.ts";
+import type { Dialect } from "./migrations/index.ts";
+import { iso, nullableIso } from "./rows.ts";
 import { transaction } from "./transaction.ts";
 
 export type AccountTokenPurpose = "password_reset" | "email_verification";
@@ -16,7 +18,7 @@ export type AccountTokenRow = {
   usedAt: string | null;
 };
 
-export class AccountTokenStore {
+export class LinkStore {
   constructor(
     private readonly sql: SQL,
     private readonly dialect: Dialect,
