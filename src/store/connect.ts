@@ -1,10 +1,10 @@
-// Opens SQLite or PostgreSQL behind one Bun.SQL handle, with the settings each needs: a bounded
-// pool on PostgreSQL (bounded.ts), an off-the-event-loop busy wait and WAL pragmas on SQLite.
+// Opens SQLite or PostgreSQL behind one Bun.SQL handle, with the settings each needs (a bounded
+// pool on PostgreSQL, a patient busy wait and WAL on SQLite), migrates it, and runs transactions.
 import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { boundedPostgres } from "./bounded.ts";
-import type { Dialect } from "./migrations/index.ts";
+import { migrations, type Dialect, type Migration } from "./migrations/index.ts";
 import { patientSqlite, SYNC_BUSY_MS } from "./patient-sqlite.ts";
 
 export type { Dialect };
@@ -53,4 +53,54 @@ export async function configureSqlite(sql: SQL, patient: boolean): Promise<void>
   await sql.unsafe(`PRAGMA busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
   await sql`PRAGMA foreign_keys = ON`;
   await sql`PRAGMA synchronous = NORMAL`;
+}
+
+// Any fixed number shared by every instance of this service.
+const MIGRATION_LOCK = 727_268_001;
+
+/**
+ * Applies pending migrations at start-up in one transaction with their version rows, so a crash
+ * mid-migration leaves the schema at the last whole state. On PostgreSQL an advisory lock makes
+ * instances that start together take turns; SQLite's write lock does the same for one file.
+ */
+export async function migrate(sql: SQL, dialect: Dialect, now: () => Date): Promise<Migration[]> {
+  return sql.begin(async (tx) => {
+    if (dialect === "postgres") await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    )`;
+    const rows: Array<{ version: number | string }> = await tx`SELECT version FROM schema_migrations`;
+    const applied = new Set(rows.map((row) => Number(row.version)));
+    const pending = migrations[dialect].filter((m) => !applied.has(m.version));
+    for (const migration of pending) {
+      await tx.unsafe(migration.sql);
+      await tx`INSERT INTO schema_migrations (version, name, applied_at)
+               VALUES (${migration.version}, ${migration.name}, ${now().toISOString()})`;
+    }
+    return pending;
+  });
+}
+
+const RETRYABLE = new Set(["40P01", "40001"]); // deadlock_detected, serialization_failure
+const ATTEMPTS = 3;
+
+const sqlState = (err: unknown) => String((err as { errno?: unknown } | null)?.errno ?? (err as { code?: unknown } | null)?.code ?? "");
+
+/**
+ * A transaction that PostgreSQL may abort for reasons of timing alone (a deadlock between two
+ * requests, a serialization failure) is run again: the first attempt rolled back whole, so trying
+ * again is safe, and the client gets an answer instead of a 500.
+ */
+export async function transaction<T>(sql: SQL, work: (tx: SQL) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await sql.begin(work);
+    } catch (err) {
+      if (attempt >= ATTEMPTS || !RETRYABLE.has(sqlState(err))) throw err;
+      // A few milliseconds, different each time, so the two parties do not collide again.
+      await Bun.sleep(Math.random() * 10 * attempt);
+    }
+  }
 }

@@ -1,9 +1,8 @@
 // The store: users (with their pictures' versions), sessions and mailed links over one database, and
 // the one way to open it, migrated, used by the server (src/wire.ts) and the operator commands alike.
 import { importAccounts, type ImportedAccount } from "./copy.ts";
-import { configureSqlite, openDatabase, type OpenDatabase, type OpenOptions } from "./connect.ts";
 import { LinkStore } from "./links.ts";
-import { migrate } from "./migrate.ts";
+import { configureSqlite, migrate, openDatabase, type OpenDatabase, type OpenOptions } from "./connect.ts";
 import type { Migration } from "./migrations/index.ts";
 import type { SessionUser } from "./rows.ts";
 import { SessionStore } from "./sessions.ts";

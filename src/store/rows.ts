@@ -59,6 +59,29 @@ export function toUser(row: Record<string, unknown>): UserRow {
   };
 }
 
+/** A mailed link (table account_tokens): it acts only on the account while its address is still `email`. */
+export type AccountTokenRow = {
+  id: string;
+  userId: number;
+  purpose: AccountTokenPurpose;
+  /** The address the link went to, lower-cased. */
+  email: string;
+  secretHash: string;
+  expiresAt: string;
+  usedAt: string | null;
+};
+export type AccountTokenPurpose = "password_reset" | "email_verification";
+
+export const toLinkRow = (row: Record<string, unknown>): AccountTokenRow => ({
+  id: String(row.id),
+  userId: Number(row.user_id),
+  purpose: row.purpose === "password_reset" ? "password_reset" : "email_verification",
+  email: String(row.email),
+  secretHash: String(row.secret_hash),
+  expiresAt: iso(row.expires_at),
+  usedAt: nullableIso(row.used_at),
+});
+
 export const toSessionUser = (row: Record<string, unknown>): SessionUser => ({ ...toUser(row), sessionAlive: bool(row.session_alive) });
 
 // The wire names stay as stored: a session's id is the column family_id (a refresh-token family, as

@@ -5,7 +5,7 @@ import { Database } from "bun:sqlite";
 import { falseIfUserGone, isForeignKeyViolation } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
 import { sessionColumns, toSessionRow, toSessionUser, type SessionRow, type SessionUser } from "./rows.ts";
-import { transaction } from "./transaction.ts";
+import { transaction } from "./connect.ts";
 
 /** What to do with a presented refresh token; see SessionStore.spend. */
 export type SpendDecision = "rotate" | "reuse" | "refuse" | "revoke";

@@ -4,7 +4,7 @@ import type { SQL } from "bun";
 import { EmailTakenError, isUniqueViolation, LastAdminError, NoLongerAdminError } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
 import { nullableNumber, toUser, type Role, type UserRow } from "./rows.ts";
-import { transaction } from "./transaction.ts";
+import { transaction } from "./connect.ts";
 
 export type AccountChanges = {
   name?: string;
