@@ -1,6 +1,5 @@
-// Access tokens: HS256 JWTs carrying the user id, a per-user token version and the session id.
-// A verified token is remembered (keyed by its exact text) so the hot path skips the HMAC; expiry
-// is still checked on every use and the token version is checked against the database by the caller.
+// Access tokens: HS256 JWTs carrying the user id, token version and session; a verified token is
+// remembered by its text so the hot path skips the HMAC (expiry is still checked on every use).
 import { randomUUIDv7 } from "bun";
 import { importHs256Key, signHs256, verifyHs256, JwtError, type Clock } from "./jwt.ts";
 

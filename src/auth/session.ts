@@ -1,13 +1,5 @@
-// Sessions, the whole design in one place: a login starts a session; its refresh tokens are opaque
-// `id.secret` strings (the Lucia design) of which only a SHA-256 of the secret is stored and
-// compared in constant time. Each use rotates the token; a spent one presented again after the reuse
-// window means it was stolen, so the session ends for everyone holding it. Access tokens
-// (src/auth/access.ts) name the session in their `sid` claim and its login time in `auth_time`.
-//
-// Where sessions end besides logout, in the store's own transactions so no race outlives them: a
-// password change (Store.updateAccount) ends all but the session that made it (`keepSession`), a
-// password reset (LinkStore.resetPassword) and a deactivation end all, and deleting the account
-// deletes its sessions by cascade. Each bumps the user's token version, which refuses older tokens.
+// Sessions, the whole design in one file: a login starts one; its refresh tokens rotate on use, and
+// a spent token seen again after the reuse window means a stolen copy, so the session ends.
 import type { SessionRow, SessionStore, SpendDecision } from "../store/index.ts";
 import type { Clock } from "./jwt.ts";
 import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
@@ -29,6 +21,16 @@ export type Rotation =
 
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
+/**
+ * Refresh tokens are opaque `id.secret` strings (the Lucia design): only a SHA-256 of the secret is
+ * stored, compared in constant time. Access tokens (src/auth/access.ts) name the session in their
+ * `sid` claim and its login time in `auth_time`.
+ *
+ * Where sessions end besides logout, in the store's own transactions so that no race outlives them:
+ * a password change (Store.updateAccount) ends all but the session that made it (`keepSession`); a
+ * password reset (LinkStore.resetPassword) and a deactivation end all of them; deleting the account
+ * deletes them by cascade. Each bumps the user's token version, which refuses the older tokens.
+ */
 export class Sessions {
   constructor(
     private readonly rows: SessionStore,

@@ -1,10 +1,5 @@
 // Making an admin, the one way both paths take: `create-admin --email … [--password …]` and the
 // server's ADMIN_EMAIL + ADMIN_PASSWORD at start-up (src/wire.ts), with registration's email rule.
-//
-// An address that already has a verified account is promoted (and reactivated) with its password
-// left as it is; an unverified one may be a stranger's (registered before the operator chose the
-// address), so it is refused unless the operator says they know whose it is. A new account needs a
-// password and is created verified, since the operator vouches for it.
 import { rules, type Rule } from "../http/validate.ts";
 import type { Store } from "../store/index.ts";
 
@@ -29,7 +24,10 @@ export type CreateAdminInput = { email: string; password?: string; name?: string
 export type CreateAdminResult = { action: "created" | "promoted" | "unchanged"; id: number; email: string };
 
 /**
- * Creates or promotes the admin for `input.email`. `hash` hashes a new account's password (only
+ * Creates or promotes the admin for `input.email`. An address that already has a verified account
+ * is promoted (and reactivated) with its password left as it is; an unverified one may be a
+ * stranger's (registered before the operator chose the address), so it is refused unless the
+ * operator says they know whose it is. A new account is created verified: the operator vouches. `hash` hashes a new account's password (only
  * called when one is created). Throws AdminRefusedError, or EmailTakenError when another process
  * created the account between our read and our insert.
  */

@@ -1,6 +1,5 @@
-// `import --file users.jsonl|users.csv [--format jsonl|csv] [--verified]`: accounts from another app,
-// with the hashes they have (bcrypt is upgraded to argon2id at first login). Every row is checked
-// before anything is written; an email that already has an account is skipped, so it is safe to rerun.
+// `import --file users.jsonl|users.csv`: accounts from another app with the hashes they have. Every
+// row is checked before anything is written; existing emails are skipped, so it is safe to rerun.
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";

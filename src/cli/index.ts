@@ -1,8 +1,5 @@
-// Command-line entry points of the same binary, for operators:
-//   profile-service move-up --from-database … --to-database …   (SQLite + disk → PostgreSQL + S3)
-//   profile-service create-admin --email … [--password …]        (the first admin, or promote one)
-//   profile-service import --file users.jsonl|users.csv          (accounts from another app)
-// Each opens the database the service would (DATABASE_URL), migrates it, and prints JSON.
+// Operator commands of the same binary (move-up, create-admin, import): each opens the database the
+// service would (DATABASE_URL), migrated, through the same openStore, and prints JSON.
 import { parseArgs } from "node:util";
 import { loadConfig, redactUrl } from "../config.ts";
 import { PasswordHasher } from "../auth/password.ts";

@@ -1,6 +1,5 @@
-// `move-up`: copies an embedded installation (SQLite + pictures on disk) into PostgreSQL + S3, so
-// users who outgrew one machine keep their accounts, sessions and pictures. Safe to run again:
-// rows are upserted by id and pictures already in the bucket are not sent twice.
+// `move-up`: copies an embedded installation (SQLite + pictures on disk) into PostgreSQL + S3. Safe to
+// run again: rows are upserted by id and pictures already in the bucket are not sent twice.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageStorage } from "../storage/index.ts";
