@@ -20,7 +20,7 @@ export type Config = Readonly<{
   publicBaseUrl: string;
   databaseUrl: string;
   databasePoolSize: number;
-  /** PostgreSQL statement_timeout; one second more and a stuck pool is replaced (src/db/bounded.ts). */
+  /** PostgreSQL statement_timeout; one second more and a stuck pool is replaced (src/store/bounded.ts). */
   databaseTimeoutMs: number;
   dataDir: string;
   staticDir: string;

@@ -3,10 +3,9 @@
 import type { AccessTokens } from "./auth/access.ts";
 import type { Clock } from "./auth/jwt.ts";
 import type { PasswordHasher } from "./auth/password.ts";
-import type { RefreshTokens } from "./auth/refresh.ts";
+import type { Sessions } from "./auth/session.ts";
 import type { Config } from "./config.ts";
-import type { AccountTokenStore } from "./db/account-tokens.ts";
-import type { Store } from "./db/index.ts";
+import type { LinkStore, Store } from "./store/index.ts";
 import type { Acting } from "./http/auth.ts";
 import type { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
@@ -21,12 +20,12 @@ import type { KeyedMutex } from "./util/semaphore.ts";
 export type Deps = {
   config: Config;
   store: Store;
-  accountTokens: AccountTokenStore;
+  accountTokens: LinkStore;
   mailer: Mailer;
   outbox: Outbox;
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
-  refreshTokens: RefreshTokens;
+  sessions: Sessions;
   images: ImageProcessor;
   storage: ImageStorage;
   sweeper: PictureSweeper;

@@ -51,7 +51,7 @@ async function main(): Promise<void> {
 
   const sweeper = setInterval(
     () =>
-      Promise.all([deps.store.deleteExpiredRefreshTokens(new Date(clock())), deps.accountTokens.deleteExpired(new Date(clock()))]).catch((err) =>
+      Promise.all([deps.sessions.deleteExpired(new Date(clock())), deps.accountTokens.deleteExpired(new Date(clock()))]).catch((err) =>
         log.error("token sweep failed", describeError(err)),
       ),
     60 * 60 * 1000,

@@ -2,7 +2,7 @@
 // healthcheck command, and a failed start's reason in one line an operator can act on.
 import { readFileSync } from "node:fs";
 import { portFrom, redactUrl, type Config } from "./config.ts";
-import { isUnavailable } from "./db/index.ts";
+import { isUnavailable } from "./store/index.ts";
 import type { Logger } from "./log.ts";
 
 /** Below this many descriptors, some thousand idle connections are enough to reach the limit. */

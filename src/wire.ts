@@ -3,16 +3,14 @@
 import { AccessTokens } from "./auth/access.ts";
 import type { Clock } from "./auth/jwt.ts";
 import { PasswordHasher } from "./auth/password.ts";
-import { RefreshTokens } from "./auth/refresh.ts";
+import { Sessions } from "./auth/session.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import type { Config } from "./config.ts";
 import type { Deps } from "./context.ts";
-import { AccountTokenStore } from "./db/account-tokens.ts";
-import { configureSqlite, EmailTakenError, openDatabase, Store } from "./db/index.ts";
-import { migrate } from "./db/migrate.ts";
-import { SYNC_BUSY_MS } from "./db/patient-sqlite.ts";
+import { AdminRefusedError, createAdmin } from "./cli/create-admin.ts";
 import { ImageProcessor } from "./images/process.ts";
 import { describeError, type Logger } from "./log.ts";
+import { EmailTakenError, openStore, type Store } from "./store/index.ts";
 import { createMailer } from "./mail/mailer.ts";
 import { Outbox } from "./mail/outbox.ts";
 import { Metrics } from "./metrics/index.ts";
@@ -32,9 +30,10 @@ function rateLimitCounters(config: Config, log: Logger): Counters | undefined {
   return config.redisUrl ? new RedisCounters(config.redisUrl, log, `${config.redisKeyPrefix}ratelimit:`) : new MemoryCounters();
 }
 
-async function openStorage(config: Config): Promise<ImageStorage> {
+/** Picture storage: S3 when configured, else the folder (STATIC_DIR, or move-up's --to-static). */
+export async function openStorage(config: Config, staticDir = config.staticDir): Promise<ImageStorage> {
   if (config.s3) return new S3ImageStorage(config.s3, config.publicBaseUrl);
-  const local = new LocalImageStorage(config.staticDir, config.publicBaseUrl);
+  const local = new LocalImageStorage(staticDir, config.publicBaseUrl);
   await local.init();
   return local;
 }
@@ -43,17 +42,13 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   const { secret, source } = resolveJwtSecret(config);
   if (source === "generated") log.warn("generated a JWT secret for development", { path: `${config.dataDir}/jwt-secret` });
 
-  const { sql, dialect, readUser } = openDatabase(config.databaseUrl, {
+  const { store, applied } = await openStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
     timeoutMs: config.databaseTimeoutMs,
     onRecycle: (reason) => log.warn("database connections replaced", { reason }),
+    now: () => new Date(clock()),
   });
-  if (dialect === "sqlite") await configureSqlite(sql, SYNC_BUSY_MS);
-  // A migration may take longer than a request may wait: on PostgreSQL it gets a connection without the bound.
-  const setup = dialect === "postgres" ? openDatabase(config.databaseUrl, { poolSize: 1 }).sql : sql;
-  const applied = await migrate(setup, dialect, () => new Date(clock())).finally(() => (setup === sql ? undefined : setup.close()));
   if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
-  const store = new Store(sql, dialect, readUser);
 
   const storage = await openStorage(config);
   const imageLocks = new KeyedMutex<number>();
@@ -75,7 +70,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     threadNice: config.hashThreadNice,
   });
 
-  if (config.admin) await ensureFirstAdmin(store, hasher, config.admin, log, clock);
+  if (config.admin) await ensureFirstAdmin(store, hasher, config, config.admin, log, clock);
   // Imported accounts with slower hashes: time one now, in the background, so failed logins are
   // padded from the first one on (src/auth/password.ts).
   void store
@@ -105,7 +100,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   return {
     config,
     store,
-    accountTokens: new AccountTokenStore(sql, dialect),
+    accountTokens: store.links,
     mailer: createMailer(config, log),
     outbox,
     storage,
@@ -113,7 +108,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     clock,
     hasher,
     accessTokens: await AccessTokens.create(secret, config.accessTokenTtlSeconds, clock),
-    refreshTokens: new RefreshTokens(store, config.refreshTokenTtlSeconds, clock, config.refreshTokenReuseSeconds),
+    sessions: new Sessions(store.sessions, config.refreshTokenTtlSeconds, clock, config.refreshTokenReuseSeconds),
     images,
     imageLocks,
     sweeper,
@@ -129,40 +124,30 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
 }
 
 /**
- * ADMIN_EMAIL + ADMIN_PASSWORD: while the service has no active admin, make one (promoting the
- * account if the address is taken and verified, leaving its password alone). Once an admin exists
- * the variables do nothing, so a password changed since is never reset by a restart. An unverified
- * account with that address may be anyone's (registered before the operator chose the address), so
- * it is not promoted: an error says what to do.
+ * ADMIN_EMAIL + ADMIN_PASSWORD: while the service has no active admin, make one as create-admin
+ * does (src/cli/create-admin.ts), except that an unverified account is never trusted. Once an admin
+ * exists the variables do nothing, so a password changed since is never reset by a restart.
  */
 async function ensureFirstAdmin(
   store: Store,
   hasher: PasswordHasher,
+  config: Config,
   admin: { email: string; password: string },
   log: Logger,
   clock: Clock,
 ): Promise<void> {
   if ((await store.activeAdminCount()) > 0) return;
-  const email = admin.email.trim().toLowerCase();
-  const now = new Date(clock());
-  const existing = await store.userByEmail(email);
-  if (existing && !existing.emailVerified) {
-    log.error("ADMIN_EMAIL belongs to an account that never confirmed its address; not promoting it", {
-      user_id: existing.id,
-      fix: "confirm the address from its mail, or delete that account, or use another ADMIN_EMAIL",
-    });
-    return;
-  }
-  if (existing) {
-    await store.updateAccount(existing.id, { role: "admin", disabled: false }, {}, now);
-    log.warn("promoted the ADMIN_EMAIL account to admin", { user_id: existing.id });
-    return;
-  }
   try {
-    const id = await store.createUser({ name: "Admin", email, passwordHash: await hasher.hash(admin.password), now, role: "admin", emailVerified: true });
-    log.warn("created the first admin from ADMIN_EMAIL", { user_id: id });
+    const result = await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, admin, new Date(clock()));
+    if (result.action === "promoted") log.warn("promoted the ADMIN_EMAIL account to admin", { user_id: result.id });
+    if (result.action === "created") log.warn("created the first admin from ADMIN_EMAIL", { user_id: result.id });
   } catch (err) {
     // Another instance made it first.
-    if (!(err instanceof EmailTakenError)) throw err;
+    if (err instanceof EmailTakenError) return;
+    if (!(err instanceof AdminRefusedError)) throw err;
+    log.error("ADMIN_EMAIL + ADMIN_PASSWORD made no admin", {
+      reason: err.message.replace(/^--email/, "ADMIN_EMAIL").replace(/^--password/, "ADMIN_PASSWORD"),
+      fix: "confirm the address from its mail, or delete that account, or use another ADMIN_EMAIL",
+    });
   }
 }

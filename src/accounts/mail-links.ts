@@ -4,10 +4,9 @@
 import { mintOpaque } from "../auth/opaque.ts";
 import type { Config } from "../config.ts";
 import type { Ctx, Deps } from "../context.ts";
-import type { AccountTokenPurpose } from "../db/account-tokens.ts";
-import type { UserRow } from "../db/index.ts";
 import type { Mail } from "../mail/mailer.ts";
 import { emailChangedMail, passwordResetMail, verificationMail } from "../mail/messages.ts";
+import type { AccountTokenPurpose, UserRow } from "../store/index.ts";
 
 type Recipient = Pick<UserRow, "id" | "name" | "email">;
 

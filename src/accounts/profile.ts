@@ -1,6 +1,6 @@
 // The public shape of a user, the one place that decides which columns a client may see: used by
 // the account routes, the admin list and the answers to a change.
-import type { UserRow } from "../db/index.ts";
+import type { UserRow } from "../store/index.ts";
 import type { ImageStorage } from "../storage/index.ts";
 
 export type Profile = {

@@ -1,6 +1,5 @@
-// Access tokens: HS256 JWTs carrying the user id, a per-user token version and the session id.
-// A verified token is remembered (keyed by its exact text) so the hot path skips the HMAC; expiry
-// is still checked on every use and the token version is checked against the database by the caller.
+// Access tokens: HS256 JWTs carrying the user id, token version and session; a verified token is
+// remembered by its text so the hot path skips the HMAC (expiry is still checked on every use).
 import { randomUUIDv7 } from "bun";
 import { importHs256Key, signHs256, verifyHs256, JwtError, type Clock } from "./jwt.ts";
 
@@ -24,7 +23,7 @@ export class AccessTokens {
 
   async issue(
     user: { id: number; tokenVersion: number },
-    session: { id: string; authenticatedAt: number },
+    session: { sessionId: string; authTime: number },
   ): Promise<{ token: string; expiresIn: number }> {
     const iat = Math.floor(this.clock() / 1000);
     const token = await signHs256(
@@ -32,8 +31,9 @@ export class AccessTokens {
         sub: String(user.id),
         user_id: user.id,
         ver: user.tokenVersion,
-        sid: session.id,
-        auth_time: session.authenticatedAt,
+        // Wire names (OIDC's): `sid` is the session id, `auth_time` its login time; verify maps them back.
+        sid: session.sessionId,
+        auth_time: session.authTime,
         jti: randomUUIDv7(),
         iat,
         exp: iat + this.ttlSeconds,

@@ -1,6 +1,5 @@
-// An RFC 4180 CSV reader for the import command: quoted fields with "" escapes, commas and line
-// breaks inside quotes, CRLF or LF, an optional UTF-8 BOM. A malformed record becomes an error for
-// that record only (its line is reported), so one bad row never hides the rest of the file.
+// An RFC 4180 CSV reader for the import command (quotes, "" escapes, CRLF or LF, a BOM); a malformed
+// record becomes an error for that record only, so one bad row never hides the rest of the file.
 
 /** One record and the line it starts on (1-based; a quoted line break moves the next record down). */
 export type CsvRecord = { line: number; fields: string[] } | { line: number; error: string };

@@ -1,6 +1,5 @@
-// One row of an import file → the account to create, or every reason it cannot be. Password hashes
-// are checked for shape only (without the password nothing more can be known) and never echoed:
-// a reason names the field and the problem, not the value.
+// One row of an import file → the account to create, or every reason it cannot be. Hashes are
+// checked for shape only and never echoed: a reason names the field and the problem, not the value.
 import { rules } from "../http/validate.ts";
 
 export type ImportedUser = {

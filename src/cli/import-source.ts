@@ -1,6 +1,5 @@
-// Reads an import file into rows of named values, each with its line number: JSON Lines (one object
-// a line) or CSV with a header row. A row that cannot be read is kept as an error for the report;
-// a file that cannot be an import at all (no usable header) is an ImportFileError.
+// Reads an import file (JSON Lines, or CSV with a header row) into rows of named values with their
+// line numbers; an unreadable row is kept as an error for the report, an unusable file throws.
 import { parseCsv } from "./csv.ts";
 import { HASH_FIELDS, NAME_FIELDS } from "./import-row.ts";
 

@@ -1,12 +1,10 @@
-// `import --file users.jsonl|users.csv [--format jsonl|csv] [--verified]`: accounts from another app,
-// with the hashes they have (bcrypt is upgraded to argon2id at first login). Every row is checked
-// before anything is written; an email that already has an account is skipped, so it is safe to rerun.
-import type { SQL } from "bun";
+// `import --file users.jsonl|users.csv`: accounts from another app with the hashes they have. Every
+// row is checked before anything is written; existing emails are skipped, so it is safe to rerun.
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config.ts";
-import type { Store } from "../db/index.ts";
+import type { Store } from "../store/index.ts";
 import { checkRow, KNOWN_FIELDS, type ImportedUser } from "./import-row.ts";
 import { ImportFileError, readRows, type Format, type SourceRow } from "./import-source.ts";
 
@@ -47,23 +45,6 @@ export function planImport(rows: SourceRow[], options: { now: Date; verified: bo
   return plan;
 }
 
-/** Inserts one batch; rows whose email already has an account are left alone. Returns how many were new. */
-export async function insertUsers(sql: SQL, users: ImportedUser[], now: Date): Promise<number> {
-  const rows = users.map((user) => ({
-    name: user.name,
-    email: user.email,
-    password_hash: user.passwordHash,
-    bio: user.bio,
-    role: "user", // an import never makes an admin: create-admin does, on purpose
-    email_verified: user.emailVerified,
-    created_at: user.createdAt.toISOString(),
-    updated_at: now.toISOString(),
-  }));
-  // No conflict target: the unique index is on lower(email), and both dialects then skip any duplicate.
-  const inserted = await sql`INSERT INTO users ${sql(rows)} ON CONFLICT DO NOTHING RETURNING id`;
-  return inserted.length;
-}
-
 export async function importUsersCommand(args: string[], withStore: WithStore, usage: string): Promise<number> {
   const usageError = (message: string, withUsage = true) => {
     process.stderr.write(withUsage ? `import: ${message}\n${usage}\n` : `import: ${message}\n`);
@@ -101,7 +82,7 @@ export async function importUsersCommand(args: string[], withStore: WithStore, u
     if (plan.users.length > 0) {
       await withStore(async (store) => {
         for (let at = 0; at < plan.users.length; at += BATCH_SIZE) {
-          imported += await insertUsers(store.sql, plan.users.slice(at, at + BATCH_SIZE), now);
+          imported += await store.importAccounts(plan.users.slice(at, at + BATCH_SIZE), now);
         }
       });
     }

@@ -1,14 +1,10 @@
-// Command-line entry points of the same binary, for operators:
-//   profile-service move-up --from-database … --to-database …   (SQLite + disk → PostgreSQL + S3)
-//   profile-service create-admin --email … [--password …]        (the first admin, or promote one)
-//   profile-service import --file users.jsonl|users.csv          (accounts from another app)
-// Each opens the database the service would (DATABASE_URL), migrates it, and prints JSON.
+// Operator commands of the same binary (move-up, create-admin, import): each opens the database the
+// service would (DATABASE_URL), migrated, through the same openStore, and prints JSON.
 import { parseArgs } from "node:util";
 import { loadConfig, redactUrl } from "../config.ts";
-import { configureSqlite, openDatabase, Store } from "../db/index.ts";
-import { migrate } from "../db/migrate.ts";
-import { LocalImageStorage } from "../storage/local.ts";
-import { S3ImageStorage } from "../storage/s3.ts";
+import { PasswordHasher } from "../auth/password.ts";
+import { isPostgresUrl, openStore, type Store } from "../store/index.ts";
+import { openStorage } from "../wire.ts";
 import { createAdmin } from "./create-admin.ts";
 import { importUsersCommand } from "./import-users.ts";
 import { moveUp } from "./move-up.ts";
@@ -38,13 +34,11 @@ const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, 
 /** The service's own database, migrated, for commands that work on it in place. */
 async function withStore<T>(run: (store: Store, config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { sql, dialect } = openDatabase(config.databaseUrl, { poolSize: 2 });
+  const { store } = await openStore(config.databaseUrl, { poolSize: 2, now: () => new Date() });
   try {
-    if (dialect === "sqlite") await configureSqlite(sql);
-    await migrate(sql, dialect, () => new Date());
-    return await run(new Store(sql, dialect), config);
+    return await run(store, config);
   } finally {
-    await sql.close();
+    await store.close();
   }
 }
 
@@ -58,12 +52,18 @@ const createAdminCommand: Command = async (args) => {
     return 2;
   }
   try {
-    print(await withStore((store, config) => createAdmin(store, config, {
-          email: values.email!,
-          password: values.password,
-          name: values.name,
-          trustUnverified: values["trust-unverified"] === true,
-        })));
+    const input = { email: values.email, password: values.password, name: values.name, trustUnverified: values["trust-unverified"] === true };
+    print(
+      await withStore(async (store, config) => {
+        const { argon2MemoryKiB: memoryKiB, argon2TimeCost: timeCost } = config;
+        const hasher = new PasswordHasher({ memoryKiB, timeCost, concurrency: 1, queueMax: 1 });
+        try {
+          return await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, input, new Date());
+        } finally {
+          hasher.close();
+        }
+      }),
+    );
     return 0;
   } catch (err) {
     process.stderr.write(`create-admin: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -83,21 +83,18 @@ const moveUpCommand: Command = async (args) => {
   });
   const config = loadConfig();
   const toDatabase = values["to-database"] ?? config.databaseUrl;
-  if (!/^postgres(ql)?:\/\//.test(toDatabase) && values["to-static"] === undefined && !config.s3) {
+  if (!isPostgresUrl(toDatabase) && values["to-static"] === undefined && !config.s3) {
     process.stderr.write(`move-up needs a PostgreSQL --to-database or another storage to move to.\n${USAGE}\n`);
     return 2;
   }
-  const storage = config.s3
-    ? new S3ImageStorage(config.s3, config.publicBaseUrl)
-    : new LocalImageStorage(values["to-static"] ?? config.staticDir, config.publicBaseUrl);
-  if (storage instanceof LocalImageStorage) await storage.init();
-  const to = openDatabase(toDatabase);
+  const storage = await openStorage(config, values["to-static"] ?? config.staticDir);
+  const { store } = await openStore(toDatabase, { now: () => new Date() });
   try {
-    const report = await moveUp({ fromDatabase: values["from-database"]!, fromStatic: values["from-static"]!, to, storage });
+    const report = await moveUp({ fromDatabase: values["from-database"]!, fromStatic: values["from-static"]!, to: store, storage });
     print({ moved_to: redactUrl(toDatabase), ...report });
     return report.rejected.length > 0 ? 1 : 0;
   } finally {
-    await to.sql.close();
+    await store.close();
   }
 };
 

@@ -2,7 +2,7 @@
 // failure is the same 401 invalid_token, except no credentials at all (a bare challenge) and expiry.
 import { JwtError } from "../auth/jwt.ts";
 import type { Ctx } from "../context.ts";
-import type { UserRow } from "../db/index.ts";
+import type { UserRow } from "../store/index.ts";
 import { credentialsRequired, HttpError, unauthorized } from "./problem.ts";
 import type { Access } from "./route.ts";
 

@@ -2,7 +2,7 @@
 // rule, problem+json for errors, security headers, one access-log line. Bun matches the path.
 import type { Server } from "bun";
 import type { Ctx, Deps } from "../context.ts";
-import { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError } from "../db/index.ts";
+import { isUnavailable, StoreUnavailableError } from "../store/index.ts";
 import { describeError } from "../log.ts";
 import { authorize } from "./auth.ts";
 import { discardBody } from "./body.ts";
@@ -107,21 +107,11 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
 // A failure that came from the database driver rather than from our code.
 const isQueryError = (err: unknown) => /^(SQLITE_|ERR_POSTGRES_)/.test(String((err as { code?: unknown } | null)?.code ?? ""));
 
-/** The store's own errors, in HTTP terms; everything else goes through toHttpError. */
+/** A database that is not answering, counted; the store's coded errors map through toHttpError alone. */
 function storeError(err: unknown, deps: Deps): HttpError | undefined {
-  if (err instanceof EmailTakenError) return new HttpError("email_taken", "An account with this email already exists.");
-  if (err instanceof NoLongerAdminError) return new HttpError("forbidden", "You are no longer an admin.");
-  if (err instanceof LastAdminError) {
-    return new HttpError("last_admin", "This is the last active admin: promote another account first.");
-  }
-  if (isUnavailable(err)) {
-    deps.metrics.databaseErrors.inc({ kind: "unavailable" });
-    return new HttpError("service_unavailable", "The database is not answering; try again shortly.", {
-      headers: { "Retry-After": "2" },
-      cause: err,
-    });
-  }
-  return undefined;
+  if (!isUnavailable(err)) return undefined;
+  deps.metrics.databaseErrors.inc({ kind: "unavailable" });
+  return toHttpError(err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err));
 }
 
 function failure(err: unknown, ctx: Ctx, route: string): Response {

@@ -4,7 +4,7 @@ import { sendEmailChanged } from "../accounts/mail-links.ts";
 import { toProfile } from "../accounts/profile.ts";
 import { actingOf, json, type Ctx } from "../context.ts";
 import type { Acting } from "../http/auth.ts";
-import type { AccountChanges, Expectation } from "../db/index.ts";
+import type { AccountChanges, Expectation } from "../store/index.ts";
 import { readJson, type JsonObject } from "../http/body.ts";
 import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
@@ -82,7 +82,7 @@ export async function update(req: Request, ctx: Ctx): Promise<Response> {
   // admin's applies to the account as it is.
   const usesAdminRights = !isSelf || input.role !== undefined || input.active !== undefined;
   const expect: Expectation = isSelf
-    ? { tokenVersion: target.tokenVersion, passwordHash: sensitive ? target.passwordHash : undefined, keepFamily: acting.sessionId }
+    ? { tokenVersion: target.tokenVersion, passwordHash: sensitive ? target.passwordHash : undefined, keepSession: acting.sessionId }
     : {};
   if (usesAdminRights) expect.actingAdmin = actor.id;
   const updated = await store.updateAccount(target.id, changes, expect, new Date(clock()));
@@ -95,7 +95,7 @@ export async function update(req: Request, ctx: Ctx): Promise<Response> {
   const body: Record<string, unknown> = { message: "Profile updated successfully", user: toProfile(updated, storage) };
   if (isSelf && changes.passwordHash !== undefined && updated.disabledAt === null) {
     // Every access token died with the version bump; this session gets a fresh one to carry on.
-    const access = await accessTokens.issue(updated, { id: acting.sessionId, authenticatedAt: acting.authTime });
+    const access = await accessTokens.issue(updated, { sessionId: acting.sessionId, authTime: acting.authTime });
     Object.assign(body, { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn });
   }
   return json(body);

@@ -6,7 +6,7 @@ import { authenticate, sentBearer, type Session } from "../http/auth.ts";
 import { JSON_LIMIT_BYTES, readJson, readJsonOrForm, readLimited } from "../http/body.ts";
 import { credentialsRequired, HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
-import type { RefreshResult } from "../auth/refresh.ts";
+import type { IssuedSession } from "../auth/session.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
 export async function register(req: Request, ctx: Ctx): Promise<Response> {
@@ -35,10 +35,10 @@ const LOGIN_FIELDS = {
 
 const badCredentials = () => unauthorized("invalid_credentials", "Incorrect email or password.");
 
-async function tokenPair(ctx: Ctx, session: RefreshResult) {
+async function tokenPair(ctx: Ctx, session: IssuedSession) {
   const access = await ctx.deps.accessTokens.issue(
     { id: session.userId, tokenVersion: session.tokenVersion },
-    { id: session.familyId, authenticatedAt: session.authenticatedAt },
+    { sessionId: session.sessionId, authTime: session.authTime },
   );
   return json(
     { access_token: access.token, token_type: "bearer", expires_in: access.expiresIn, refresh_token: session.token },
@@ -46,7 +46,7 @@ async function tokenPair(ctx: Ctx, session: RefreshResult) {
 }
 
 export async function login(req: Request, ctx: Ctx): Promise<Response> {
-  const { config, hasher, store, refreshTokens, log, limiter } = ctx.deps;
+  const { config, hasher, store, sessions, log, limiter } = ctx.deps;
   const input = parseFields(await readJsonOrForm(req), LOGIN_FIELDS, ["password"]);
   const email = input.email ?? input.username;
   if (email === undefined) {
@@ -78,23 +78,23 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   if (config.requireEmailVerification && !user.emailVerified) {
     throw new HttpError("email_not_verified", "Confirm your email address first: follow the link we sent, or ask for a new one at POST /email/verify/resend.");
   }
-  const session = await refreshTokens.issue(user);
+  const session = await sessions.issue(user);
   if (!session) throw badCredentials(); // the password changed (or the account went) meanwhile
   return tokenPair(ctx, session);
 }
 
 export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
   const input = parseFields(await readJson(req), { refresh_token: rules.token }, ["refresh_token"]);
-  const rotated = await ctx.deps.refreshTokens.rotate(input.refresh_token!);
+  const rotated = await ctx.deps.sessions.rotate(input.refresh_token!);
   if (!rotated.ok) {
     // Someone kept a spent token past the reuse window: a thief, or a client that stores tokens
     // wrongly. Either way its owner has been signed out, which an operator may be asked about.
     const { revoked } = rotated;
-    if (revoked) ctx.deps.log.warn("spent refresh token presented after the reuse window; session ended", { user_id: revoked.userId, session: revoked.familyId });
+    if (revoked) ctx.deps.log.warn("spent refresh token presented after the reuse window; session ended", { user_id: revoked.userId, session: revoked.sessionId });
     throw unauthorized("invalid_token", "The refresh token is invalid, expired or already used.");
   }
   ctx.userId = rotated.session.userId;
-  if (rotated.reused) ctx.deps.log.info("spent refresh token reused within the window", { user_id: rotated.session.userId, session: rotated.session.familyId });
+  if (rotated.reused) ctx.deps.log.info("spent refresh token reused within the window", { user_id: rotated.session.userId, session: rotated.session.sessionId });
   return tokenPair(ctx, rotated.session);
 }
 
@@ -111,7 +111,7 @@ async function optionalJson(req: Request) {
  * beside a refresh token a stale one is passed over, so a client can always end its session.
  */
 export async function logout(req: Request, ctx: Ctx): Promise<Response> {
-  const { refreshTokens } = ctx.deps;
+  const { sessions } = ctx.deps;
   const input = parseFields(await optionalJson(req), { refresh_token: rules.token });
   const refreshToken = input.refresh_token;
   if (refreshToken === undefined && !sentBearer(req)) throw credentialsRequired("Send the session's bearer access token or its refresh_token.");
@@ -122,7 +122,7 @@ export async function logout(req: Request, ctx: Ctx): Promise<Response> {
       throw err;
     });
   }
-  if (session) await refreshTokens.endSession(session.sessionId);
-  if (refreshToken !== undefined) await refreshTokens.revoke(refreshToken);
+  if (session) await sessions.end(session.sessionId);
+  if (refreshToken !== undefined) await sessions.revoke(refreshToken);
   return new Response(null, { status: 204 });
 }

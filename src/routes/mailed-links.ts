@@ -4,7 +4,7 @@
 import { sendPasswordReset, sendVerification, sendVerificationTo } from "../accounts/mail-links.ts";
 import { parseOpaque, secretMatches } from "../auth/opaque.ts";
 import { json, type Ctx } from "../context.ts";
-import type { AccountTokenPurpose } from "../db/account-tokens.ts";
+import type { AccountTokenPurpose } from "../store/index.ts";
 import { authenticate } from "../http/auth.ts";
 import { readJson } from "../http/body.ts";
 import { HttpError } from "../http/problem.ts";

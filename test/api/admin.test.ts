@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { png } from "../fixtures/images.ts";
 import { MAIN } from "../helpers/process.ts";
 import { expectProblem, startServer, uniqueEmail, type TestServer } from "../helpers/server.ts";
+import { NoLongerAdminError } from "../../src/store/index.ts";
 
 const ADMIN = { email: "root@admins.test", password: "admin-password-1" };
 let server: TestServer;
@@ -236,9 +237,9 @@ describe("admin rights are checked when the change lands", () => {
     await as(admin.token).put(`/users/${mallory.id}`, { role: "admin" });
     await as(admin.token).put(`/users/${mallory.id}`, { role: "user" }); // demoted before her change lands
     const store = server.deps.store;
-    await expect(store.updateAccount(victim.id, { name: "Owned" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(/no longer an active admin/);
-    await expect(store.updateAccount(mallory.id, { role: "admin" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(/no longer an active admin/);
-    await expect(store.deleteUser(victim.id, mallory.id)).rejects.toThrow(/no longer an active admin/);
+    await expect(store.updateAccount(victim.id, { name: "Owned" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(NoLongerAdminError);
+    await expect(store.updateAccount(mallory.id, { role: "admin" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(NoLongerAdminError);
+    await expect(store.deleteUser(victim.id, mallory.id)).rejects.toThrow(NoLongerAdminError);
     expect((await store.userById(victim.id))?.name).toBe("Test User");
     expect((await store.userById(mallory.id))?.role).toBe("user");
     // Through HTTP the same request is refused up front.

@@ -1,22 +1,14 @@
 // The one-time tokens we mail: password-reset links and email-verification links. Each row keeps
 // the address it was sent to; spending one is a conditional UPDATE, so it works exactly once.
 import type { SQL } from "bun";
-import { falseIfUserGone, iso, nullableIso, type Dialect } from "./index.ts";
-import { transaction } from "./transaction.ts";
+import { falseIfUserGone } from "./errors.ts";
+import type { Dialect } from "./migrations/index.ts";
+import { toLinkRow, type AccountTokenPurpose, type AccountTokenRow } from "./rows.ts";
+import { transaction } from "./connect.ts";
 
-export type AccountTokenPurpose = "password_reset" | "email_verification";
+export type { AccountTokenPurpose, AccountTokenRow };
 
-export type AccountTokenRow = {
-  id: string;
-  userId: number;
-  purpose: AccountTokenPurpose;
-  email: string;
-  secretHash: string;
-  expiresAt: string;
-  usedAt: string | null;
-};
-
-export class AccountTokenStore {
+export class LinkStore {
   constructor(
     private readonly sql: SQL,
     private readonly dialect: Dialect,
@@ -45,16 +37,7 @@ export class AccountTokenStore {
 
   async find(id: string): Promise<AccountTokenRow | undefined> {
     const [row] = await this.sql`SELECT * FROM account_tokens WHERE id = ${id}`;
-    if (!row) return undefined;
-    return {
-      id: String(row.id),
-      userId: Number(row.user_id),
-      purpose: row.purpose === "password_reset" ? "password_reset" : "email_verification",
-      email: String(row.email),
-      secretHash: String(row.secret_hash),
-      expiresAt: iso(row.expires_at),
-      usedAt: nullableIso(row.used_at),
-    };
+    return row ? toLinkRow(row) : undefined;
   }
 
   /**

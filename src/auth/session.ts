@@ -1,0 +1,120 @@
+// Sessions, the whole design in one file: a login starts one; its refresh tokens rotate on use, and
+// a spent token seen again after the reuse window means a stolen copy, so the session ends.
+import type { SessionRow, SessionStore, SpendDecision } from "../store/index.ts";
+import type { Clock } from "./jwt.ts";
+import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
+
+/**
+ * A session as login and refresh hand it out. `tokenVersion` is the user's current one: rotation
+ * refuses a session from before a password change. `authTime`: when the login that began the
+ * session checked the password (epoch seconds). `token` is the new refresh token.
+ */
+export type IssuedSession = { userId: number; tokenVersion: number; sessionId: string; token: string; authTime: number };
+
+/**
+ * A refresh: the successor (`reused` when the presented token was already spent, within the window),
+ * or a refusal (`revoked` when it was spent before the window and its session has been ended).
+ */
+export type Rotation =
+  | { ok: true; session: IssuedSession; reused: boolean }
+  | { ok: false; revoked?: { userId: number; sessionId: string } };
+
+const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/**
+ * Refresh tokens are opaque `id.secret` strings (the Lucia design): only a SHA-256 of the secret is
+ * stored, compared in constant time. Access tokens (src/auth/access.ts) name the session in their
+ * `sid` claim and its login time in `auth_time`.
+ *
+ * Where sessions end besides logout, in the store's own transactions so that no race outlives them:
+ * a password change (Store.updateAccount) ends all but the session that made it (`keepSession`); a
+ * password reset (LinkStore.resetPassword) and a deactivation end all of them; deleting the account
+ * deletes them by cascade. Each bumps the user's token version, which refuses the older tokens.
+ */
+export class Sessions {
+  constructor(
+    private readonly rows: SessionStore,
+    private readonly ttlSeconds: number,
+    private readonly clock: Clock,
+    /** REFRESH_TOKEN_REUSE_SECONDS: see `decide`. */
+    private readonly reuseSeconds: number,
+  ) {}
+
+  private mint(user: { id: number; tokenVersion: number }, sessionId: string, authTime: string) {
+    const { id, token, secretHash } = mintOpaque();
+    const expiresAt = new Date(this.clock() + this.ttlSeconds * 1000).toISOString();
+    return { token, row: { id, sessionId, userId: user.id, userVersion: user.tokenVersion, secretHash, expiresAt, authTime } };
+  }
+
+  /**
+   * Starts a new session: one per successful login. Undefined if the user's password changed (or the
+   * account went) since `user` was read, so a login racing a password change cannot outlive it.
+   */
+  async issue(user: { id: number; tokenVersion: number }): Promise<IssuedSession | undefined> {
+    const sessionId = newId();
+    const now = new Date(this.clock());
+    const { token, row } = this.mint(user, sessionId, now.toISOString());
+    if (!(await this.rows.insert(row, now))) return undefined;
+    return { userId: user.id, tokenVersion: user.tokenVersion, sessionId, token, authTime: seconds(now.toISOString()) };
+  }
+
+  /** Looks a presented token up; undefined for anything not ours, with no hint why. */
+  private async find(token: string) {
+    const parts = parseOpaque(token);
+    if (!parts) return undefined;
+    const row = await this.rows.find(parts.id);
+    return row && secretMatches(parts.secret, row.secretHash) ? row : undefined;
+  }
+
+  /**
+   * The reuse window (Supabase Auth's REFRESH_TOKEN_REUSE_INTERVAL). Two tabs refreshing at once, or
+   * a client retrying after it lost the answer, present a spent token within seconds of its first
+   * use: that continues the session with a further successor, as the first use did. Later, the
+   * token can only be a copy someone kept, so the session ends for everyone holding it. The window
+   * counts from the first use, so reuse cannot stretch it; a reuse revives nothing that ended
+   * (logout, password change, expiry), and every successor dies with its session.
+   */
+  private decide(row: SessionRow, mintedVersion: number, now: number): SpendDecision {
+    const live = Date.parse(row.expiresAt) > now;
+    // The session was carried over a password change since we read it: the successor we minted is stale.
+    if (row.userVersion !== mintedVersion) return "refuse";
+    if (row.usedAt === null) return live ? "rotate" : "refuse";
+    const sinceUse = now - Date.parse(row.usedAt);
+    if (this.reuseSeconds > 0 && sinceUse <= this.reuseSeconds * 1000) return live ? "reuse" : "refuse";
+    return "revoke";
+  }
+
+  /** Spends `token` and returns its successor, or a refusal if it must not be honoured. */
+  async rotate(token: string): Promise<Rotation> {
+    const row = await this.find(token);
+    if (!row) return { ok: false };
+    const now = this.clock();
+    // A session from before login times were kept counts as an old login.
+    const authTime = row.authTime ?? new Date(0).toISOString();
+    const next = this.mint({ id: row.userId, tokenVersion: row.userVersion }, row.sessionId, authTime);
+    const outcome = await this.rows.spend(row.id, next.row, new Date(now), (locked) => this.decide(locked, row.userVersion, now));
+    if (outcome === "revoke") {
+      await this.rows.revoke(row.sessionId);
+      return { ok: false, revoked: { userId: row.userId, sessionId: row.sessionId } };
+    }
+    if (outcome !== "rotate" && outcome !== "reuse") return { ok: false };
+    const session = { userId: row.userId, tokenVersion: row.userVersion, sessionId: row.sessionId, token: next.token, authTime: seconds(authTime) };
+    return { ok: true, session, reused: outcome === "reuse" };
+  }
+
+  /** Logout by refresh token: ends the session it belongs to. Unknown tokens are ignored, not reported. */
+  async revoke(token: string): Promise<void> {
+    const row = await this.find(token);
+    if (row) await this.rows.revoke(row.sessionId);
+  }
+
+  /** Logout by access token: ends the session it names. */
+  async end(sessionId: string): Promise<void> {
+    await this.rows.revoke(sessionId);
+  }
+
+  /** Housekeeping: drops refresh tokens past their expiry. */
+  deleteExpired(now: Date): Promise<number> {
+    return this.rows.deleteExpired(now);
+  }
+}

@@ -1,0 +1,111 @@
+// The rows the store hands out, and their conversion from what each driver returns: this is the one
+// place where column names, SQLite's 0/1 booleans and the two dialects' date types are dealt with.
+export type Role = "user" | "admin";
+
+export type UserRow = {
+  id: number;
+  name: string;
+  email: string;
+  passwordHash: string;
+  bio: string;
+  role: Role;
+  imageVersion: number | null;
+  tokenVersion: number;
+  emailVerified: boolean;
+  /** When an admin deactivated the account; null while it is active. */
+  disabledAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+/** A user as the hot path reads them, with whether the session named in the token still lives. */
+export type SessionUser = UserRow & { sessionAlive: boolean };
+
+/** One refresh token of a session (table refresh_tokens; see src/auth/session.ts). */
+export type SessionRow = {
+  id: string;
+  sessionId: string;
+  userId: number;
+  userVersion: number;
+  secretHash: string;
+  expiresAt: string;
+  usedAt: string | null;
+  /** When the login that began the session checked the password (null for sessions from before it was kept). */
+  authTime: string | null;
+};
+
+// SQLite hands back the ISO strings we stored; PostgreSQL hands back Dates.
+export const iso = (value: unknown): string =>
+  typeof value === "string" && value.endsWith("Z") ? value : (value instanceof Date ? value : new Date(String(value))).toISOString();
+export const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+export const nullableIso = (value: unknown): string | null => (value === null || value === undefined ? null : iso(value));
+// SQLite has no booleans: 0/1 there, true/false on PostgreSQL.
+export const bool = (value: unknown): boolean => value === true || Number(value) === 1;
+
+export function toUser(row: Record<string, unknown>): UserRow {
+  return {
+    id: Number(row.id),
+    name: String(row.name),
+    email: String(row.email),
+    passwordHash: String(row.password_hash),
+    bio: String(row.bio ?? ""),
+    role: row.role === "admin" ? "admin" : "user",
+    imageVersion: nullableNumber(row.image_version),
+    tokenVersion: Number(row.token_version),
+    emailVerified: bool(row.email_verified),
+    disabledAt: nullableIso(row.disabled_at),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  };
+}
+
+/** A mailed link (table account_tokens): it acts only on the account while its address is still `email`. */
+export type AccountTokenRow = {
+  id: string;
+  userId: number;
+  purpose: AccountTokenPurpose;
+  /** The address the link went to, lower-cased. */
+  email: string;
+  secretHash: string;
+  expiresAt: string;
+  usedAt: string | null;
+};
+export type AccountTokenPurpose = "password_reset" | "email_verification";
+
+export const toLinkRow = (row: Record<string, unknown>): AccountTokenRow => ({
+  id: String(row.id),
+  userId: Number(row.user_id),
+  purpose: row.purpose === "password_reset" ? "password_reset" : "email_verification",
+  email: String(row.email),
+  secretHash: String(row.secret_hash),
+  expiresAt: iso(row.expires_at),
+  usedAt: nullableIso(row.used_at),
+});
+
+export const toSessionUser = (row: Record<string, unknown>): SessionUser => ({ ...toUser(row), sessionAlive: bool(row.session_alive) });
+
+// The wire names stay as stored: a session's id is the column family_id (a refresh-token family, as
+// the schema calls it) and its auth time authenticated_at. This pair of functions is the one mapping.
+export function toSessionRow(row: Record<string, unknown>): SessionRow {
+  return {
+    id: String(row.id),
+    sessionId: String(row.family_id),
+    userId: Number(row.user_id),
+    userVersion: Number(row.user_version),
+    secretHash: String(row.secret_hash),
+    expiresAt: iso(row.expires_at),
+    usedAt: nullableIso(row.used_at),
+    authTime: nullableIso(row.authenticated_at),
+  };
+}
+
+export const sessionColumns = (token: Omit<SessionRow, "usedAt">, now: Date) => ({
+  id: token.id,
+  family_id: token.sessionId,
+  user_id: token.userId,
+  user_version: token.userVersion,
+  secret_hash: token.secretHash,
+  expires_at: token.expiresAt,
+  authenticated_at: token.authTime,
+  created_at: now.toISOString(),
+});
