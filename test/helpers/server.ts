@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createServer } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
+import type { ProblemCode } from "../../src/errors.ts";
 import { createLogger } from "../../src/log.ts";
 import { startMetricsListener } from "../../src/metrics/listener.ts";
 import { buildDeps } from "../../src/wire.ts";
@@ -159,8 +160,8 @@ export class Client {
   }
 }
 
-/** Asserts the RFC 9457 shape every error must have, and returns the body. */
-export function expectProblem(reply: Reply, status: number, code?: string) {
+/** Asserts the RFC 9457 shape every error must have, its status and its code, and returns the body. */
+export function expectProblem(reply: Reply, status: number, code: ProblemCode) {
   const problem = reply.body;
   if (reply.status !== status || !reply.headers.get("content-type")?.startsWith("application/problem+json")) {
     throw new Error(`expected ${status} problem+json, got ${reply.status} ${reply.headers.get("content-type")}: ${JSON.stringify(problem)}`);
@@ -169,6 +170,6 @@ export function expectProblem(reply: Reply, status: number, code?: string) {
     if (!(key in problem)) throw new Error(`problem lacks ${key}: ${JSON.stringify(problem)}`);
   }
   if (typeof problem.detail !== "string" || problem.status !== status) throw new Error(`bad problem: ${JSON.stringify(problem)}`);
-  if (code !== undefined && problem.code !== code) throw new Error(`expected code ${code}, got ${problem.code}`);
+  if (problem.code !== code) throw new Error(`expected code ${code}, got ${problem.code}`);
   return problem;
 }
