@@ -97,21 +97,22 @@ export async function pushBody(url: string, head: string[], prefix: string, tota
   return { written, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(received)?.[1]) };
 }
 
-/** Opens a connection, sends `sent`, reads whatever comes; resolves with the ms until the server closes it. */
-export function closedAfter(url: string, sent: string, limitMs: number): Promise<number> {
+/** Opens a connection, sends `sent`, reads whatever comes; resolves with it and the ms until the server closes it. */
+export function closedAfter(url: string, sent: string, limitMs: number): Promise<{ ms: number; received: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const started = performance.now();
+    let received = "";
     const socket = connect(Number(port), hostname, () => socket.write(sent));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`still open after ${limitMs} ms (sent ${JSON.stringify(sent.slice(0, 20))})`));
     }, limitMs);
-    socket.on("data", () => {});
+    socket.on("data", (data: Buffer) => (received += data.toString("latin1")));
     socket.on("error", () => {});
     socket.on("close", () => {
       clearTimeout(timer);
-      resolve(performance.now() - started);
+      resolve({ ms: performance.now() - started, received });
     });
   });
 }
