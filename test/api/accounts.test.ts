@@ -177,8 +177,8 @@ describe("password reset", () => {
     const reset = await server.client.send("POST", "/password/reset", { json: { token, new_password: "a-brand-new-password" } });
     expect(reset.status).toBe(200);
     for (const session of sessions) {
-      expectProblem(await server.client.send("GET", "/me", { token: session.body.access_token }), 401);
-      expectProblem(await server.client.send("POST", "/token/refresh", { json: { refresh_token: session.body.refresh_token } }), 401);
+      expectProblem(await server.client.send("GET", "/me", { token: session.body.access_token }), 401, "invalid_token");
+      expectProblem(await server.client.send("POST", "/token/refresh", { json: { refresh_token: session.body.refresh_token } }), 401, "invalid_token");
     }
     expectProblem(await server.client.login(user.email), 401, "invalid_credentials");
     const fresh = await server.client.login(user.email, "a-brand-new-password");
@@ -239,12 +239,12 @@ describe("password reset", () => {
     await server.client.send("POST", "/password/forgot", { json: { email: user.email } });
     const token = tokenFrom(await smtp.next(user.email));
     const short = await server.client.send("POST", "/password/reset", { json: { token, new_password: "short" } });
-    expect(expectProblem(short, 422).errors[0].field).toBe("new_password");
+    expect(expectProblem(short, 422, "validation_failed").errors[0].field).toBe("new_password");
     expect((await server.client.send("POST", "/password/reset", { json: { token, new_password: "long-enough-now" } })).status).toBe(200);
   });
 
   test("a malformed address → 422 (that says nothing about accounts)", async () => {
-    expectProblem(await server.client.send("POST", "/password/forgot", { json: { email: "not-an-address" } }), 422);
+    expectProblem(await server.client.send("POST", "/password/forgot", { json: { email: "not-an-address" } }), 422, "validation_failed");
   });
 
   test("the pages links land on: HTML with a strict CSP that posts to the API", async () => {

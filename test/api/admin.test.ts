@@ -52,7 +52,7 @@ describe("the first admin", () => {
   test("once an admin exists, a restart with other ADMIN_* values changes nothing", async () => {
     const url = server.deps.config.databaseUrl;
     await using again = await startServer({ DATABASE_URL: url, ADMIN_EMAIL: "other@admins.test", ADMIN_PASSWORD: "another-password" });
-    expectProblem(await again.client.login("other@admins.test", "another-password"), 401);
+    expectProblem(await again.client.login("other@admins.test", "another-password"), 401, "invalid_credentials");
     expect((await again.client.login(ADMIN.email, ADMIN.password)).status).toBe(200);
   });
 
@@ -96,7 +96,7 @@ describe("GET /users (admin)", () => {
   test("a user → 403; no token → 401", async () => {
     const user = await server.client.signUp();
     expectProblem(await as(user.token).get("/users"), 403, "forbidden");
-    expectProblem(await server.client.send("GET", "/users"), 401);
+    expectProblem(await server.client.send("GET", "/users"), 401, "invalid_token");
   });
 
   test("newest first, paginated with an opaque cursor, stable while people sign up", async () => {
@@ -147,15 +147,15 @@ describe("/users/{id}: the user themself or an admin", () => {
     const bob = await server.client.signUp();
     expect((await as(alice.token).get(`/users/${alice.id}`)).body.email).toBe(alice.email);
     expectProblem(await as(alice.token).get(`/users/${bob.id}`), 403, "forbidden");
-    expectProblem(await as(alice.token).get("/users/999999"), 404);
-    expectProblem(await as(alice.token).get("/users/abc"), 404);
+    expectProblem(await as(alice.token).get("/users/999999"), 404, "not_found");
+    expectProblem(await as(alice.token).get("/users/abc"), 404, "not_found");
     expect((await as(admin.token).get(`/users/${bob.id}`)).body.email).toBe(bob.email);
   });
 
   test("PUT: someone else's → 403 and nothing changes; an admin changes name, email and bio", async () => {
     const alice = await server.client.signUp();
     const bob = await server.client.signUp();
-    expectProblem(await as(alice.token).put(`/users/${bob.id}`, { name: "Hacked" }), 403);
+    expectProblem(await as(alice.token).put(`/users/${bob.id}`, { name: "Hacked" }), 403, "forbidden");
     expect((await as(bob.token).get("/me")).body.name).toBe("Test User");
     const email = uniqueEmail("byadmin");
     const reply = await as(admin.token).put(`/users/${bob.id}`, { name: "Robert", email, bio: "set by admin" });
@@ -167,8 +167,8 @@ describe("/users/{id}: the user themself or an admin", () => {
   test("an admin sets a password without knowing the old one: every session of that user ends", async () => {
     const bob = await server.client.signUp();
     expect((await as(admin.token).put(`/users/${bob.id}`, { password: "set-by-the-admin" })).status).toBe(200);
-    expectProblem(await as(bob.token).get("/me"), 401);
-    expectProblem(await server.client.send("POST", "/token/refresh", { json: { refresh_token: bob.refresh } }), 401);
+    expectProblem(await as(bob.token).get("/me"), 401, "invalid_token");
+    expectProblem(await server.client.send("POST", "/token/refresh", { json: { refresh_token: bob.refresh } }), 401, "invalid_token");
     expect((await server.client.login(bob.email, "set-by-the-admin")).status).toBe(200);
     expect((await as(admin.token).get("/me")).status).toBe(200); // the admin's own session is untouched
   });
@@ -176,20 +176,20 @@ describe("/users/{id}: the user themself or an admin", () => {
   test("only admins change roles: promote, and the new admin can list users", async () => {
     const carol = await server.client.signUp();
     const dave = await server.client.signUp();
-    expectProblem(await as(carol.token).put(`/users/${dave.id}`, { role: "admin" }), 403);
+    expectProblem(await as(carol.token).put(`/users/${dave.id}`, { role: "admin" }), 403, "forbidden");
     expect((await as(admin.token).put(`/users/${carol.id}`, { role: "admin" })).body.user.role).toBe("admin");
     expect((await as(carol.token).get("/users?limit=1")).status).toBe(200);
     expect((await as(carol.token).put(`/users/${carol.id}`, { role: "user" })).body.user.role).toBe("user");
-    expectProblem(await as(carol.token).get("/users"), 403);
+    expectProblem(await as(carol.token).get("/users"), 403, "forbidden");
   });
 
   test("deactivation: tokens → 401, login → 403 account_disabled (401 with a wrong password); reactivation restores login", async () => {
     const erin = await server.client.signUp();
     const off = await as(admin.token).put(`/users/${erin.id}`, { active: false });
     expect(off.body.user.active).toBe(false);
-    expectProblem(await as(erin.token).get("/me"), 401);
-    expectProblem(await server.client.send("POST", "/token/refresh", { json: { refresh_token: erin.refresh } }), 401);
-    expectProblem(await server.client.login(erin.email, "wrong-password"), 401);
+    expectProblem(await as(erin.token).get("/me"), 401, "invalid_token");
+    expectProblem(await server.client.send("POST", "/token/refresh", { json: { refresh_token: erin.refresh } }), 401, "invalid_token");
+    expectProblem(await server.client.login(erin.email, "wrong-password"), 401, "invalid_credentials");
     expectProblem(await server.client.login(erin.email, erin.password), 403, "account_disabled");
     expect((await as(admin.token).get(`/users/${erin.id}`)).body.active).toBe(false);
     expect((await as(admin.token).put(`/users/${erin.id}`, { active: true })).body.user.active).toBe(true);
@@ -202,11 +202,11 @@ describe("/users/{id}: the user themself or an admin", () => {
     const upload = await server.client.upload(frank.token, png(20, 20));
     const file = join(server.dir, "static", "profile", `${frank.id}.jpg`);
     expect(upload.status).toBe(200);
-    expectProblem(await as(grace.token).delete(`/users/${frank.id}`), 403);
+    expectProblem(await as(grace.token).delete(`/users/${frank.id}`), 403, "forbidden");
     expect((await as(admin.token).delete(`/users/${frank.id}`)).status).toBe(200);
-    expectProblem(await server.client.login(frank.email, frank.password), 401);
+    expectProblem(await server.client.login(frank.email, frank.password), 401, "invalid_credentials");
     expect(existsSync(file)).toBe(false);
-    expectProblem(await as(admin.token).delete(`/users/${frank.id}`), 404);
+    expectProblem(await as(admin.token).delete(`/users/${frank.id}`), 404, "not_found");
   });
 
   test("POST/DELETE /users/{id}/profile-picture: self and admin yes, others 403, missing 404", async () => {
@@ -220,11 +220,11 @@ describe("/users/{id}: the user themself or an admin", () => {
     const own = await server.client.send("POST", `/users/${heidi.id}/profile-picture`, { token: heidi.token, body: form() });
     expect(own.status).toBe(200);
     expect(own.body.image_url).toContain(`/static/profile/${heidi.id}.jpg`);
-    expectProblem(await server.client.send("POST", `/users/${heidi.id}/profile-picture`, { token: ivan.token, body: form() }), 403);
-    expectProblem(await server.client.send("POST", "/users/999999/profile-picture", { token: admin.token, body: form() }), 404);
+    expectProblem(await server.client.send("POST", `/users/${heidi.id}/profile-picture`, { token: ivan.token, body: form() }), 403, "forbidden");
+    expectProblem(await server.client.send("POST", "/users/999999/profile-picture", { token: admin.token, body: form() }), 404, "not_found");
     expect((await server.client.send("POST", `/users/${ivan.id}/profile-picture`, { token: admin.token, body: form() })).status).toBe(200);
     expect((await as(ivan.token).get("/me")).body.image_url).toContain(`/static/profile/${ivan.id}.jpg`);
-    expectProblem(await server.client.send("DELETE", `/users/${ivan.id}/profile-picture`, { token: heidi.token }), 403);
+    expectProblem(await server.client.send("DELETE", `/users/${ivan.id}/profile-picture`, { token: heidi.token }), 403, "forbidden");
     expect((await server.client.send("DELETE", `/users/${ivan.id}/profile-picture`, { token: admin.token })).status).toBe(200);
     expect((await as(ivan.token).get("/me")).body.image_url).toBeNull();
   });
@@ -243,7 +243,7 @@ describe("admin rights are checked when the change lands", () => {
     expect((await store.userById(victim.id))?.name).toBe("Test User");
     expect((await store.userById(mallory.id))?.role).toBe("user");
     // Through HTTP the same request is refused up front.
-    expectProblem(await as(mallory.token).put(`/users/${victim.id}`, { name: "Owned" }), 403);
+    expectProblem(await as(mallory.token).put(`/users/${victim.id}`, { name: "Owned" }), 403, "forbidden");
   });
 });
 

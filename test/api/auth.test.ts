@@ -44,7 +44,7 @@ describe("POST /register", () => {
   });
 
   test("a missing body field is listed with every other problem at once", async () => {
-    const problem = expectProblem(await client.send("POST", "/register", { json: { email: "nope" } }), 422);
+    const problem = expectProblem(await client.send("POST", "/register", { json: { email: "nope" } }), 422, "validation_failed");
     expect(problem.errors.map((e: { field: string }) => e.field).sort()).toEqual(["email", "name", "password"]);
   });
 
@@ -124,8 +124,8 @@ describe("POST /login", () => {
   });
 
   test("422 when the password or the email is missing", async () => {
-    expectProblem(await client.send("POST", "/login", { json: { email: "a@b.co" } }), 422);
-    expectProblem(await client.send("POST", "/login", { json: { password: "password123" } }), 422);
+    expectProblem(await client.send("POST", "/login", { json: { email: "a@b.co" } }), 422, "validation_failed");
+    expectProblem(await client.send("POST", "/login", { json: { password: "password123" } }), 422, "validation_failed");
   });
 });
 
@@ -156,7 +156,7 @@ describe("POST /token/refresh", () => {
     const other = await client.login(user.email);
     await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
     server.clock.advance(11);
-    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
     expect((await client.send("POST", "/token/refresh", { json: { refresh_token: other.body.refresh_token } })).status).toBe(200);
   });
 
@@ -185,7 +185,7 @@ describe("POST /token/refresh", () => {
     const user = await client.signUp();
     const [id] = user.refresh.split(".");
     const forged = `${id}.${"x".repeat(43)}`;
-    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: forged } }), 401);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: forged } }), 401, "invalid_token");
     expect((await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } })).status).toBe(200);
   });
 
@@ -193,11 +193,11 @@ describe("POST /token/refresh", () => {
     await using isolated = await startServer({ REFRESH_TOKEN_TTL_SECONDS: "120" });
     const user = await isolated.client.signUp();
     isolated.clock.advance(121);
-    expectProblem(await isolated.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+    expectProblem(await isolated.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
   });
 
   test("422 without a refresh_token", async () => {
-    expectProblem(await client.send("POST", "/token/refresh", { json: {} }), 422);
+    expectProblem(await client.send("POST", "/token/refresh", { json: {} }), 422, "validation_failed");
   });
 });
 
@@ -207,7 +207,7 @@ describe("POST /logout", () => {
     const reply = await client.send("POST", "/logout", { json: { refresh_token: user.refresh } });
     expect(reply.status).toBe(204);
     expect(reply.body).toBe("");
-    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
   });
 
   test("204 for an unknown token too: logout reveals nothing", async () => {
@@ -245,15 +245,15 @@ describe("POST /logout", () => {
     expect((await client.send("POST", "/logout", { token: stale.token })).status).toBe(204);
     const reply = await client.send("POST", "/logout", { token: stale.token, json: { refresh_token: user.refresh } });
     expect(reply.status).toBe(204);
-    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
   });
 
   test("a bearer and a refresh token of two sessions end both", async () => {
     const user = await client.signUp();
     const other = await client.login(user.email);
     expect((await client.send("POST", "/logout", { token: user.token, json: { refresh_token: other.body.refresh_token } })).status).toBe(204);
-    expectProblem(await client.send("GET", "/me", { token: user.token }), 401);
-    expectProblem(await client.send("GET", "/me", { token: other.body.access_token }), 401);
+    expectProblem(await client.send("GET", "/me", { token: user.token }), 401, "invalid_token");
+    expectProblem(await client.send("GET", "/me", { token: other.body.access_token }), 401, "invalid_token");
   });
 
   test("a body that is not JSON is still 415", async () => {
@@ -271,14 +271,14 @@ describe("unicode in names and emails", () => {
     ["a lone surrogate", "ab\ud800c@example.com"],
   ];
   test.each(refused)("an email with %s → 422", async (_why, email) => {
-    const problem = expectProblem(await client.register({ email }), 422);
+    const problem = expectProblem(await client.register({ email }), 422, "validation_failed");
     expect(problem.errors[0].field).toBe("email");
   });
 
   test("composed and decomposed spellings of one email are one account", async () => {
     const stamp = Date.now();
     expect((await client.register({ email: `jos\u00e9${stamp}@example.com` })).status).toBe(201);
-    expectProblem(await client.register({ email: `jose\u0301${stamp}@example.com` }), 409);
+    expectProblem(await client.register({ email: `jose\u0301${stamp}@example.com` }), 409, "email_taken");
     expect((await client.login(`JOSE\u0301${stamp}@example.com`)).status).toBe(200);
   });
 
@@ -286,14 +286,14 @@ describe("unicode in names and emails", () => {
     // Found by test/fuzz/validate.test.ts: there is no upper-case ẖ, so NFC before lower-casing alone kept two spellings.
     const stamp = Date.now();
     expect((await client.register({ email: `H\u0331${stamp}@example.com` })).status).toBe(201);
-    expectProblem(await client.register({ email: `\u1e96${stamp}@example.com` }), 409);
+    expectProblem(await client.register({ email: `\u1e96${stamp}@example.com` }), 409, "email_taken");
     expect((await client.login(`\u1e96${stamp}@example.com`)).status).toBe(200);
     expect((await client.login(`H\u0331${stamp}@example.com`)).status).toBe(200);
   });
 
   test("a name is measured after normalisation: 100 decomposed characters that compose to more are refused", async () => {
     // U+1D160 (musical eighth note) decomposes to three code points under NFC.
-    expectProblem(await client.register({ name: "\u{1D160}".repeat(100) }), 422);
+    expectProblem(await client.register({ name: "\u{1D160}".repeat(100) }), 422, "validation_failed");
     expect((await client.register({ name: "\u{1D160}".repeat(33) })).status).toBe(201);
   });
 });

@@ -28,6 +28,6 @@ test("GET /readyz → 503 problem+json naming the database when it is gone", asy
 test("GET /readyz → 503 naming storage when the picture folder is gone", async () => {
   await using server = await startServer();
   rmSync(join(server.dir, "static", "profile"), { recursive: true });
-  const problem = expectProblem(await server.client.send("GET", "/readyz"), 503);
+  const problem = expectProblem(await server.client.send("GET", "/readyz"), 503, "service_unavailable");
   expect(problem.checks).toEqual({ database: "ok", storage: "unavailable" });
 });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { bmp, gif, hasExif, hasComment, HTML, jpeg, NOT_AN_IMAGE, png, pngClaiming, polyglot, POLYGLOT_PAYLOAD, SVG, truncated, webp } from "../fixtures/images.ts";
 import { progressiveScanBomb, solidPng } from "../fixtures/bombs.ts";
 import { childrenOf } from "../helpers/held-upload.ts";
+import type { ProblemCode } from "../../src/errors.ts";
 import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
@@ -72,7 +73,7 @@ describe("accepted uploads", async () => {
 });
 
 describe("refused uploads", async () => {
-  const refused: Array<[string, () => Promise<Uint8Array> | Uint8Array, number, string]> = [
+  const refused: Array<[string, () => Promise<Uint8Array> | Uint8Array, number, ProblemCode]> = [
     ["a text file named .jpg", () => NOT_AN_IMAGE, 415, "unsupported_image_type"],
     ["SVG", () => SVG, 415, "unsupported_image_type"],
     ["HTML", () => HTML, 415, "unsupported_image_type"],
@@ -98,7 +99,7 @@ describe("refused uploads", async () => {
   test("a refused upload leaves the previous picture in place", async () => {
     const user = await client.signUp();
     const good = await client.upload(user.token, png(30, 30));
-    expectProblem(await client.upload(user.token, SVG), 415);
+    expectProblem(await client.upload(user.token, SVG), 415, "unsupported_image_type");
     expect((await client.send("GET", "/me", { token: user.token })).body.image_url).toBe(good.body.image_url);
     expect((await fetch(localUrl(good.body.image_url))).status).toBe(200);
   });
@@ -112,14 +113,14 @@ describe("refused uploads", async () => {
   test("the wrong field name → 422 naming image (`file`, FastAPI's usual name, is accepted too)", async () => {
     const user = await client.signUp();
     expect((await client.upload(user.token, png(10, 10), { field: "file" })).status).toBe(200);
-    const problem = expectProblem(await client.upload(user.token, png(10, 10), { field: "avatar" }), 422);
+    const problem = expectProblem(await client.upload(user.token, png(10, 10), { field: "avatar" }), 422, "validation_failed");
     expect(problem.errors[0].field).toBe("image");
   });
 
   test("no token → 401 before the body is looked at", async () => {
     const form = new FormData();
     form.append("image", new Blob([png(10, 10)]), "a.png");
-    expectProblem(await client.send("POST", "/me/upload-image", { body: form }), 401);
+    expectProblem(await client.send("POST", "/me/upload-image", { body: form }), 401, "invalid_token");
   });
 
   test("16 parallel uploads all succeed and leave no temp files", async () => {
@@ -140,7 +141,7 @@ describe("DELETE /me/image", () => {
     expect((await client.send("GET", "/me", { token: user.token })).body.image_url).toBeNull();
     expect(existsSync(join(server.dir, "static", "profile", `${user.id}.jpg`))).toBe(false);
     expect((await fetch(localUrl(up.body.image_url))).status).toBe(404);
-    expectProblem(await client.send("DELETE", "/me/image", { token: user.token }), 404);
+    expectProblem(await client.send("DELETE", "/me/image", { token: user.token }), 404, "not_found");
   });
 
   test("a new upload after removal gets a URL never used before", async () => {
@@ -245,7 +246,7 @@ describe("image work is bounded", () => {
 });
 
 describe("decode work is bounded before and during decoding (issue 9.1)", () => {
-  const tooComplex: Array<[string, () => Uint8Array, number, string]> = [
+  const tooComplex: Array<[string, () => Uint8Array, number, ProblemCode]> = [
     ["the issue's scan bomb: 6000×6000 progressive, 2,000 AC scans", () => progressiveScanBomb(6000, 6000, 2000), 422, "image_too_complex"],
     ["a 5000×5000 progressive JPEG with 2,000 AC scans", () => progressiveScanBomb(5000, 5000, 2000), 422, "image_too_complex"],
     ["a JPEG with a restart marker after every block", () => progressiveScanBomb(2400, 2400, 1, { restartInterval: 1 }), 422, "image_too_complex"],

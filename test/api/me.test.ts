@@ -40,7 +40,7 @@ describe("PUT /me", () => {
   test("a bio of 500 characters is fine, 501 is not; null clears it", async () => {
     const user = await client.signUp();
     expect((await client.send("PUT", "/me", { token: user.token, json: { bio: "b".repeat(500) } })).status).toBe(200);
-    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { bio: "b".repeat(501) } }), 422);
+    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { bio: "b".repeat(501) } }), 422, "validation_failed");
     const cleared = await client.send("PUT", "/me", { token: user.token, json: { bio: null } });
     expect(cleared.body.user.bio).toBe("");
   });
@@ -66,7 +66,7 @@ describe("PUT /me", () => {
 
   test.each(invalid)("422 for %s", async (_why, body, field) => {
     const user = await client.signUp();
-    const problem = expectProblem(await client.send("PUT", "/me", { token: user.token, json: body }), 422);
+    const problem = expectProblem(await client.send("PUT", "/me", { token: user.token, json: body }), 422, "validation_failed");
     expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
   });
 
@@ -74,9 +74,9 @@ describe("PUT /me", () => {
     const user = await client.signUp();
     server.clock.advance(301);
     const email = uniqueEmail("moved");
-    const missing = expectProblem(await client.send("PUT", "/me", { token: user.token, json: { email } }), 422);
+    const missing = expectProblem(await client.send("PUT", "/me", { token: user.token, json: { email } }), 422, "validation_failed");
     expect(missing.errors[0].field).toBe("current_password");
-    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { email, current_password: "wrong-password" } }), 403);
+    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { email, current_password: "wrong-password" } }), 403, "forbidden");
     const ok = await client.send("PUT", "/me", { token: user.token, json: { email: email.toUpperCase(), current_password: user.password } });
     expect(ok.status).toBe(200);
     expect(ok.body.user.email).toBe(email);
@@ -87,10 +87,10 @@ describe("PUT /me", () => {
   test("changing the password needs the current password too", async () => {
     const user = await client.signUp();
     server.clock.advance(301);
-    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { password: "brand-new-pass" } }), 422);
+    expectProblem(await client.send("PUT", "/me", { token: user.token, json: { password: "brand-new-pass" } }), 422, "validation_failed");
     expectProblem(
       await client.send("PUT", "/me", { token: user.token, json: { password: "brand-new-pass", current_password: "nope-nope" } }),
-      403,
+      403, "forbidden",
     );
     expect((await client.login(user.email)).status).toBe(200);
   });
@@ -109,7 +109,7 @@ describe("PUT /me", () => {
     const refreshed = await client.send("POST", "/token/refresh", { json: { refresh_token: again.body.refresh_token } });
     server.clock.advance(150);
     const late = await client.send("PUT", "/me", { token: refreshed.body.access_token, json: { password: "too-late-now" } });
-    expect(expectProblem(late, 422).errors[0].field).toBe("current_password");
+    expect(expectProblem(late, 422, "validation_failed").errors[0].field).toBe("current_password");
   });
 
   test("moving to a taken email → 409, and nothing changes", async () => {
@@ -139,8 +139,8 @@ describe("DELETE /me", () => {
     expect(await server.deps.store.userById(user.id)).toBeUndefined();
     const [{ n }] = await server.deps.store.sql`SELECT count(*) AS n FROM refresh_tokens WHERE user_id = ${user.id}`;
     expect(Number(n)).toBe(0);
-    expectProblem(await client.send("GET", "/me", { token: user.token }), 401);
-    expectProblem(await client.login(user.email), 401);
+    expectProblem(await client.send("GET", "/me", { token: user.token }), 401, "invalid_token");
+    expectProblem(await client.login(user.email), 401, "invalid_credentials");
     expect((await fetch(`${server.url}/static/profile/${user.id}.jpg`)).status).toBe(404);
   });
 

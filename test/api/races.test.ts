@@ -70,7 +70,7 @@ test("a PUT /me whose current_password check is overtaken by the owner's passwor
   hold.release();
   expectProblem(await hijack, 401, "invalid_token");
   expect((await client.login(victim.email, "owner-new-pass")).status).toBe(200);
-  expectProblem(await client.login(victim.email, "attacker-password"), 401);
+  expectProblem(await client.login(victim.email, "attacker-password"), 401, "invalid_credentials");
 });
 
 describe("ending one session ends its access tokens too", () => {
@@ -87,7 +87,7 @@ describe("ending one session ends its access tokens too", () => {
     const thief = await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
     expect((await client.send("GET", "/me", { token: thief.body.access_token })).status).toBe(200);
     server.clock.advance(11); // past REFRESH_TOKEN_REUSE_SECONDS, within which a replay continues the session
-    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
     expectProblem(await client.send("GET", "/me", { token: thief.body.access_token }), 401, "invalid_token");
   });
 });
@@ -122,7 +122,7 @@ test("a refresh and the account's deletion, queued on the same token row, both f
 
   const [refresh, deletion] = await Promise.all([refreshed, deleted]);
   expect({ deletion: deletion.status, refreshOk: [200, 401].includes(refresh.status) }).toEqual({ deletion: 200, refreshOk: true });
-  expectProblem(await pg.client.send("GET", "/me", { token: user.token }), 401);
+  expectProblem(await pg.client.send("GET", "/me", { token: user.token }), 401, "invalid_token");
 });
 
 test("unknown emails answer 401 even after the hashing queue overflowed", async () => {

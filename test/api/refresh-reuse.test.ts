@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { expectProblem, serverForFile, startServer, type Client, type TestServer } from "../helpers/server.ts";
+import { sendAndHangUp } from "../helpers/sockets.ts";
 
 const server = await serverForFile(); // REFRESH_TOKEN_REUSE_SECONDS at its default, 10
 const { client } = server;
@@ -20,12 +21,8 @@ async function expectWorkingPair(c: Client, pair: { access_token: string; refres
 /** Sends a refresh over a raw socket and hangs up without reading: the client never sees the answer. */
 async function refreshAndLoseTheAnswer(s: TestServer, token: string) {
   const body = JSON.stringify({ refresh_token: token });
-  const url = new URL(s.url);
-  const socket = await Bun.connect({ hostname: url.hostname, port: Number(url.port), socket: { data() {} } });
-  socket.write(
-    `POST /token/refresh HTTP/1.1\r\nHost: ${url.host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-  );
-  socket.end();
+  const { host } = new URL(s.url);
+  await sendAndHangUp(s.url, `POST /token/refresh HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   // The server carries on without its client; wait until it has spent the token.
   const id = token.split(".")[0]!;
   for (let i = 0; i < 100; i++) {

@@ -105,18 +105,18 @@ describe("time and revocation", () => {
     expect(reply.status).toBe(200);
     await expectRejected(user.token);
     await expectRejected(otherLogin.body.access_token);
-    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: otherLogin.body.refresh_token } }), 401);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: otherLogin.body.refresh_token } }), 401, "invalid_token");
     expect((await client.send("GET", "/me", { token: reply.body.access_token })).status).toBe(200);
     expect((await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } })).status).toBe(200);
     expect((await client.login(user.email, "a-new-password")).status).toBe(200);
-    expectProblem(await client.login(user.email, user.password), 401);
+    expectProblem(await client.login(user.email, user.password), 401, "invalid_credentials");
   });
 
   test("a deleted account's tokens stop working, and its id is never handed out again", async () => {
     const user = await client.signUp();
     expect((await client.send("DELETE", "/me", { token: user.token })).status).toBe(200);
     await expectRejected(user.token);
-    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+    expectProblem(await client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
     const next = await client.signUp();
     expect(next.id).toBeGreaterThan(user.id);
     await expectRejected(user.token);

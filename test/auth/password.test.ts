@@ -59,7 +59,7 @@ describe("through HTTP", () => {
       checks++;
       return verify(password, hash);
     };
-    expectProblem(await server.client.login(uniqueEmail("nobody"), "password123"), 401);
+    expectProblem(await server.client.login(uniqueEmail("nobody"), "password123"), 401, "invalid_credentials");
     expect(checks).toBe(1);
   });
 
@@ -88,7 +88,7 @@ describe("bcrypt hashes from the seeds' apps", async () => {
     const now = new Date().toISOString();
     await server.deps.store.sql`
       INSERT INTO users (name, email, password_hash, created_at, updated_at) VALUES ('Legacy', ${email}, ${bcrypt}, ${now}, ${now})`;
-    expectProblem(await server.client.login(email, "wrong-password"), 401);
+    expectProblem(await server.client.login(email, "wrong-password"), 401, "invalid_credentials");
     expect((await server.deps.store.userByEmail(email))!.passwordHash).toBe(bcrypt);
     expect((await server.client.login(email, "legacy-password")).status).toBe(200);
     const upgraded = (await server.deps.store.userByEmail(email))!.passwordHash;

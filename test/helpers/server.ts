@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createServer } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
+import type { ProblemCode } from "../../src/errors.ts";
 import { createLogger } from "../../src/log.ts";
 import { startMetricsListener } from "../../src/metrics/listener.ts";
 import { buildDeps } from "../../src/wire.ts";
@@ -108,6 +109,19 @@ export const uniqueEmail = (prefix = "user") => `${prefix}${++counter}.${Date.no
 // that the OpenAPI document documents each (route, method, status) the suites saw.
 const OBSERVED_STATUSES_FILE = process.env.OBSERVED_STATUSES_FILE;
 
+// Set by scripts/prism-check.ts: Prism's address, the header that names the test server behind it,
+// and the file each response's violations of the OpenAPI document are appended to.
+const PRISM_URL = process.env.PRISM_URL;
+export const UPSTREAM_HEADER = "x-test-upstream";
+const PRISM_VIOLATIONS_FILE = process.env.PRISM_VIOLATIONS_FILE;
+
+function recordViolations(method: string, path: string, response: Response) {
+  const header = response.headers.get("sl-violations");
+  if (!header || !PRISM_VIOLATIONS_FILE) return;
+  const entry = { method, path: new URL(path, "http://x").pathname, status: response.status, violations: JSON.parse(header) };
+  appendFileSync(PRISM_VIOLATIONS_FILE, `${JSON.stringify(entry)}\n`);
+}
+
 /** A thin fetch wrapper that parses JSON and problem+json bodies. */
 export class Client {
   constructor(readonly url: string) {}
@@ -120,7 +134,10 @@ export class Client {
       headers["Content-Type"] ??= "application/json";
       body = JSON.stringify(init.json);
     }
-    const raw = await fetch(this.url + path, { method, headers, body, redirect: "manual" });
+    // What Prism would rewrite goes direct: raw bodies (multipart, malformed JSON), JSON that is not
+    // an object or array (it re-encodes a bare string), and HEAD (it answers with the GET's headers).
+    const direct = init.body !== undefined || method === "HEAD" || (init.json !== undefined && (typeof init.json !== "object" || init.json === null));
+    const raw = await this.fetch(method, path, headers, body, direct);
     if (OBSERVED_STATUSES_FILE) {
       // The path as it went out (dot segments resolved, no query), which is what the server routed.
       const sent = { method, path: new URL(this.url + path).pathname, status: raw.status };
@@ -130,6 +147,14 @@ export class Client {
     let parsed: unknown = text;
     if (/json/.test(raw.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);
     return { status: raw.status, headers: raw.headers, body: parsed, raw };
+  }
+
+  /** Sends the request to the server, or through Prism when scripts/prism-check.ts set PRISM_URL. */
+  private async fetch(method: string, path: string, headers: Record<string, string>, body: RequestInit["body"], direct: boolean) {
+    if (!PRISM_URL || direct) return fetch(this.url + path, { method, headers, body, redirect: "manual" });
+    const response = await fetch(PRISM_URL + path, { method, headers: { ...headers, [UPSTREAM_HEADER]: new URL(this.url).port }, body, redirect: "manual" });
+    recordViolations(method, path, response);
+    return response;
   }
 
   register(user: { name?: string; email?: string; password?: string } = {}) {
@@ -159,8 +184,8 @@ export class Client {
   }
 }
 
-/** Asserts the RFC 9457 shape every error must have, and returns the body. */
-export function expectProblem(reply: Reply, status: number, code?: string) {
+/** Asserts the RFC 9457 shape every error must have, its status and its code, and returns the body. */
+export function expectProblem(reply: Reply, status: number, code: ProblemCode) {
   const problem = reply.body;
   if (reply.status !== status || !reply.headers.get("content-type")?.startsWith("application/problem+json")) {
     throw new Error(`expected ${status} problem+json, got ${reply.status} ${reply.headers.get("content-type")}: ${JSON.stringify(problem)}`);
@@ -169,6 +194,6 @@ export function expectProblem(reply: Reply, status: number, code?: string) {
     if (!(key in problem)) throw new Error(`problem lacks ${key}: ${JSON.stringify(problem)}`);
   }
   if (typeof problem.detail !== "string" || problem.status !== status) throw new Error(`bad problem: ${JSON.stringify(problem)}`);
-  if (code !== undefined && problem.code !== code) throw new Error(`expected code ${code}, got ${problem.code}`);
+  if (problem.code !== code) throw new Error(`expected code ${code}, got ${problem.code}`);
   return problem;
 }

@@ -40,19 +40,19 @@ export async function apiSmoke(client: Client, smtp: SmtpSink): Promise<void> {
   expect((await client.send("POST", "/password/forgot", { json: { email } })).status).toBe(202);
   const reset = tokenFrom(await smtp.next(email));
   expect((await client.send("POST", "/password/reset", { json: { token: reset, new_password: "smoke-password-2" } })).status).toBe(200);
-  expectProblem(await client.send("GET", "/me", { token }), 401);
+  expectProblem(await client.send("GET", "/me", { token }), 401, "invalid_token");
   const again = await client.login(email, "smoke-password-2");
   expect(again.status).toBe(200);
   token = again.body.access_token;
 
-  expectProblem(await client.send("GET", "/users", { token }), 403);
+  expectProblem(await client.send("GET", "/users", { token }), 403, "forbidden");
   expect((await client.send("GET", `/users/${registered.body.id}`, { token })).status).toBe(200);
   // Metrics live on the management port; the public one has them only with METRICS_TOKEN.
   expectProblem(await client.send("GET", "/metrics"), 404, "not_found");
   expect((await client.send("POST", "/logout", { json: { refresh_token: again.body.refresh_token } })).status).toBe(204);
-  expectProblem(await client.send("GET", "/me", { token }), 401);
+  expectProblem(await client.send("GET", "/me", { token }), 401, "invalid_token");
 
   const last = await client.login(email, "smoke-password-2");
   expect((await client.send("DELETE", "/me", { token: last.body.access_token })).status).toBe(200);
-  expectProblem(await client.login(email, "smoke-password-2"), 401);
+  expectProblem(await client.login(email, "smoke-password-2"), 401, "invalid_credentials");
 }

@@ -40,8 +40,8 @@ describe("current_password is a password guess like a login", () => {
   test("wrong logins and wrong current_passwords fill the same count", async () => {
     await using server = await guarded();
     const user = await server.client.signUp();
-    for (let i = 0; i < 5; i++) expectProblem(await login(server, user.email, "wrong-password", "10.0.0.9"), 401);
-    for (let i = 0; i < 5; i++) expectProblem(await changePassword(server, user.token, "wrong-password", "10.0.0.9"), 403);
+    for (let i = 0; i < 5; i++) expectProblem(await login(server, user.email, "wrong-password", "10.0.0.9"), 401, "invalid_credentials");
+    for (let i = 0; i < 5; i++) expectProblem(await changePassword(server, user.token, "wrong-password", "10.0.0.9"), 403, "forbidden");
     expectLimited(await login(server, user.email, user.password, "10.0.0.9"));
     expectLimited(await changePassword(server, user.token, "wrong-password", "10.0.0.9"));
   });
@@ -84,14 +84,14 @@ describe("many addresses", () => {
   test("RATE_LIMIT_IPV6_PREFIX=128 counts each IPv6 address on its own", async () => {
     await using server = await guarded({ RATE_LIMIT_IPV6_PREFIX: "128", RATE_LIMIT_LOGIN_ACCOUNT: "2/60" });
     const user = await server.client.signUp();
-    for (let i = 1; i <= 4; i++) expectProblem(await login(server, user.email, "wrong-password", `2001:db8:1:2::${i}`), 401);
+    for (let i = 1; i <= 4; i++) expectProblem(await login(server, user.email, "wrong-password", `2001:db8:1:2::${i}`), 401, "invalid_credentials");
   });
 
   test("IPv4-mapped IPv6 is the IPv4 client it stands for", async () => {
     await using server = await guarded({ RATE_LIMIT_LOGIN_ACCOUNT: "2/60" });
     const user = await server.client.signUp();
-    expectProblem(await login(server, user.email, "wrong-password", "192.0.2.7"), 401);
-    expectProblem(await login(server, user.email, "wrong-password", "::ffff:192.0.2.7"), 401);
+    expectProblem(await login(server, user.email, "wrong-password", "192.0.2.7"), 401, "invalid_credentials");
+    expectProblem(await login(server, user.email, "wrong-password", "::ffff:192.0.2.7"), 401, "invalid_credentials");
     expectLimited(await login(server, user.email, "wrong-password", "::ffff:c000:207"));
   });
 
@@ -131,7 +131,7 @@ describe("many addresses", () => {
     await using server = await guarded({ ...env, RATE_LIMIT_ACCOUNT_FAILURES: "3/900", RATE_LIMIT_LOGIN_ACCOUNT: "3/60" });
     const user = await server.client.signUp();
     for (let i = 0; i < 10; i++) expect((await login(server, user.email, user.password, "10.2.0.1")).status).toBe(200);
-    for (let i = 1; i <= 3; i++) expectProblem(await login(server, user.email, "wrong-password", `10.3.0.${i}`), 401);
+    for (let i = 1; i <= 3; i++) expectProblem(await login(server, user.email, "wrong-password", `10.3.0.${i}`), 401, "invalid_credentials");
     expectLimited(await login(server, user.email, "wrong-password", "10.3.0.4"));
     expect((await login(server, user.email, user.password, "10.2.0.1")).status).toBe(200);
     expect(server.logs.filter((line) => line.includes("rate limit store unavailable"))).toHaveLength(0);

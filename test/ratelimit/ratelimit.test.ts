@@ -67,7 +67,7 @@ describe("through HTTP", () => {
   test("failed logins for one account: the 4th attempt is 429, even with the right password", async () => {
     await using server = await limited();
     const user = await server.client.signUp();
-    for (let i = 0; i < 3; i++) expectProblem(await server.client.login(user.email, "wrong-password"), 401);
+    for (let i = 0; i < 3; i++) expectProblem(await server.client.login(user.email, "wrong-password"), 401, "invalid_credentials");
     await expectLimited(await server.client.login(user.email, user.password));
   });
 
@@ -75,12 +75,12 @@ describe("through HTTP", () => {
     await using server = await limited();
     const user = await server.client.signUp();
     for (let i = 0; i < 6; i++) expect((await server.client.login(user.email)).status).toBe(200);
-    for (let i = 0; i < 3; i++) expectProblem(await server.client.login(user.email, "wrong-password"), 401);
+    for (let i = 0; i < 3; i++) expectProblem(await server.client.login(user.email, "wrong-password"), 401, "invalid_credentials");
   });
 
   test("the per-IP login limit covers every email", async () => {
     await using server = await limited({ RATE_LIMIT_LOGIN_IP: "4/60" });
-    for (let i = 0; i < 4; i++) expectProblem(await server.client.login(uniqueEmail("spray"), "password123"), 401);
+    for (let i = 0; i < 4; i++) expectProblem(await server.client.login(uniqueEmail("spray"), "password123"), 401, "invalid_credentials");
     await expectLimited(await server.client.login(uniqueEmail("spray"), "password123"));
   });
 
@@ -97,11 +97,11 @@ describe("through HTTP", () => {
     const spoofed = (ip: string) => ({ headers: { "X-Forwarded-For": ip } });
     await using direct = await limited({ RATE_LIMIT_LOGIN_IP: "2/60" });
     for (const ip of ["1.1.1.1", "2.2.2.2"]) await direct.client.send("POST", "/login", { json: { email: "a@b.co", password: "x" }, ...spoofed(ip) });
-    expectProblem(await direct.client.send("POST", "/login", { json: { email: "a@b.co", password: "x" }, ...spoofed("3.3.3.3") }), 429);
+    expectProblem(await direct.client.send("POST", "/login", { json: { email: "a@b.co", password: "x" }, ...spoofed("3.3.3.3") }), 429, "rate_limited");
 
     await using proxied = await limited({ RATE_LIMIT_LOGIN_IP: "2/60", TRUST_PROXY: "1" });
     for (const ip of ["1.1.1.1", "2.2.2.2", "3.3.3.3"]) {
-      expectProblem(await proxied.client.send("POST", "/login", { json: { email: "a@b.co", password: "x" }, ...spoofed(`9.9.9.9, ${ip}`) }), 401);
+      expectProblem(await proxied.client.send("POST", "/login", { json: { email: "a@b.co", password: "x" }, ...spoofed(`9.9.9.9, ${ip}`) }), 401, "invalid_credentials");
     }
   });
 
@@ -110,16 +110,16 @@ describe("through HTTP", () => {
     await using one = await limited(shared);
     await using two = await limited({ ...shared, DATABASE_URL: one.deps.config.databaseUrl });
     const user = await one.client.signUp();
-    expectProblem(await one.client.login(user.email, "wrong-password"), 401);
-    expectProblem(await two.client.login(user.email, "wrong-password"), 401);
-    expectProblem(await one.client.login(user.email, "wrong-password"), 401);
+    expectProblem(await one.client.login(user.email, "wrong-password"), 401, "invalid_credentials");
+    expectProblem(await two.client.login(user.email, "wrong-password"), 401, "invalid_credentials");
+    expectProblem(await one.client.login(user.email, "wrong-password"), 401, "invalid_credentials");
     await expectLimited(await two.client.login(user.email, user.password));
   });
 
   test("if Redis does not answer, the service stays up, limits in memory and says so once", async () => {
     await using server = await limited({ REDIS_URL: "redis://127.0.0.1:1" });
     const user = await server.client.signUp();
-    for (let i = 0; i < 3; i++) expectProblem(await server.client.login(user.email, "wrong-password"), 401);
+    for (let i = 0; i < 3; i++) expectProblem(await server.client.login(user.email, "wrong-password"), 401, "invalid_credentials");
     await expectLimited(await server.client.login(user.email, user.password));
     const warnings = server.logs.filter((line) => line.includes("rate limit store unavailable"));
     expect(warnings).toHaveLength(1);

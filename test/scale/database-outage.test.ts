@@ -22,7 +22,7 @@ test("503 while PostgreSQL is unreachable, 200 again once it returns", async () 
   const me = await server.client.send("GET", "/me", { token: user.token });
   expectProblem(me, 503, "service_unavailable");
   expect(me.headers.get("retry-after")).not.toBeNull();
-  expectProblem(await server.client.login(user.email), 503);
+  expectProblem(await server.client.login(user.email), 503, "service_unavailable");
   // Counted where an operator looks: GET /me and the login each met the outage.
   const metrics = await (await fetch(server.metricsUrl!)).text();
   expect(Number(/^database_errors_total\{kind="unavailable"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);

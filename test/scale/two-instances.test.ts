@@ -77,8 +77,8 @@ describe("two instances, one truth", () => {
   test("logout on one revokes on the other", async () => {
     const user = await a.signUp();
     expect((await a.send("POST", "/logout", { json: { refresh_token: user.refresh } })).status).toBe(204);
-    expectProblem(await b.send("GET", "/me", { token: user.token }), 401);
-    expectProblem(await b.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401);
+    expectProblem(await b.send("GET", "/me", { token: user.token }), 401, "invalid_token");
+    expectProblem(await b.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } }), 401, "invalid_token");
   });
 
   test("a password change on one revokes the other sessions on the other", async () => {
@@ -86,8 +86,8 @@ describe("two instances, one truth", () => {
     const elsewhere = await b.login(user.email);
     const change = await a.send("PUT", "/me", { token: user.token, json: { password: "changed-password", current_password: user.password } });
     expect(change.status).toBe(200);
-    expectProblem(await b.send("GET", "/me", { token: elsewhere.body.access_token }), 401);
-    expectProblem(await b.send("POST", "/token/refresh", { json: { refresh_token: elsewhere.body.refresh_token } }), 401);
+    expectProblem(await b.send("GET", "/me", { token: elsewhere.body.access_token }), 401, "invalid_token");
+    expectProblem(await b.send("POST", "/token/refresh", { json: { refresh_token: elsewhere.body.refresh_token } }), 401, "invalid_token");
     expect((await b.send("GET", "/me", { token: change.body.access_token })).status).toBe(200);
   });
 
@@ -101,7 +101,7 @@ describe("two instances, one truth", () => {
 
   test("the login rate limit is counted across both", async () => {
     const user = await a.signUp();
-    for (let i = 0; i < 4; i++) expectProblem(await (i % 2 ? a : b).login(user.email, "wrong-password"), 401);
+    for (let i = 0; i < 4; i++) expectProblem(await (i % 2 ? a : b).login(user.email, "wrong-password"), 401, "invalid_credentials");
     expectProblem(await a.login(user.email, user.password), 429, "rate_limited");
     expectProblem(await b.login(user.email, user.password), 429, "rate_limited");
   });
