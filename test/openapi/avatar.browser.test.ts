@@ -54,6 +54,8 @@ type Loaded = { decoded: boolean; width: number; height: number; corner: number[
 /** Loads `src` in an <img>, waits for decode(), and reads its size and (same-origin only) its top-left pixel. */
 const load = (src: string): Promise<Loaded> =>
   page.evaluate(async (src) => {
+    // Runs in the page; this project's TypeScript has no DOM library.
+    const document = (globalThis as any).document;
     const img = document.createElement("img");
     img.src = src;
     document.body.append(img);
