@@ -7,6 +7,7 @@ import { alias, resolve, type Alias, type Route } from "./http/route.ts";
 import { operations as op } from "./openapi/operations.ts";
 import * as accounts from "./routes/accounts.ts";
 import * as auth from "./routes/auth.ts";
+import * as avatar from "./routes/avatar.ts";
 import * as docs from "./routes/docs.ts";
 import * as health from "./routes/health.ts";
 import * as images from "./routes/images.ts";
@@ -46,6 +47,8 @@ export const routes: RouteTable = {
     POST: { handler: images.upload, access: "self-or-admin", operation: op.uploadUserPicture },
     DELETE: { handler: images.remove, access: "self-or-admin", operation: op.deleteUserPicture },
   },
+  // Public, like pictures: a 302 to the picture, or a generated default avatar.
+  "/users/:id/avatar": { GET: { handler: avatar.avatar, access: "public", operation: op.userAvatar } },
   "/static/profile/:file": { GET: { handler: statics.profileImage, access: "public", operation: op.profileImage } },
   "/verify-email": { GET: { handler: pages.verifyEmailPage, access: "public", operation: op.verifyEmailPage } },
   "/reset-password": { GET: { handler: pages.resetPasswordPage, access: "public", operation: op.resetPasswordPage } },

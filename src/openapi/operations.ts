@@ -1,6 +1,7 @@
 // One OpenAPI operation per handler: what it reads, what it answers, and which problem codes it
 // may send (their statuses come from TITLES). Route table entries (src/app.ts) name them.
 import type { ProblemCode } from "../http/problem.ts";
+import { DEFAULT_VARIANT_SIZES } from "../images/variants.ts";
 import { problems } from "./problems.ts";
 import { ref, type Json } from "./schemas.ts";
 
@@ -213,6 +214,30 @@ const table = {
       304: { description: "Not modified (If-None-Match, or else If-Modified-Since)" },
     },
     codes: ["not_found", ...DATABASE],
+  }),
+  userAvatar: operation({
+    summary: "An account's avatar: its picture, or one generated from its name",
+    description:
+      "Public, like pictures. With a picture (and an active account): 302 to the picture's immutable object in about `size` pixels, WebP for `format=webp` or, without `format`, when Accept lists image/webp; JPEG otherwise (also for `png` and `svg`). Without one, or for a deactivated account: a generated avatar, the name's initials on a colour derived from the id, as SVG (under a CSP that loads and runs nothing; no name becomes markup) or, for `format=png`, `jpeg` or `webp`, that raster. Every answer may be cached for 60 seconds and varies on Accept; the generated one has an ETag (it changes with the name).",
+    tag: "pictures",
+    parameters: [
+      { name: "size", in: "query", schema: { type: "integer", enum: [...DEFAULT_VARIANT_SIZES], default: 128 }, description: "Side of the square in pixels: one of the configured sizes (by default 64, 128, 256, 512); others are a 422." },
+      { name: "format", in: "query", schema: { type: "string", enum: ["webp", "jpeg", "png", "svg"] }, description: "Absent: WebP when Accept lists image/webp, else JPEG, for a picture; SVG for a generated avatar." },
+      { name: "Accept", in: "header", schema: { type: "string" } },
+      { name: "If-None-Match", in: "header", schema: { type: "string" } },
+    ],
+    ok: {
+      200: {
+        description: "The generated avatar (the account has no picture, or is deactivated)",
+        headers: { ETag: { schema: { type: "string" } }, "Content-Security-Policy": { schema: { type: "string" } } },
+        content: Object.fromEntries(
+          ["image/svg+xml", "image/png", "image/webp", "image/jpeg"].map((type) => [type, { schema: { type: "string", contentMediaType: type } }]),
+        ),
+      },
+      302: { description: "To the picture in the size and format asked for", headers: { Location: { schema: { type: "string", format: "uri" } } } },
+      304: { description: "Not modified (If-None-Match on a generated avatar)" },
+    },
+    codes: ["validation_failed", "not_found", ...DATABASE],
   }),
   verifyEmailPage: operation({
     summary: "The page a verification mail links to",
