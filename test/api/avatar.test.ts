@@ -11,7 +11,7 @@ import { expectProblem, serverForFile } from "../helpers/server.ts";
 const server = await serverForFile();
 const { client } = server;
 const avatar = (id: number | string, query = "", headers: Record<string, string> = {}, method = "GET") =>
-  client.send(method, `/users/${id}/avatar${query}`, { headers });
+  client.send(method, `/users/${id}/avatar${query}`, { headers, binary: true });
 const bytes = async (reply: { raw: Response }) => new Uint8Array(await reply.raw.arrayBuffer());
 
 async function named(name: string) {

@@ -126,7 +126,11 @@ function recordViolations(method: string, path: string, response: Response) {
 export class Client {
   constructor(readonly url: string) {}
 
-  async send(method: string, path: string, init: { json?: unknown; token?: string; body?: RequestInit["body"]; headers?: Record<string, string> } = {}): Promise<Reply> {
+  async send(
+    method: string,
+    path: string,
+    init: { json?: unknown; token?: string; body?: RequestInit["body"]; headers?: Record<string, string>; binary?: boolean } = {},
+  ): Promise<Reply> {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token !== undefined) headers.Authorization = `Bearer ${init.token}`;
     let body = init.body;
@@ -135,8 +139,13 @@ export class Client {
       body = JSON.stringify(init.json);
     }
     // What Prism would rewrite goes direct: raw bodies (multipart, malformed JSON), JSON that is not
-    // an object or array (it re-encodes a bare string), and HEAD (it answers with the GET's headers).
-    const direct = init.body !== undefined || method === "HEAD" || (init.json !== undefined && (typeof init.json !== "object" || init.json === null));
+    // an object or array (it re-encodes a bare string), HEAD (it answers with the GET's headers), and
+    // answers the caller marks `binary` (images and their redirects, which Prism turns into text or a 500).
+    const direct =
+      init.body !== undefined ||
+      init.binary === true ||
+      method === "HEAD" ||
+      (init.json !== undefined && (typeof init.json !== "object" || init.json === null));
     const raw = await this.fetch(method, path, headers, body, direct);
     if (OBSERVED_STATUSES_FILE) {
       // The path as it went out (dot segments resolved, no query), which is what the server routed.
