@@ -1,6 +1,7 @@
 // Sessions users can see and end (issue 10 §2): the list with device, address and last use, ending
 // one at once, logout's scopes, the admin's view, and the mail on a login from a new device.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { SQL } from "bun";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp.ts";
 import { expectProblem, startServer, uniqueEmail, type TestServer } from "../helpers/server.ts";
 
@@ -82,6 +83,15 @@ describe("GET /me/sessions", () => {
     expect(((await list(a.access)).body.sessions as any[]).map((s) => s.device)).toEqual(["Firefox on Linux"]);
   });
 
+  test("a session from before this was kept (no device, address or last use) lists with nulls and its start", async () => {
+    const user = await account();
+    const a = await login(user.email);
+    await server.deps.store.sql`UPDATE refresh_tokens SET device = NULL, ip = NULL, last_used_at = NULL WHERE user_id = ${user.id}`;
+    const [session] = (await list(a.access)).body.sessions as any[];
+    expect(session).toMatchObject({ device: null, ip: null, current: true });
+    expect(Date.parse(session.last_used_at)).toBeGreaterThan(0);
+  });
+
   test("last used moves with requests, but at most once a minute", async () => {
     const user = await account();
     const a = await login(user.email);
@@ -157,6 +167,54 @@ describe("DELETE /me/sessions/{id}", () => {
     expectProblem(await server.client.send("GET", "/me/sessions"), 401);
     expectProblem(await server.client.send("DELETE", "/me/sessions/AAAAAAAAAAAAAAAAAAAAAA"), 401);
   });
+});
+
+describe("ending a session while it refreshes leaves no live successor (PostgreSQL)", () => {
+  // A third connection holds the session's token row; the refresh queues on it first, the ending
+  // second. Released, the refresh commits its successor, and the ending must still take it away.
+  const ways = {
+    "DELETE /me/sessions/{id} from another session": (pg: TestServer, other: string, sid: string) =>
+      pg.client.send("DELETE", `/me/sessions/${sid}`, { token: other }),
+    "POST /logout scope=others from another session": (pg: TestServer, other: string) =>
+      pg.client.send("POST", "/logout", { token: other, json: { scope: "others" } }),
+  };
+  for (const [name, end] of Object.entries(ways)) {
+    test(name, async () => {
+      await using pg = await startServer({}, { database: "postgres" });
+      const user = await pg.client.signUp();
+      const other = await pg.client.login(user.email, user.password);
+      const sid = ((await pg.client.send("GET", "/me/sessions", { token: user.token })).body.sessions as any[]).find((s) => s.current).id;
+      await using holder = new SQL(pg.deps.config.databaseUrl, { max: 1 });
+      let release!: () => void;
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => (locked = resolve));
+      const holding = holder.begin(async (tx) => {
+        await tx`SELECT id FROM refresh_tokens WHERE id = ${user.refresh.split(".")[0]!} FOR UPDATE`;
+        locked();
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      await isLocked;
+      const waiting = async (n: number) => {
+        for (let i = 0; i < 100; i++) {
+          const [row] = await pg.deps.store.sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+          if (row.n >= n) return;
+          await Bun.sleep(20);
+        }
+        throw new Error(`fewer than ${n} queries waited on a lock`);
+      };
+      const refreshed = pg.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
+      await waiting(1);
+      const ended = end(pg, other.body.access_token, sid);
+      await waiting(2);
+      release();
+      await holding;
+      const [rotation, ending] = await Promise.all([refreshed, ended]);
+      expect({ rotation: rotation.status, ending: ending.status }).toEqual({ rotation: 200, ending: 204 });
+      expectProblem(await pg.client.send("POST", "/token/refresh", { json: { refresh_token: rotation.body.refresh_token } }), 401, "invalid_token");
+      expectProblem(await pg.client.send("GET", "/me", { token: rotation.body.access_token }), 401, "invalid_token");
+      expect((await pg.client.send("GET", "/me", { token: other.body.access_token })).status).toBe(200);
+    }, 30_000);
+  }
 });
 
 describe("POST /logout scope", () => {
@@ -249,6 +307,21 @@ describe("new-device mail", () => {
     expect(await alertsTo(user.email)).toHaveLength(2);
     await login(user.email, { ua: IPHONE, ip: "203.0.113.11" }); // known by now
     expect(await alertsTo(user.email)).toHaveLength(2);
+  });
+
+  test("an account remembers its last 20 (device, network) pairs: the 21st back counts as new again", async () => {
+    const user = await account();
+    const sessions = server.deps.sessions;
+    const from = (i: number) => ({ device: "Firefox on Linux", ip: `10.${i}.0.1` });
+    expect(await sessions.rememberLogin(user.id, from(0))).toBe("first");
+    for (let i = 1; i <= 20; i++) {
+      server.clock.advance(1);
+      expect(await sessions.rememberLogin(user.id, from(i))).toBe("new");
+    }
+    server.clock.advance(1);
+    expect(await sessions.rememberLogin(user.id, from(20))).toBe("known");
+    expect(await sessions.rememberLogin(user.id, { device: "Firefox on Linux", ip: "10.20.0.200" })).toBe("known"); // same /24
+    expect(await sessions.rememberLogin(user.id, from(0))).toBe("new"); // pruned: 1..20 are the last 20
   });
 
   test("a wrong password from a new device mails nothing", async () => {
