@@ -186,19 +186,21 @@ export class SessionStore {
    */
   async rememberLogin(userId: number, device: string, network: string, now: Date, keep: number): Promise<LoginDevice> {
     const seen = now.toISOString();
+    // The usual login, from a pair seen before, is one statement.
+    const again = await this.sql`UPDATE login_devices SET last_seen_at = ${seen}
+      WHERE user_id = ${userId} AND device = ${device} AND network = ${network} RETURNING user_id`;
+    if (again.length > 0) return "known";
     try {
       return await transaction(this.sql, async (tx) => {
         const [{ n }] = await tx`SELECT COUNT(*) AS n FROM login_devices WHERE user_id = ${userId}`;
+        // Of two logins from one new pair at once, only the one that inserts it is told "new".
         const added = await tx`INSERT INTO login_devices (user_id, device, network, last_seen_at)
           VALUES (${userId}, ${device}, ${network}, ${seen})
           ON CONFLICT (user_id, device, network) DO NOTHING RETURNING user_id`;
-        if (added.length === 0) {
-          await tx`UPDATE login_devices SET last_seen_at = ${seen} WHERE user_id = ${userId} AND device = ${device} AND network = ${network}`;
-        }
+        if (added.length === 0) return "known";
         await tx`DELETE FROM login_devices WHERE user_id = ${userId} AND last_seen_at < (
           SELECT last_seen_at FROM login_devices WHERE user_id = ${userId} ORDER BY last_seen_at DESC LIMIT 1 OFFSET ${keep - 1})`;
-        if (Number(n) === 0) return "first";
-        return added.length > 0 ? "new" : "known";
+        return Number(n) === 0 ? "first" : "new";
       });
     } catch (err) {
       // The account was deleted meanwhile: nobody to tell.
