@@ -148,7 +148,9 @@ export class Sessions {
     const last = this.touched.get(sessionId);
     if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
     this.remember(sessionId, now);
-    this.rows.touch(sessionId, new Date(now), new Date(now - TOUCH_INTERVAL_MS)).catch(() => this.touched.delete(sessionId));
+    Promise.resolve()
+      .then(() => this.rows.touch(sessionId, new Date(now), new Date(now - TOUCH_INTERVAL_MS)))
+      .catch(() => this.touched.delete(sessionId));
   }
 
   /** The user's live sessions, most recently used first. */

@@ -83,6 +83,17 @@ describe("GET /me/sessions", () => {
     expect(((await list(a.access)).body.sessions as any[]).map((s) => s.device)).toEqual(["Firefox on Linux"]);
   });
 
+  test("after a password change only the session that made it is listed, and it still works", async () => {
+    const user = await account();
+    const a = await login(user.email);
+    await login(user.email, { ua: IPHONE });
+    const changed = await server.client.send("PUT", "/me", { token: a.access, json: { password: "new-password-456", current_password: "password123" } });
+    expect(changed.status).toBe(200);
+    const token = changed.body.access_token as string;
+    const sessions = (await list(token)).body.sessions as any[];
+    expect(sessions.map((s) => [s.device, s.current])).toEqual([["Firefox on Linux", true]]);
+  });
+
   test("a session from before this was kept (no device, address or last use) lists with nulls and its start", async () => {
     const user = await account();
     const a = await login(user.email);
