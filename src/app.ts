@@ -14,6 +14,7 @@ import * as images from "./routes/images.ts";
 import * as links from "./routes/mailed-links.ts";
 import * as metrics from "./routes/metrics.ts";
 import * as pages from "./routes/pages.ts";
+import * as sessions from "./routes/sessions.ts";
 import * as statics from "./routes/static.ts";
 import * as users from "./routes/users.ts";
 
@@ -32,6 +33,8 @@ export const routes: RouteTable = {
   },
   "/me/upload-image": { POST: { handler: images.upload, access: "user", operation: op.uploadImage } },
   "/me/image": { DELETE: { handler: images.remove, access: "user", operation: op.deleteImage } },
+  "/me/sessions": { GET: { handler: sessions.list, access: "user", operation: op.listMySessions } },
+  "/me/sessions/:sid": { DELETE: { handler: sessions.end, access: "user", operation: op.endMySession } },
   "/password/forgot": { POST: { handler: links.forgotPassword, access: "public", limit: "forgot_ip", operation: op.forgotPassword } },
   "/password/reset": { POST: { handler: links.resetPassword, access: "public", limit: "link_ip", operation: op.resetPassword } },
   "/email/verify": { POST: { handler: links.verifyEmail, access: "public", limit: "link_ip", operation: op.verifyEmail } },
@@ -49,6 +52,8 @@ export const routes: RouteTable = {
   },
   // Public, like pictures: a 302 to the picture, or a generated default avatar.
   "/users/:id/avatar": { GET: { handler: avatar.avatar, access: "public", operation: op.userAvatar } },
+  "/users/:id/sessions": { GET: { handler: sessions.list, access: "self-or-admin", operation: op.listUserSessions } },
+  "/users/:id/sessions/:sid": { DELETE: { handler: sessions.end, access: "self-or-admin", operation: op.endUserSession } },
   "/static/profile/:file": { GET: { handler: statics.profileImage, access: "public", operation: op.profileImage } },
   "/verify-email": { GET: { handler: pages.verifyEmailPage, access: "public", operation: op.verifyEmailPage } },
   "/reset-password": { GET: { handler: pages.resetPasswordPage, access: "public", operation: op.resetPasswordPage } },

@@ -73,6 +73,8 @@ export type Config = Readonly<{
   mailQueueMax: number;
   /** Where mailed links point: a front end's APP_URL, or this service's own pages. */
   linkBaseUrl: string;
+  /** NEW_DEVICE_ALERTS: mail the account's owner on a login from a device and network not seen lately. */
+  newDeviceAlerts: boolean;
   passwordResetTtlSeconds: number;
   emailVerificationTtlSeconds: number;
   requireEmailVerification: boolean;
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom,
     mailQueueMax: read.int("MAIL_QUEUE_MAX", 1000, 1, 100_000),
     linkBaseUrl: appUrl ?? publicBaseUrl,
+    newDeviceAlerts: read.bool("NEW_DEVICE_ALERTS", true),
     passwordResetTtlSeconds: read.int("PASSWORD_RESET_TTL_SECONDS", 30 * 60, 60, 24 * 3600),
     emailVerificationTtlSeconds: read.int("EMAIL_VERIFICATION_TTL_SECONDS", 24 * 3600, 60, 30 * 24 * 3600),
     requireEmailVerification: read.bool("REQUIRE_EMAIL_VERIFICATION", false),

@@ -98,3 +98,21 @@ export function coarseIp(address: string | null | undefined): string | undefined
   const low = parseInt(mapped[2]!, 16);
   return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
+
+/**
+ * The network a coarse address belongs to, for telling a new device from a known one: the /24 of an
+ * IPv4 address, the /64 of an IPv6 one (one home or office line each, as a rule), "" when unknown.
+ */
+export function coarseNetwork(ip: string | null | undefined): string {
+  if (typeof ip !== "string") return "";
+  if (isIPv4(ip)) return `${ip.split(".").slice(0, 3).join(".")}.0/24`;
+  if (!isIPv6(ip)) return "";
+  const [head = "", tail] = ip.split("::");
+  const groups = head === "" ? [] : head.split(":");
+  // "::" stands for as many zero groups as the written ones leave out of eight.
+  if (tail !== undefined) {
+    const rest = tail === "" ? [] : tail.split(":");
+    groups.push(...Array(8 - groups.length - rest.length).fill("0"), ...rest);
+  }
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
+}

@@ -1,6 +1,7 @@
 // Sessions, the whole design in one file: a login starts one; its refresh tokens rotate on use, and
 // a spent token seen again after the reuse window means a stolen copy, so the session ends.
-import type { SessionRow, SessionStore, SpendDecision } from "../store/index.ts";
+import type { LoginDevice, SessionRow, SessionStore, SessionSummary, SpendDecision } from "../store/index.ts";
+import { coarseNetwork } from "./device.ts";
 import type { Clock } from "./jwt.ts";
 import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
 
@@ -19,7 +20,17 @@ export type Rotation =
   | { ok: true; session: IssuedSession; reused: boolean }
   | { ok: false; revoked?: { userId: number; sessionId: string } };
 
+/** Where a login came from: src/auth/device.ts's label (fixed words only) and the coarse address. */
+export type Client = { device: string; ip: string | null };
+
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** A session's "last used" is kept to this: a busy session costs one write a minute, not one a request. */
+export const TOUCH_INTERVAL_MS = 60_000;
+/** Sessions this process remembers having touched; past it the longest-remembered is forgotten (one more write). */
+const TOUCHED_MAX = 10_000;
+/** How many recent (device, network) pairs an account remembers for new-device alerts. */
+export const KNOWN_DEVICES = 20;
 
 /**
  * Refresh tokens are opaque `id.secret` strings (the Lucia design): only a SHA-256 of the secret is
@@ -32,6 +43,9 @@ const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
  * deletes them by cascade. Each bumps the user's token version, which refuses the older tokens.
  */
 export class Sessions {
+  /** Session id → when this process last wrote its last_used_at (or knows it was written). */
+  private readonly touched = new Map<string, number>();
+
   constructor(
     private readonly rows: SessionStore,
     private readonly ttlSeconds: number,
@@ -40,20 +54,31 @@ export class Sessions {
     private readonly reuseSeconds: number,
   ) {}
 
-  private mint(user: { id: number; tokenVersion: number }, sessionId: string, authTime: string) {
+  /** A token of the session; every one carries the session's device and address, and is a use of it. */
+  private mint(user: { id: number; tokenVersion: number }, sessionId: string, authTime: string, client: { device: string | null; ip: string | null }) {
     const { id, token, secretHash } = mintOpaque();
-    const expiresAt = new Date(this.clock() + this.ttlSeconds * 1000).toISOString();
-    return { token, row: { id, sessionId, userId: user.id, userVersion: user.tokenVersion, secretHash, expiresAt, authTime } };
+    const now = this.clock();
+    const expiresAt = new Date(now + this.ttlSeconds * 1000).toISOString();
+    const lastUsedAt = new Date(now).toISOString();
+    this.remember(sessionId, now);
+    const row = { id, sessionId, userId: user.id, userVersion: user.tokenVersion, secretHash, expiresAt, authTime, device: client.device, ip: client.ip, lastUsedAt };
+    return { token, row };
+  }
+
+  private remember(sessionId: string, at: number) {
+    this.touched.delete(sessionId); // re-inserted last: the Map's order is then least recently touched first
+    this.touched.set(sessionId, at);
+    if (this.touched.size > TOUCHED_MAX) this.touched.delete(this.touched.keys().next().value!);
   }
 
   /**
    * Starts a new session: one per successful login. Undefined if the user's password changed (or the
    * account went) since `user` was read, so a login racing a password change cannot outlive it.
    */
-  async issue(user: { id: number; tokenVersion: number }): Promise<IssuedSession | undefined> {
+  async issue(user: { id: number; tokenVersion: number }, client: Client): Promise<IssuedSession | undefined> {
     const sessionId = newId();
     const now = new Date(this.clock());
-    const { token, row } = this.mint(user, sessionId, now.toISOString());
+    const { token, row } = this.mint(user, sessionId, now.toISOString(), client);
     if (!(await this.rows.insert(row, now))) return undefined;
     return { userId: user.id, tokenVersion: user.tokenVersion, sessionId, token, authTime: seconds(now.toISOString()) };
   }
@@ -91,7 +116,7 @@ export class Sessions {
     const now = this.clock();
     // A session from before login times were kept counts as an old login.
     const authTime = row.authTime ?? new Date(0).toISOString();
-    const next = this.mint({ id: row.userId, tokenVersion: row.userVersion }, row.sessionId, authTime);
+    const next = this.mint({ id: row.userId, tokenVersion: row.userVersion }, row.sessionId, authTime, row);
     const outcome = await this.rows.spend(row.id, next.row, new Date(now), (locked) => this.decide(locked, row.userVersion, now));
     if (outcome === "revoke") {
       await this.rows.revoke(row.sessionId);
@@ -111,6 +136,50 @@ export class Sessions {
   /** Logout by access token: ends the session it names. */
   async end(sessionId: string): Promise<void> {
     await this.rows.revoke(sessionId);
+  }
+
+  /**
+   * A request on the session: its "last used" moves on, but at most once a minute, and this process
+   * remembers when it last wrote, so most requests cost no query. The write happens in the background
+   * and a failed one is only tried again on a later request: a last-used time is not worth a failure.
+   */
+  touch(sessionId: string): void {
+    const now = this.clock();
+    const last = this.touched.get(sessionId);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+    this.remember(sessionId, now);
+    Promise.resolve()
+      .then(() => this.rows.touch(sessionId, new Date(now), new Date(now - TOUCH_INTERVAL_MS)))
+      .catch(() => this.touched.delete(sessionId));
+  }
+
+  /** The user's live sessions, most recently used first. */
+  list(userId: number): Promise<SessionSummary[]> {
+    return this.rows.list(userId, new Date(this.clock()));
+  }
+
+  /**
+   * Ends one of `userId`'s sessions: its refresh tokens go, and with them its access tokens, whose
+   * `sid` then names no session (src/http/auth.ts). False if they have no session by that id.
+   */
+  endOwned(userId: number, sessionId: string): Promise<boolean> {
+    return this.rows.revokeOwned(userId, sessionId);
+  }
+
+  /** Ends all of `userId`'s sessions, or all but `except`. */
+  endAll(userId: number, except?: string): Promise<void> {
+    return this.rows.revokeAllOf(userId, except);
+  }
+
+  /** The user of a refresh token and its session, without spending it; undefined for anything not ours. */
+  async owner(token: string): Promise<{ userId: number; sessionId: string } | undefined> {
+    const row = await this.find(token);
+    return row && { userId: row.userId, sessionId: row.sessionId };
+  }
+
+  /** Records a successful login's device and network; see SessionStore.rememberLogin. */
+  rememberLogin(userId: number, client: Client): Promise<LoginDevice> {
+    return this.rows.rememberLogin(userId, client.device, coarseNetwork(client.ip), new Date(this.clock()), KNOWN_DEVICES);
   }
 
   /** Housekeeping: drops refresh tokens past their expiry. */

@@ -155,6 +155,7 @@ async function withoutBody(res: Response): Promise<Response> {
 async function run(entry: Entry, req: Request, ctx: Ctx): Promise<Response> {
   if (entry.limit !== undefined) await ctx.deps.limiter.take(entry.limit, ctx.ip());
   ctx.acting = await authorize(entry.access, req, ctx);
+  if (ctx.acting) ctx.deps.sessions.touch(ctx.acting.sessionId); // "last used", written at most once a minute
   return entry.handler(req, ctx);
 }
 

@@ -148,6 +148,12 @@ export const rules = {
     return value as "user" | "admin";
   },
 
+  /** Which sessions POST /logout ends (Supabase Auth's scopes). */
+  logoutScope: (value: unknown): "local" | "others" | "global" => {
+    if (value !== "local" && value !== "others" && value !== "global") fail('must be "local", "others" or "global"');
+    return value as "local" | "others" | "global";
+  },
+
   boolean: (value: unknown): boolean => {
     if (typeof value !== "boolean") fail("must be true or false");
     return value as boolean;

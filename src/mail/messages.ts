@@ -1,4 +1,4 @@
-// The three messages the service sends, as plain text and HTML, carrying no text a user chose (a
+// The messages the service sends, as plain text and HTML, carrying no text a user chose (a
 // "name" like "your account is locked, go to evil.example" must not reach someone else's inbox).
 import type { Mail } from "./mailer.ts";
 
@@ -51,4 +51,21 @@ export function emailChangedMail(to: { email: string }, newEmail: string): Mail 
     "If you did not make this change, reset your password right away and contact us.",
   ];
   return { to: to.email, subject: "Your email address was changed", text: `${lines.join("\n\n")}\n`, html: html(lines) };
+}
+
+/**
+ * A login from a device and network the account has not used lately. `device` is a label built from
+ * fixed words (src/auth/device.ts) and `ip` a validated address, so nothing here is a user's text.
+ */
+export function newDeviceMail(to: { email: string }, login: { device: string; ip: string | null; at: Date }): Mail {
+  const when = `${login.at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+  const lines = [
+    "Hello,",
+    "Your account was just signed in to from a device or network it has not used lately.",
+    `Device: ${login.device}`,
+    `Address: ${login.ip ?? "unknown"}`,
+    `Time: ${when}`,
+    "If this was you, there is nothing to do. If it was not, change your password right away: that signs out every session. Your sessions are listed, and can be ended one by one, at GET /me/sessions.",
+  ];
+  return { to: to.email, subject: "New sign-in to your account", text: `${lines.join("\n\n")}\n`, html: html(lines) };
 }

@@ -41,6 +41,7 @@ const PATH_PARAMETERS: Record<string, Json> = {
   id: { schema: { type: "integer", minimum: 1 }, description: "A user id; anything else is 404." },
   file: { schema: { type: "string", pattern: "^[1-9][0-9]{0,14}\\.jpg$" }, description: "`<user id>.jpg`" },
   name: { schema: { type: "string", enum: ASSET_NAMES } },
+  sid: { schema: { type: "string" }, description: "A session's `id` from the list; one that is not the account's is 404." },
 };
 
 function pathItem(path: string, methods: Record<string, Json>): Json {

@@ -80,10 +80,11 @@ const table = {
   logout: operation({
     summary: "End a session: the refresh token's, the bearer token's, or both",
     description:
-      "204 for any refresh token, known or not; its access tokens stop working at once. With no body, the bearer access token says which session to end (401 if it is not valid); with neither, 401.",
+      "204 for any refresh token, known or not; its access tokens stop working at once. With no body, the bearer access token says which session to end (401 if it is not valid); with neither, 401. `scope` (body or query, as in Supabase Auth): `local` (default) ends that session, `others` every other session of its user, `global` all of them.",
     tag: "auth",
     optionalToken: true,
-    body: { ...json("RefreshTokenRequest"), required: false },
+    parameters: [{ name: "scope", in: "query", required: false, schema: { type: "string", enum: ["local", "others", "global"], default: "local" } }],
+    body: { ...json("LogoutRequest"), required: false },
     ok: { 204: { description: "Logged out" } },
     codes: [...JSON_BODY, ...SIGNED_IN, ...DATABASE],
   }),
@@ -118,6 +119,20 @@ const table = {
     summary: "Remove your profile picture",
     tag: "pictures",
     ok: { 200: message("Removed") },
+    codes: [...SIGNED_IN, "not_found", ...DATABASE],
+  }),
+  listMySessions: operation({
+    summary: "Your live sessions",
+    description: "One per login: its device (from the User-Agent), address and last use; `current` marks the one asking.",
+    tag: "me",
+    ok: { 200: answer("Your sessions", "SessionList") },
+    codes: [...SIGNED_IN, ...DATABASE],
+  }),
+  endMySession: operation({
+    summary: "End one of your sessions",
+    description: "Its refresh token and access tokens stop working at once. An id that is not one of your sessions is 404.",
+    tag: "me",
+    ok: { 204: { description: "Ended" } },
     codes: [...SIGNED_IN, "not_found", ...DATABASE],
   }),
   forgotPassword: operation({
@@ -194,6 +209,19 @@ const table = {
     summary: "Remove an account's picture (its owner or an admin)",
     tag: "users",
     ok: { 200: message("Removed") },
+    codes: ON_AN_ACCOUNT,
+  }),
+  listUserSessions: operation({
+    summary: "An account's live sessions (its owner or an admin)",
+    tag: "users",
+    ok: { 200: answer("The account's sessions", "SessionList") },
+    codes: ON_AN_ACCOUNT,
+  }),
+  endUserSession: operation({
+    summary: "End one of an account's sessions (its owner or an admin)",
+    description: "Its refresh token and access tokens stop working at once. An id that is not one of the account's sessions is 404.",
+    tag: "users",
+    ok: { 204: { description: "Ended" } },
     codes: ON_AN_ACCOUNT,
   }),
   profileImage: operation({

@@ -127,6 +127,36 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
       },
       examples: [{ email: "john@example.com", password: "correct horse" }],
     },
+    LogoutRequest: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        refresh_token: token,
+        scope: { type: "string", enum: ["local", "others", "global"], default: "local", description: "Which sessions to end: this one, every other one of its user, or all (also `?scope=`)." },
+      },
+    },
+    SessionList: {
+      type: "object",
+      required: ["sessions"],
+      properties: {
+        sessions: {
+          type: "array",
+          description: "Live sessions (one per login), most recently used first.",
+          items: {
+            type: "object",
+            required: ["id", "created_at", "last_used_at", "device", "ip", "current"],
+            properties: {
+              id: { type: "string", description: "The session id (the access token's `sid`)." },
+              created_at: { type: "string", format: "date-time", description: "When its login checked the password." },
+              last_used_at: { type: "string", format: "date-time", description: "Its last request or refresh, to within a minute." },
+              device: { type: ["string", "null"], description: "Read from the User-Agent at login, from fixed words: \"Firefox on Linux\", \"curl\", \"Unknown device\"." },
+              ip: { type: ["string", "null"], description: "The client address at login, without port." },
+              current: { type: "boolean", description: "The session of the access token that asked." },
+            },
+          },
+        },
+      },
+    },
     RefreshTokenRequest: { type: "object", additionalProperties: false, required: ["refresh_token"], properties: { refresh_token: token } },
     AccountUpdate: {
       type: "object",

@@ -6,7 +6,10 @@ import { authenticate, sentBearer, type Session } from "../http/auth.ts";
 import { JSON_LIMIT_BYTES, readJson, readJsonOrForm, readLimited } from "../http/body.ts";
 import { credentialsRequired, HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
-import type { IssuedSession } from "../auth/session.ts";
+import { coarseIp, deviceLabel } from "../auth/device.ts";
+import type { Client, IssuedSession } from "../auth/session.ts";
+import { newDeviceMail } from "../mail/messages.ts";
+import type { UserRow } from "../store/index.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
 export async function register(req: Request, ctx: Ctx): Promise<Response> {
@@ -78,9 +81,27 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   if (config.requireEmailVerification && !user.emailVerified) {
     throw new HttpError("email_not_verified", "Confirm your email address first: follow the link we sent, or ask for a new one at POST /email/verify/resend.");
   }
-  const session = await sessions.issue(user);
+  const client: Client = { device: deviceLabel(req.headers.get("user-agent")), ip: coarseIp(ctx.ip()) ?? null };
+  const session = await sessions.issue(user, client);
   if (!session) throw badCredentials(); // the password changed (or the account went) meanwhile
+  await noticeDevice(ctx, user, client);
   return tokenPair(ctx, session);
+}
+
+/**
+ * Remembers where this login came from and, if the account has logged in before but not from this
+ * device label and network lately, mails its owner (NEW_DEVICE_ALERTS). A failure here is logged and
+ * does not fail the login: the session exists already.
+ */
+async function noticeDevice(ctx: Ctx, user: UserRow, client: Client): Promise<void> {
+  const { sessions, config, outbox, mailer, log, clock } = ctx.deps;
+  const seen = await sessions.rememberLogin(user.id, client).catch((err) => {
+    log.warn("login device not recorded", { user_id: user.id, request_id: ctx.requestId, error: String(err?.name) });
+    return "known" as const;
+  });
+  if (seen !== "new" || !config.newDeviceAlerts) return;
+  const at = new Date(clock());
+  outbox.later("new_device", ctx.requestId, () => mailer.send(newDeviceMail(user, { ...client, at })));
 }
 
 export async function refresh(req: Request, ctx: Ctx): Promise<Response> {
@@ -109,10 +130,14 @@ async function optionalJson(req: Request) {
  * Ends the session of the refresh token in the body (204 whatever it is: logout reveals nothing)
  * and the session of the bearer access token, if one is sent. A bearer alone must be valid (401);
  * beside a refresh token a stale one is passed over, so a client can always end its session.
+ * `scope` (in the body, or the query as Supabase Auth's clients send it): `local` ends that session,
+ * `others` every other session of its user, `global` all of them; 204 in every case.
  */
 export async function logout(req: Request, ctx: Ctx): Promise<Response> {
   const { sessions } = ctx.deps;
-  const input = parseFields(await optionalJson(req), { refresh_token: rules.token });
+  const input = parseFields(await optionalJson(req), { refresh_token: rules.token, scope: rules.logoutScope });
+  const query = new URL(req.url).searchParams.get("scope");
+  const scope = input.scope ?? (query === null ? "local" : parseFields({ scope: query }, { scope: rules.logoutScope }).scope!);
   const refreshToken = input.refresh_token;
   if (refreshToken === undefined && !sentBearer(req)) throw credentialsRequired("Send the session's bearer access token or its refresh_token.");
   let session: Session | undefined;
@@ -121,6 +146,12 @@ export async function logout(req: Request, ctx: Ctx): Promise<Response> {
       if (refreshToken !== undefined && err instanceof HttpError && err.code === "invalid_token") return undefined;
       throw err;
     });
+  }
+  if (scope !== "local") {
+    // "This session": the bearer's, else the refresh token's; neither known, nothing to end.
+    const current = session ? { userId: session.user.id, sessionId: session.sessionId } : refreshToken !== undefined ? await sessions.owner(refreshToken) : undefined;
+    if (current) await sessions.endAll(current.userId, scope === "others" ? current.sessionId : undefined);
+    return new Response(null, { status: 204 });
   }
   if (session) await sessions.end(session.sessionId);
   if (refreshToken !== undefined) await sessions.revoke(refreshToken);

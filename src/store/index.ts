@@ -11,8 +11,8 @@ import { UserStore } from "./users.ts";
 export { isPostgresUrl, type Dialect, type OpenDatabase, type OpenOptions } from "./connect.ts";
 export { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError, StoreUnavailableError } from "./errors.ts";
 export type { AccountTokenPurpose, AccountTokenRow } from "./links.ts";
-export type { Role, SessionRow, SessionUser, UserRow } from "./rows.ts";
-export type { SpendDecision } from "./sessions.ts";
+export type { Role, SessionRow, SessionSummary, SessionUser, UserRow } from "./rows.ts";
+export type { LoginDevice, SpendDecision } from "./sessions.ts";
 export type { AccountChanges, Expectation, NewUser } from "./users.ts";
 export type { LinkStore, SessionStore };
 

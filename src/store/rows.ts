@@ -32,12 +32,21 @@ export type SessionRow = {
   usedAt: string | null;
   /** When the login that began the session checked the password (null for sessions from before it was kept). */
   authTime: string | null;
+  /** The session's device label and client address at login (src/auth/device.ts); null for older sessions. */
+  device: string | null;
+  ip: string | null;
+  /** When the session was last used, to the minute (null for older sessions until their next use). */
+  lastUsedAt: string | null;
 };
+
+/** A session as its owner sees it in a list: one per login, whatever its refresh tokens. */
+export type SessionSummary = { id: string; createdAt: string; lastUsedAt: string; device: string | null; ip: string | null };
 
 // SQLite hands back the ISO strings we stored; PostgreSQL hands back Dates.
 export const iso = (value: unknown): string =>
   typeof value === "string" && value.endsWith("Z") ? value : (value instanceof Date ? value : new Date(String(value))).toISOString();
 export const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+export const nullableString = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 export const nullableIso = (value: unknown): string | null => (value === null || value === undefined ? null : iso(value));
 // SQLite has no booleans: 0/1 there, true/false on PostgreSQL.
 export const bool = (value: unknown): boolean => value === true || Number(value) === 1;
@@ -96,8 +105,19 @@ export function toSessionRow(row: Record<string, unknown>): SessionRow {
     expiresAt: iso(row.expires_at),
     usedAt: nullableIso(row.used_at),
     authTime: nullableIso(row.authenticated_at),
+    device: nullableString(row.device),
+    ip: nullableString(row.ip),
+    lastUsedAt: nullableIso(row.last_used_at),
   };
 }
+
+export const toSessionSummary = (row: Record<string, unknown>): SessionSummary => ({
+  id: String(row.family_id),
+  createdAt: iso(row.created),
+  lastUsedAt: iso(row.last_used),
+  device: nullableString(row.device),
+  ip: nullableString(row.ip),
+});
 
 export const sessionColumns = (token: Omit<SessionRow, "usedAt">, now: Date) => ({
   id: token.id,
@@ -107,5 +127,8 @@ export const sessionColumns = (token: Omit<SessionRow, "usedAt">, now: Date) => 
   secret_hash: token.secretHash,
   expires_at: token.expiresAt,
   authenticated_at: token.authTime,
+  device: token.device,
+  ip: token.ip,
+  last_used_at: token.lastUsedAt,
   created_at: now.toISOString(),
 });

@@ -4,8 +4,11 @@ import type { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { falseIfUserGone, isForeignKeyViolation } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
-import { sessionColumns, toSessionRow, toSessionUser, type SessionRow, type SessionUser } from "./rows.ts";
+import { sessionColumns, toSessionRow, toSessionSummary, toSessionUser, type SessionRow, type SessionSummary, type SessionUser } from "./rows.ts";
 import { transaction } from "./connect.ts";
+
+/** A login's place among the account's recent ones: its first ever, from a pair seen lately, or from a new one. */
+export type LoginDevice = "first" | "known" | "new";
 
 /** What to do with a presented refresh token; see SessionStore.spend. */
 export type SpendDecision = "rotate" | "reuse" | "refuse" | "revoke";
@@ -129,6 +132,81 @@ export class SessionStore {
       if (this.dialect === "postgres") await tx`SELECT id FROM refresh_tokens WHERE family_id = ${sessionId} ORDER BY id FOR UPDATE`;
       await tx`DELETE FROM refresh_tokens WHERE family_id = ${sessionId}`;
     });
+  }
+
+  /**
+   * The user's live sessions (a token neither spent nor expired, from since their latest password
+   * change), most recently used first. A session is created when its login checked the password.
+   */
+  async list(userId: number, now: Date): Promise<SessionSummary[]> {
+    const rows = await this.sql`
+      SELECT refresh_tokens.family_id,
+        MIN(COALESCE(refresh_tokens.authenticated_at, refresh_tokens.created_at)) AS created,
+        MAX(COALESCE(refresh_tokens.last_used_at, refresh_tokens.created_at)) AS last_used,
+        MAX(refresh_tokens.device) AS device, MAX(refresh_tokens.ip) AS ip
+      FROM refresh_tokens
+      JOIN users ON users.id = refresh_tokens.user_id AND users.token_version = refresh_tokens.user_version
+      WHERE refresh_tokens.user_id = ${userId}
+      GROUP BY refresh_tokens.family_id
+      HAVING MAX(CASE WHEN refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > ${now.toISOString()} THEN 1 ELSE 0 END) = 1
+      ORDER BY last_used DESC, refresh_tokens.family_id`;
+    return rows.map(toSessionSummary);
+  }
+
+  /** Ends session `sessionId` if it is `userId`'s, as `revoke` does; false if they have no such session. */
+  async revokeOwned(userId: number, sessionId: string): Promise<boolean> {
+    return transaction(this.sql, async (tx) => {
+      if (this.dialect === "postgres") {
+        await tx`SELECT id FROM refresh_tokens WHERE family_id = ${sessionId} AND user_id = ${userId} ORDER BY id FOR UPDATE`;
+      }
+      const gone = await tx`DELETE FROM refresh_tokens WHERE family_id = ${sessionId} AND user_id = ${userId} RETURNING id`;
+      return gone.length > 0;
+    });
+  }
+
+  /** Ends every session of `userId` but `except` (logout's scopes `others` and `global`), as `revoke` does. */
+  async revokeAllOf(userId: number, except?: string): Promise<void> {
+    await transaction(this.sql, async (tx) => {
+      const but = except === undefined ? tx`` : tx`AND family_id <> ${except}`;
+      if (this.dialect === "postgres") await tx`SELECT id FROM refresh_tokens WHERE user_id = ${userId} ${but} ORDER BY id FOR UPDATE`;
+      await tx`DELETE FROM refresh_tokens WHERE user_id = ${userId} ${but}`;
+    });
+  }
+
+  /** Marks the session used at `now` unless it was at `since` or later; the tokens' successors inherit it. */
+  async touch(sessionId: string, now: Date, since: Date): Promise<void> {
+    await this.sql`UPDATE refresh_tokens SET last_used_at = ${now.toISOString()}
+      WHERE family_id = ${sessionId} AND (last_used_at IS NULL OR last_used_at < ${since.toISOString()})`;
+  }
+
+  /**
+   * Records a login from (`device`, `network`) and says whether the account had logged in from it
+   * lately: only the `keep` most recently seen pairs are remembered. An account with none is on its
+   * "first" login (or its first since this was kept), which has nothing to compare with.
+   */
+  async rememberLogin(userId: number, device: string, network: string, now: Date, keep: number): Promise<LoginDevice> {
+    const seen = now.toISOString();
+    // The usual login, from a pair seen before, is one statement.
+    const again = await this.sql`UPDATE login_devices SET last_seen_at = ${seen}
+      WHERE user_id = ${userId} AND device = ${device} AND network = ${network} RETURNING user_id`;
+    if (again.length > 0) return "known";
+    try {
+      return await transaction(this.sql, async (tx) => {
+        const [{ n }] = await tx`SELECT COUNT(*) AS n FROM login_devices WHERE user_id = ${userId}`;
+        // Of two logins from one new pair at once, only the one that inserts it is told "new".
+        const added = await tx`INSERT INTO login_devices (user_id, device, network, last_seen_at)
+          VALUES (${userId}, ${device}, ${network}, ${seen})
+          ON CONFLICT (user_id, device, network) DO NOTHING RETURNING user_id`;
+        if (added.length === 0) return "known";
+        await tx`DELETE FROM login_devices WHERE user_id = ${userId} AND last_seen_at < (
+          SELECT last_seen_at FROM login_devices WHERE user_id = ${userId} ORDER BY last_seen_at DESC LIMIT 1 OFFSET ${keep - 1})`;
+        return Number(n) === 0 ? "first" : "new";
+      });
+    } catch (err) {
+      // The account was deleted meanwhile: nobody to tell.
+      if (isForeignKeyViolation(err)) return "known";
+      throw err;
+    }
   }
 
   async deleteExpired(now: Date): Promise<number> {

@@ -2,7 +2,7 @@
 // and coarse client addresses: ports, brackets and zones dropped, IPv4-mapped IPv6 shown as IPv4.
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { coarseIp, deviceLabel, MAX_USER_AGENT_LENGTH, UNKNOWN_DEVICE } from "../../src/auth/device.ts";
+import { coarseIp, coarseNetwork, deviceLabel, MAX_USER_AGENT_LENGTH, UNKNOWN_DEVICE } from "../../src/auth/device.ts";
 
 const UA = {
   firefoxLinux: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
@@ -111,5 +111,24 @@ describe("coarseIp", () => {
   test("null and undefined are not addresses", () => {
     expect(coarseIp(null)).toBeUndefined();
     expect(coarseIp(undefined)).toBeUndefined();
+  });
+});
+
+describe("coarseNetwork", () => {
+  test.each([
+    ["192.0.2.77", "192.0.2.0/24"],
+    ["2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"],
+    ["2001:db8::1", "2001:db8:0:0::/64"],
+    ["2001:db8:0:0:1::", "2001:db8:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["not an address", ""],
+  ])("%p → %p", (ip, network) => {
+    expect(coarseNetwork(ip)).toBe(network);
+  });
+
+  test("unknown is one value, and one network whatever the host", () => {
+    expect(coarseNetwork(null)).toBe("");
+    expect(coarseNetwork(undefined)).toBe("");
+    expect(coarseNetwork("2001:db8:a:b::1")).toBe(coarseNetwork("2001:db8:a:b:ffff:1:2:3"));
   });
 });
