@@ -175,8 +175,8 @@ describe("DELETE /me/sessions/{id}", () => {
   });
 
   test("signed out: 401", async () => {
-    expectProblem(await server.client.send("GET", "/me/sessions"), 401);
-    expectProblem(await server.client.send("DELETE", "/me/sessions/AAAAAAAAAAAAAAAAAAAAAA"), 401);
+    expectProblem(await server.client.send("GET", "/me/sessions"), 401, "invalid_token");
+    expectProblem(await server.client.send("DELETE", "/me/sessions/AAAAAAAAAAAAAAAAAAAAAA"), 401, "invalid_token");
   });
 });
 
