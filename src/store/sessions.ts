@@ -6,6 +6,7 @@ import { falseIfUserGone, isForeignKeyViolation } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
 import { sessionColumns, toSessionRow, toSessionUser, type SessionRow, type SessionUser } from "./rows.ts";
 import { transaction } from "./connect.ts";
+import type { Revocation } from "./revocations.ts";
 
 /** What to do with a presented refresh token; see SessionStore.spend. */
 export type SpendDecision = "rotate" | "reuse" | "refuse" | "revoke";
@@ -47,6 +48,8 @@ export class SessionStore {
     private readonly sql: SQL,
     private readonly dialect: Dialect,
     sqliteFile?: string,
+    /** Told of every session ended here, before the caller answers (as UserStore's). */
+    private readonly announce: (revocation: Revocation) => void = () => {},
   ) {
     if (sqliteFile) this.reader = sqliteReader(sqliteFile);
   }
@@ -128,7 +131,7 @@ export class SessionStore {
     await transaction(this.sql, async (tx) => {
       if (this.dialect === "postgres") await tx`SELECT id FROM refresh_tokens WHERE family_id = ${sessionId} ORDER BY id FOR UPDATE`;
       await tx`DELETE FROM refresh_tokens WHERE family_id = ${sessionId}`;
-    });
+    }).finally(() => this.announce({ session: sessionId }));
   }
 
   async deleteExpired(now: Date): Promise<number> {
