@@ -42,6 +42,7 @@ export class SessionCache {
   readonly #gaps = new Map<number, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
+  #warned = false;
   #unlisten: (() => void) | undefined;
   #prunedAt: number;
   #hits = 0;
@@ -123,7 +124,8 @@ export class SessionCache {
       // Behind for longer than the bound, the cache may hold what a pruned row revoked: start afresh.
       if (began - this.#freshAt >= this.#boundMs) {
         this.#lru.clear();
-        if (this.#freshAt !== -Infinity) this.#log.warn("session cache: revocation feed readable again; cache emptied");
+        if (this.#warned) this.#log.warn("session cache: revocation feed readable again; cache emptied");
+        this.#warned = false;
       }
       this.#freshAt = began;
       if (began - this.#prunedAt > PRUNE_EVERY_MS) {
@@ -131,7 +133,8 @@ export class SessionCache {
         await this.#store.revocations.prune(new Date(Date.now() - RETAIN_MS));
       }
     } catch (err) {
-      if (began - this.#freshAt >= this.#boundMs && began - this.#freshAt < this.#boundMs + this.#pollMs) {
+      if (!this.#warned && this.#now() - this.#freshAt >= this.#boundMs) {
+        this.#warned = true;
         this.#log.warn("session cache: revocation feed unreadable; authenticating from the database", { error: String(err) });
       }
     } finally {
