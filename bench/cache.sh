@@ -11,6 +11,9 @@ LUA="$BENCH_DIR/wrk/request.lua"
 PG="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 DURATION="${DURATION:-6s}"
 CONNS=32
+# Every engineer's benchmark pins its servers to core 0 on this shared machine; SERVER_CORE=1 CLIENT_CORE=0 swaps.
+SC="${SERVER_CORE:-0}"
+CC="${CLIENT_CORE:-1}"
 command -v wrk >/dev/null || { echo "wrk is not installed. Install it with: apt-get install wrk" >&2; exit 1; }
 command -v psql >/dev/null || { echo "psql is not installed. Install it with: apt-get install postgresql-client" >&2; exit 1; }
 mkdir -p "$BENCH_DIR/out"
@@ -36,9 +39,10 @@ start() {
     JWT_SECRET=bench-secret-0123456789abcdef0123456789abcdef STATIC_DIR="$WORK/$name/static" DATA_DIR="$WORK/$name/data" "$@" \
     taskset -c "$core" "$BUN" "$ROOT/src/main.ts" >"$WORK/$name/log" 2>&1) &
   PIDS+=($!)
+  SERVER_PID=$!
   wait_up "$port"
 }
-baseline() { (PORT=9300 exec taskset -c 0 "$BUN" "$BENCH_DIR/baseline.ts" >/dev/null 2>&1) & PIDS+=($!); wait_up_baseline; }
+baseline() { (PORT=9300 exec taskset -c "$SC" "$BUN" "$BENCH_DIR/baseline.ts" >/dev/null 2>&1) & PIDS+=($!); SERVER_PID=$!; wait_up_baseline; }
 wait_up_baseline() { for _ in $(seq 1 100); do curl -sf http://127.0.0.1:9300/healthz >/dev/null && return; sleep 0.05; done; exit 1; }
 stop_all() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; PIDS=(); }
 token() {
@@ -47,59 +51,78 @@ token() {
   curl -s -X POST "http://127.0.0.1:$1/login" -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.com","password":"bench-password-123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
 }
-# load <wrk cpus> <connections> <url> [KEY=VALUE…]: 2 s warm-up, then one measured run; prints BENCH_JSON.
+# load <wrk cpus> <connections> <url> [KEY=VALUE…]: 2 s warm-up, then one measured run; prints BENCH_JSON
+# with "cpu_us": the server's CPU time (utime+stime of SERVER_PID, all its threads) per request in the
+# measured run. On a shared machine throughput follows whatever else runs on the core; CPU per request does not.
+ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
 load() {
   local cpus=$1 conns=$2 url=$3; shift 3
   env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d2s -s "$LUA" "$url" >/dev/null
-  env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d"$DURATION" --latency -s "$LUA" "$url" | sed -n 's/^BENCH_JSON //p'
+  local t0 t1 json
+  t0=$(ticks)
+  json=$(env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d"$DURATION" --latency -s "$LUA" "$url" | sed -n 's/^BENCH_JSON //p')
+  t1=$(ticks)
+  local requests; requests=$(echo "$json" | sed -E 's/.*"requests":([0-9]+).*/\1/')
+  echo "${json%\}},\"cpu_us\":$(echo "scale=1; ($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)}"
 }
 rps() { sed -E 's/.*"rps":([0-9.]+).*/\1/'; }
+cpu() { sed -E 's/.*"cpu_us":([0-9.]+).*/\1/'; }
 non2xx() { sed -E 's/.*"non2xx":([0-9]+).*/\1/' | grep -E '^[0-9]+$' || echo "?"; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-baseline; base1=$(load 1 $CONNS http://127.0.0.1:9300/me | rps); stop_all
+baseline; j=$(load "$CC" $CONNS http://127.0.0.1:9300/me); base1=$(echo "$j" | rps); cbase1=$(echo "$j" | cpu); stop_all
 
-declare -A R
+declare -A R C
 for db in sqlite postgres; do
   url="sqlite://$WORK/sqlite.db"; [ "$db" = postgres ] && url="$PG?search_path=$SCHEMA"
-  for size in 50000 0; do
-    start "$db-$size" 9301 "$url" 0 SESSION_CACHE_SIZE=$size
+  for size in 50000 0 nolog; do
+    [ "$db" = postgres ] && [ "$size" = nolog ] && continue
+    if [ "$size" = nolog ]; then extra=(SESSION_CACHE_SIZE=50000 ACCESS_LOG=false); else extra=(SESSION_CACHE_SIZE=$size); fi
+    start "$db-$size" 9301 "$url" "$SC" "${extra[@]}"
     tok=$(token 9301)
-    out=$(load 1 $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok")
+    out=$(load "$CC" $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok")
     R[$db-$size]=$(echo "$out" | rps)
+    C[$db-$size]=$(echo "$out" | cpu)
     echo "$db SESSION_CACHE_SIZE=$size: $out" >&2
     stop_all
   done
 done
 
-baseline; base2=$(load 1 $CONNS http://127.0.0.1:9300/me | rps); stop_all
+baseline; j=$(load "$CC" $CONNS http://127.0.0.1:9300/me); base2=$(echo "$j" | rps); cbase2=$(echo "$j" | cpu); stop_all
+cbase=$(echo "($cbase1 + $cbase2) / 2" | bc -l)
 base=$(echo "($base1 + $base2) / 2" | bc -l)
 
 # One PostgreSQL instance on core 0, wrk on core 1; then two, on cores 0 and 1, one wrk each (-c16),
 # each wrk unpinned: with two cores only, the load generators and PostgreSQL share the servers' cores.
-start pg-one 9301 "$PG?search_path=$SCHEMA" 0
+start pg-one 9301 "$PG?search_path=$SCHEMA" "$SC"
 tok=$(token 9301)
-one=$(load 1 $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok" | rps)
+onejson=$(load "$CC" $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok"); one=$(echo "$onejson" | rps)
+echo "one instance: $onejson" >&2
 stop_all
 start pg-a 9301 "$PG?search_path=$SCHEMA" 0
 start pg-b 9302 "$PG?search_path=$SCHEMA" 1
 load 0,1 16 http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok" >"$WORK/a.json" &
 first=$!
-b=$(load 0,1 16 http://127.0.0.1:9302/me "WRK_AUTH=Bearer $tok" | rps)
+bjson=$(load 0,1 16 http://127.0.0.1:9302/me "WRK_AUTH=Bearer $tok"); b=$(echo "$bjson" | rps)
+echo "two instances: B $bjson" >&2
 wait "$first"; a=$(rps <"$WORK/a.json")
+echo "two instances: A $(cat "$WORK/a.json")" >&2
 two=$(echo "$a + $b" | bc)
 stop_all
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
+row() { echo "| $1 | $2 | $(ratio "$2" "$base") | ${3} µs | $(ratio "$cbase" "$3") |"; }
 {
-  echo "| measurement | req/s | ratio |"
-  echo "|---|---|---|"
-  echo "| bare Bun.serve GET /me (before / after the services) | $base1 / $base2 | 1 (mean $(printf %.0f "$base")) |"
-  echo "| GET /me, SQLite, session cache on (access log on) | ${R[sqlite-50000]} | $(ratio "${R[sqlite-50000]}" "$base") of bare |"
-  echo "| GET /me, SQLite, SESSION_CACHE_SIZE=0 | ${R[sqlite-0]} | $(ratio "${R[sqlite-0]}" "$base") of bare |"
-  echo "| GET /me, PostgreSQL, session cache on | ${R[postgres-50000]} | $(ratio "${R[postgres-50000]}" "$base") of bare |"
-  echo "| GET /me, PostgreSQL, SESSION_CACHE_SIZE=0 | ${R[postgres-0]} | $(ratio "${R[postgres-0]}" "$base") of bare |"
-  echo "| one PostgreSQL instance (core 0; wrk on core 1) | $one | 1 |"
-  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) | $(ratio "$two" "$one")× one |"
+  echo "| measurement | req/s | ratio of bare (req/s) | server CPU per request | ratio of bare (bare CPU / this CPU) |"
+  echo "|---|---|---|---|---|"
+  echo "| bare Bun.serve GET /me, before the services | $base1 | | $cbase1 µs | |"
+  echo "| bare Bun.serve GET /me, after the services | $base2 | | $cbase2 µs | |"
+  row "GET /me, SQLite, session cache on (access log on)" "${R[sqlite-50000]}" "${C[sqlite-50000]}"
+  row "GET /me, SQLite, session cache on, ACCESS_LOG=false" "${R[sqlite-nolog]}" "${C[sqlite-nolog]}"
+  row "GET /me, SQLite, SESSION_CACHE_SIZE=0" "${R[sqlite-0]}" "${C[sqlite-0]}"
+  row "GET /me, PostgreSQL, session cache on" "${R[postgres-50000]}" "${C[postgres-50000]}"
+  row "GET /me, PostgreSQL, SESSION_CACHE_SIZE=0" "${R[postgres-0]}" "${C[postgres-0]}"
+  echo "| one PostgreSQL instance (core $SC; wrk on core $CC) | $one | | | |"
+  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) | $(ratio "$two" "$one")× one | | |"
 } | tee "$BENCH_DIR/out/cache.md"
