@@ -15,6 +15,10 @@ export type Config = Readonly<{
   port: number;
   /** Let other processes listen on the same port (SO_REUSEPORT); off, a taken port stops the start. */
   reusePort: boolean;
+  /** Users and live sessions kept in memory for authentication (0: none; every request reads the database). */
+  sessionCacheSize: number;
+  /** Another instance's revocation is honoured within this; a feed silent for longer bypasses the cache. */
+  sessionCacheBoundMs: number;
   /** Seconds a connection may send nothing (mid-request or between requests) before it is closed. */
   idleTimeoutSeconds: number;
   publicBaseUrl: string;
@@ -185,6 +189,8 @@ export function loadConfig(env: Env = process.env): Config {
     databasePoolSize: read.int("DATABASE_POOL_SIZE", 10, 1, 500),
     // At most 8 s: with the 1 s grace, a client gets its 503 before Bun closes an idle request at 10 s.
     databaseTimeoutMs: read.int("DATABASE_TIMEOUT_MS", 5000, 100, 8000),
+    sessionCacheSize: read.int("SESSION_CACHE_SIZE", 50_000, 0, 10_000_000),
+    sessionCacheBoundMs: read.int("SESSION_CACHE_BOUND_MS", 1000, 100, 60_000),
     dataDir: read.string("DATA_DIR", "data"),
     staticDir: read.string("STATIC_DIR", "static"),
     jwtSecret,

@@ -4,6 +4,7 @@ import type { AccessTokens } from "./auth/access.ts";
 import type { Clock } from "./auth/jwt.ts";
 import type { PasswordHasher } from "./auth/password.ts";
 import type { Sessions } from "./auth/session.ts";
+import type { SessionCache } from "./auth/session-cache.ts";
 import type { Config } from "./config.ts";
 import type { LinkStore, Store } from "./store/index.ts";
 import type { Acting } from "./http/auth.ts";
@@ -26,6 +27,8 @@ export type Deps = {
   hasher: PasswordHasher;
   accessTokens: AccessTokens;
   sessions: Sessions;
+  /** Undefined with SESSION_CACHE_SIZE=0: authentication reads the store every time. */
+  sessionCache: SessionCache | undefined;
   images: ImageProcessor;
   storage: ImageStorage;
   sweeper: PictureSweeper;

@@ -4,6 +4,7 @@ import { AccessTokens } from "./auth/access.ts";
 import type { Clock } from "./auth/jwt.ts";
 import { PasswordHasher } from "./auth/password.ts";
 import { Sessions } from "./auth/session.ts";
+import { SessionCache } from "./auth/session-cache.ts";
 import { resolveJwtSecret } from "./auth/secret.ts";
 import type { Config } from "./config.ts";
 import type { Deps } from "./context.ts";
@@ -97,9 +98,14 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   );
   const metrics = new Metrics({ hashing: () => hasher.queueDepth, images: () => images.queueDepth, mail: () => outbox.depth });
 
+  const sessionCache =
+    config.sessionCacheSize > 0 ? new SessionCache(store, { size: config.sessionCacheSize, boundMs: config.sessionCacheBoundMs, log }) : undefined;
+  sessionCache?.start();
+
   return {
     config,
     store,
+    sessionCache,
     accountTokens: store.links,
     mailer: createMailer(config, log),
     outbox,

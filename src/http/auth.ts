@@ -31,7 +31,8 @@ export async function authenticate(req: Request, ctx: Ctx): Promise<Session> {
     }
     throw invalid();
   }
-  const user = await ctx.deps.store.userBySession(claims.userId, claims.sessionId);
+  // From memory when the session cache may answer (src/auth/session-cache.ts), else from the database.
+  const user = await (ctx.deps.sessionCache ?? ctx.deps.store).userBySession(claims.userId, claims.sessionId);
   // The version check makes a password change or a deletion end every token at once; the session
   // check does the same for one login's tokens after logout or a detected refresh-token replay.
   if (!user || user.tokenVersion !== claims.tokenVersion || !user.sessionAlive || user.disabledAt !== null) {

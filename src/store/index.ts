@@ -4,7 +4,9 @@ import { importAccounts, type ImportedAccount } from "./copy.ts";
 import { LinkStore } from "./links.ts";
 import { configureSqlite, migrate, openDatabase, type OpenDatabase, type OpenOptions } from "./connect.ts";
 import type { Migration } from "./migrations/index.ts";
+import type { Revocation } from "./revocations.ts";
 import type { SessionUser } from "./rows.ts";
+import { RevocationFeed } from "./revocations.ts";
 import { SessionStore } from "./sessions.ts";
 import { UserStore } from "./users.ts";
 
@@ -13,6 +15,7 @@ export { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError, Sto
 export type { AccountTokenPurpose, AccountTokenRow } from "./links.ts";
 export type { Role, SessionRow, SessionSummary, SessionUser, UserRow } from "./rows.ts";
 export type { LoginDevice, SpendDecision } from "./sessions.ts";
+export type { FeedEntry, Revocation, RevocationFeed } from "./revocations.ts";
 export type { AccountChanges, Expectation, NewUser } from "./users.ts";
 export type { LinkStore, SessionStore };
 
@@ -20,11 +23,16 @@ export type { LinkStore, SessionStore };
 export class Store extends UserStore {
   readonly sessions: SessionStore;
   readonly links: LinkStore;
+  /** What changed in the rows authentication reads, here and elsewhere (the session cache's feed). */
+  readonly revocations: RevocationFeed;
 
   constructor(db: OpenDatabase) {
-    super(db.sql, db.dialect);
-    this.sessions = new SessionStore(db.sql, db.dialect, db.file);
-    this.links = new LinkStore(db.sql, db.dialect);
+    const revocations = new RevocationFeed(db.sql);
+    const announce = (revocation: Revocation) => revocations.announce(revocation);
+    super(db.sql, db.dialect, announce);
+    this.revocations = revocations;
+    this.sessions = new SessionStore(db.sql, db.dialect, db.file, announce);
+    this.links = new LinkStore(db.sql, db.dialect, announce);
   }
 
   /** Readiness: a real read of the table every request needs, so a lock held on it shows here too. */
@@ -43,6 +51,7 @@ export class Store extends UserStore {
   }
 
   async close(): Promise<void> {
+    this.revocations.close();
     this.sessions.close();
     await this.sql.close();
   }

@@ -5,6 +5,7 @@ import { falseIfUserGone } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
 import { toLinkRow, type AccountTokenPurpose, type AccountTokenRow } from "./rows.ts";
 import { transaction } from "./connect.ts";
+import type { Revocation } from "./revocations.ts";
 
 export type { AccountTokenPurpose, AccountTokenRow };
 
@@ -12,6 +13,8 @@ export class LinkStore {
   constructor(
     private readonly sql: SQL,
     private readonly dialect: Dialect,
+    /** Told of every user row changed here, before the caller answers (as UserStore's). */
+    private readonly announce: (revocation: Revocation) => void = () => {},
   ) {}
 
   /**
@@ -65,7 +68,7 @@ export class LinkStore {
       if (userId === undefined) return undefined;
       await tx`UPDATE users SET email_verified = ${true}, updated_at = ${now.toISOString()} WHERE id = ${userId}`;
       return userId;
-    });
+    }).then(this.announced);
   }
 
   /**
@@ -83,8 +86,13 @@ export class LinkStore {
       await tx`DELETE FROM refresh_tokens WHERE user_id = ${userId}`;
       await tx`DELETE FROM account_tokens WHERE user_id = ${userId} AND purpose = 'password_reset' AND id != ${id}`;
       return userId;
-    });
+    }).then(this.announced);
   }
+
+  private readonly announced = (userId: number | undefined) => {
+    if (userId !== undefined) this.announce({ user: userId });
+    return userId;
+  };
 
   async deleteExpired(now: Date): Promise<number> {
     const rows = await this.sql`DELETE FROM account_tokens WHERE expires_at < ${now.toISOString()} RETURNING id`;

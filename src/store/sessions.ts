@@ -6,6 +6,7 @@ import { falseIfUserGone, isForeignKeyViolation } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
 import { sessionColumns, toSessionRow, toSessionSummary, toSessionUser, type SessionRow, type SessionSummary, type SessionUser } from "./rows.ts";
 import { transaction } from "./connect.ts";
+import type { Revocation } from "./revocations.ts";
 
 /** A login's place among the account's recent ones: its first ever, from a pair seen lately, or from a new one. */
 export type LoginDevice = "first" | "known" | "new";
@@ -50,6 +51,8 @@ export class SessionStore {
     private readonly sql: SQL,
     private readonly dialect: Dialect,
     sqliteFile?: string,
+    /** Told of every session ended here, before the caller answers (as UserStore's). */
+    private readonly announce: (revocation: Revocation) => void = () => {},
   ) {
     if (sqliteFile) this.reader = sqliteReader(sqliteFile);
   }
@@ -131,7 +134,7 @@ export class SessionStore {
     await transaction(this.sql, async (tx) => {
       if (this.dialect === "postgres") await tx`SELECT id FROM refresh_tokens WHERE family_id = ${sessionId} ORDER BY id FOR UPDATE`;
       await tx`DELETE FROM refresh_tokens WHERE family_id = ${sessionId}`;
-    });
+    }).finally(() => this.announce({ session: sessionId }));
   }
 
   /**
@@ -161,15 +164,20 @@ export class SessionStore {
       }
       const gone = await tx`DELETE FROM refresh_tokens WHERE family_id = ${sessionId} AND user_id = ${userId} RETURNING id`;
       return gone.length > 0;
-    });
+    }).finally(() => this.announce({ session: sessionId }));
   }
 
   /** Ends every session of `userId` but `except` (logout's scopes `others` and `global`), as `revoke` does. */
   async revokeAllOf(userId: number, except?: string): Promise<void> {
+    const ended = new Set<string>();
     await transaction(this.sql, async (tx) => {
       const but = except === undefined ? tx`` : tx`AND family_id <> ${except}`;
       if (this.dialect === "postgres") await tx`SELECT id FROM refresh_tokens WHERE user_id = ${userId} ${but} ORDER BY id FOR UPDATE`;
-      await tx`DELETE FROM refresh_tokens WHERE user_id = ${userId} ${but}`;
+      const gone = await tx`DELETE FROM refresh_tokens WHERE user_id = ${userId} ${but} RETURNING family_id`;
+      for (const row of gone) ended.add(row.family_id as string);
+    }).finally(() => {
+      // Each ended session leaves this instance's cache before the answer; others read the feed.
+      for (const sessionId of ended) this.announce({ session: sessionId });
     });
   }
 

@@ -5,6 +5,7 @@ import { EmailTakenError, isUniqueViolation, LastAdminError, NoLongerAdminError 
 import type { Dialect } from "./migrations/index.ts";
 import { nullableNumber, toUser, type Role, type UserRow } from "./rows.ts";
 import { transaction } from "./connect.ts";
+import type { Revocation } from "./revocations.ts";
 
 export type AccountChanges = {
   name?: string;
@@ -39,6 +40,11 @@ export class UserStore {
   constructor(
     readonly sql: SQL,
     readonly dialect: Dialect,
+    /**
+     * Told of every change to a user row once its transaction is over, before the caller answers:
+     * the session cache drops the row, so this instance never serves it stale (src/auth/session-cache.ts).
+     */
+    protected readonly announce: (revocation: Revocation) => void = () => {},
   ) {}
 
   async createUser(user: NewUser): Promise<number> {
@@ -167,12 +173,17 @@ export class UserStore {
     } catch (err) {
       if (isUniqueViolation(err)) throw new EmailTakenError();
       throw err;
+    } finally {
+      // Also after a failure: the commit may have happened and only its answer been lost.
+      this.announce({ user: id });
     }
   }
 
   /** Replaces a hash only if it is still the one we verified, so a concurrent password change wins. */
   async upgradePasswordHash(id: number, oldHash: string, newHash: string): Promise<void> {
-    await this.sql`UPDATE users SET password_hash = ${newHash} WHERE id = ${id} AND password_hash = ${oldHash}`;
+    await this.sql`UPDATE users SET password_hash = ${newHash} WHERE id = ${id} AND password_hash = ${oldHash}`.finally(() =>
+      this.announce({ user: id }),
+    );
   }
 
   /** Reserves the next picture version for a user, with the current one; undefined if the account is gone. */
@@ -184,7 +195,9 @@ export class UserStore {
 
   async setImageVersion(id: number, version: number | null, now: Date): Promise<boolean> {
     const rows = await this.sql`
-      UPDATE users SET image_version = ${version}, updated_at = ${now.toISOString()} WHERE id = ${id} RETURNING id`;
+      UPDATE users SET image_version = ${version}, updated_at = ${now.toISOString()} WHERE id = ${id} RETURNING id`.finally(() =>
+      this.announce({ user: id }),
+    );
     return rows.length === 1;
   }
 
@@ -198,7 +211,7 @@ export class UserStore {
       await this.stillAdmin(tx, actingAdmin);
       const rows = await tx`DELETE FROM users WHERE id = ${id} RETURNING id`;
       return rows.length === 1;
-    });
+    }).finally(() => this.announce({ user: id }));
   }
 
   /** The current picture version of those of `ids` that have one, for reconciling storage after a crash. */

@@ -1,0 +1,164 @@
+// The users and live sessions that authenticate requests, served from memory, with revocation kept:
+// this instance's writes drop their entries before answering; others' arrive through the feed within a bound.
+import type { Logger } from "../log.ts";
+import type { Revocation, SessionUser, Store } from "../store/index.ts";
+import { LruMap } from "../util/lru.ts";
+
+export type SessionCacheOptions = {
+  /** Entries (users and sessions together) kept at most: SESSION_CACHE_SIZE. */
+  size: number;
+  /** How stale the cache may be: another instance's revocation is honoured within this. SESSION_CACHE_BOUND_MS. */
+  boundMs: number;
+  log: Logger;
+  /** Monotonic milliseconds; injectable for tests. */
+  now?: () => number;
+};
+
+// How long an id skipped over by the feed is looked for again: PostgreSQL hands out identity values
+// at insert and transactions commit in any order, so a later id can be visible before an earlier one.
+// One that never shows was rolled back.
+const GAP_MS = 30_000;
+// Feed rows older than this are deleted; a reader further behind has cleared its cache anyway.
+const RETAIN_MS = 10 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
+const MAX_GAPS = 1000;
+
+/**
+ * Entries are `u<id>` → the user row (as read with a live session) and `s<sessionId>` → its user's id
+ * (a session seen alive). A request is served from memory only when both are there and the feed was
+ * read successfully less than `boundMs` ago (measured from when that read began); otherwise it reads
+ * the database as before, and stores what it read under a ticket, so a revocation that lands during
+ * the read is never undone by it (src/util/lru.ts).
+ */
+export class SessionCache {
+  readonly #store: Store;
+  readonly #lru: LruMap<string, SessionUser | number>;
+  readonly #boundMs: number;
+  readonly #pollMs: number;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  #freshAt = -Infinity;
+  #cursor = 0;
+  readonly #gaps = new Map<number, number>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  #warned = false;
+  #unlisten: (() => void) | undefined;
+  #prunedAt: number;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(store: Store, options: SessionCacheOptions) {
+    this.#store = store;
+    this.#lru = new LruMap(options.size);
+    this.#boundMs = options.boundMs;
+    // Several reads per bound, so one slow or lost read does not already make the cache stale.
+    this.#pollMs = Math.max(10, Math.min(100, Math.floor(options.boundMs / 5)));
+    this.#log = options.log;
+    this.#now = options.now ?? (() => performance.now());
+    this.#prunedAt = this.#now();
+  }
+
+  /** Starts following the feed; until its first read the cache is bypassed. */
+  start(): void {
+    const unlisten = this.#store.revocations.listen((revocation) => this.#drop(revocation));
+    // A closed store is a stopping process: nothing more is answered from memory either.
+    const unclose = this.#store.revocations.onClose(() => this.stop());
+    this.#unlisten = () => (unlisten(), unclose());
+    void this.#poll();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#freshAt = -Infinity;
+    this.#lru.clear();
+    clearTimeout(this.#timer);
+    this.#unlisten?.();
+  }
+
+  /** Is the feed current enough for the cache to answer? If not, every request reads through. */
+  get fresh(): boolean {
+    return this.#now() - this.#freshAt < this.#boundMs;
+  }
+
+  get stats() {
+    return { size: this.#lru.size, evictions: this.#lru.evictions, hits: this.#hits, misses: this.#misses, fresh: this.fresh };
+  }
+
+  /** Store.userBySession, from memory when it may be. */
+  async userBySession(id: number, sessionId: string): Promise<SessionUser | undefined> {
+    const fresh = this.fresh;
+    if (fresh && this.#lru.get(`s${sessionId}`) === id) {
+      const user = this.#lru.get(`u${id}`);
+      if (user !== undefined) {
+        this.#hits++;
+        return user as SessionUser;
+      }
+    }
+    this.#misses++;
+    const ticket = this.#lru.ticket();
+    const user = await this.#store.userBySession(id, sessionId);
+    // Only what lets a request in is kept: a refusal costs a read, and a flood of forged session
+    // ids signed with a leaked key could otherwise push every real entry out.
+    if (fresh && user?.sessionAlive && user.disabledAt === null) {
+      this.#lru.set(`u${id}`, user, ticket);
+      this.#lru.set(`s${sessionId}`, id, ticket);
+    }
+    return user;
+  }
+
+  #drop(revocation: Revocation): void {
+    if (revocation.user !== undefined) this.#lru.invalidate(`u${revocation.user}`);
+    else this.#lru.invalidate(`s${revocation.session}`);
+  }
+
+  async #poll(): Promise<void> {
+    const began = this.#now();
+    try {
+      if (this.#freshAt === -Infinity) {
+        this.#cursor = await this.#store.revocations.latest();
+      } else {
+        const entries = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
+        this.#apply(entries, began);
+      }
+      // Behind for longer than the bound, the cache may hold what a pruned row revoked: start afresh.
+      if (began - this.#freshAt >= this.#boundMs) {
+        this.#lru.clear();
+        if (this.#warned) this.#log.warn("session cache: revocation feed readable again; cache emptied");
+        this.#warned = false;
+      }
+      this.#freshAt = began;
+      if (began - this.#prunedAt > PRUNE_EVERY_MS) {
+        this.#prunedAt = began;
+        await this.#store.revocations.prune(new Date(Date.now() - RETAIN_MS));
+      }
+    } catch (err) {
+      if (!this.#warned && this.#now() - this.#freshAt >= this.#boundMs) {
+        this.#warned = true;
+        this.#log.warn("session cache: revocation feed unreadable; authenticating from the database", { error: String(err) });
+      }
+    } finally {
+      if (!this.#stopped) {
+        this.#timer = setTimeout(() => void this.#poll(), this.#pollMs);
+        // The process's end is decided elsewhere (main.ts); this timer must not hold it open.
+        this.#timer.unref?.();
+      }
+    }
+  }
+
+  #apply(entries: Array<Revocation & { id: number }>, now: number): void {
+    for (const entry of entries) {
+      this.#drop(entry);
+      this.#gaps.delete(entry.id);
+      if (entry.id - this.#cursor > MAX_GAPS || this.#gaps.size > MAX_GAPS) {
+        // Too many ids skipped to watch each (a sequence jump after a crash): forget everything instead.
+        this.#lru.clear();
+        this.#gaps.clear();
+      } else {
+        for (let missing = this.#cursor + 1; missing < entry.id; missing++) this.#gaps.set(missing, now);
+      }
+      this.#cursor = Math.max(this.#cursor, entry.id);
+    }
+    for (const [missing, since] of this.#gaps) if (now - since > GAP_MS) this.#gaps.delete(missing);
+  }
+}

@@ -1,0 +1,58 @@
+// The revocation feed: what changed in the rows authentication reads, so every instance's session
+// cache (src/auth/session-cache.ts) can drop them. Local writes are announced at once; others are read back.
+import type { SQL } from "bun";
+
+/** A user row changed or went (`user`), or a session's refresh tokens were deleted (`session`). */
+export type Revocation = { user: number; session?: undefined } | { session: string; user?: undefined };
+
+/** A feed row: ids grow with every write (triggers in migration 0005 write them). */
+export type FeedEntry = Revocation & { id: number };
+
+export class RevocationFeed {
+  readonly #listeners = new Set<(revocation: Revocation) => void>();
+  readonly #closing = new Set<() => void>();
+
+  constructor(private readonly sql: SQL) {}
+
+  /** Hears this process's own writes, after they commit and before their response is sent. */
+  listen(listener: (revocation: Revocation) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Hears the store closing: what was read from it may not be served any more. */
+  onClose(listener: () => void): () => void {
+    this.#closing.add(listener);
+    return () => this.#closing.delete(listener);
+  }
+
+  close(): void {
+    for (const listener of this.#closing) listener();
+  }
+
+  /** Called by the store's writes: the database has its feed row already; this is for the process itself. */
+  announce(revocation: Revocation): void {
+    for (const listener of this.#listeners) listener(revocation);
+  }
+
+  /** The newest id, where a reader that starts with an empty cache begins. */
+  async latest(): Promise<number> {
+    const [row] = await this.sql`SELECT coalesce(max(id), 0) AS id FROM revocations`;
+    return Number(row.id);
+  }
+
+  /** Entries after `cursor`, and those of `missing` (ids skipped over, perhaps still uncommitted). */
+  async after(cursor: number, missing: readonly number[]): Promise<FeedEntry[]> {
+    const alsoMissing = missing.length === 0 ? this.sql`` : this.sql`OR id IN ${this.sql(missing)}`;
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT 10000`;
+    return rows.map((row) =>
+      row.user_id === null ? { id: Number(row.id), session: String(row.session_id) } : { id: Number(row.id), user: Number(row.user_id) },
+    );
+  }
+
+  /** Drops entries written before `before`; a reader that fell this far behind clears its cache anyway. */
+  async prune(before: Date): Promise<void> {
+    await this.sql`DELETE FROM revocations WHERE at < ${before.toISOString()}`;
+  }
+}

@@ -1,0 +1,86 @@
+// SessionCache against a scripted feed: PostgreSQL may make a later feed id visible before an earlier
+// one commits, and a feed read that fails for longer than the bound must take the cache out of the path.
+import { expect, test } from "bun:test";
+import { SessionCache } from "../../src/auth/session-cache.ts";
+import { createLogger } from "../../src/log.ts";
+import type { FeedEntry, SessionUser, Store } from "../../src/store/index.ts";
+
+const user = (id: number): SessionUser => ({
+  id, name: "u", email: `u${id}@x.test`, passwordHash: "h", bio: "", role: "user", imageVersion: null, tokenVersion: 0,
+  emailVerified: true, disabledAt: null, createdAt: "", updatedAt: "", sessionAlive: true,
+});
+
+function scripted() {
+  const committed: FeedEntry[] = [];
+  let failing = false;
+  let reads = 0;
+  const store = {
+    revocations: {
+      listen: () => () => {},
+      onClose: () => () => {},
+      latest: async () => 0,
+      after: async (cursor: number, missing: readonly number[]) => {
+        if (failing) throw new Error("feed down");
+        return committed.filter((e) => e.id > cursor || missing.includes(e.id)).sort((x, y) => x.id - y.id);
+      },
+    },
+    userBySession: async (id: number) => (reads++, user(id)),
+  } as unknown as Store;
+  return { store, committed, fail: (on: boolean) => (failing = on), reads: () => reads };
+}
+
+let now = 0;
+const cacheOf = (store: Store) => new SessionCache(store, { size: 100, boundMs: 1000, log: createLogger(() => {}), now: () => now });
+
+async function settle(cache: SessionCache, polls = 1) {
+  // Each poll is scheduled 100 ms after the last (bound / 5, at most 100 ms); timers run for real here.
+  for (let i = 0; i < polls; i++) await Bun.sleep(120);
+  void cache;
+}
+
+test("an earlier feed id that commits after a later one is still applied", async () => {
+  const feed = scripted();
+  const cache = cacheOf(feed.store);
+  cache.start();
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(2, "s2");
+  expect(feed.reads()).toBe(2);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2);
+  // id 2 (user 2) is visible first; id 1 (user 1) commits only later.
+  feed.committed.push({ id: 2, user: 2 });
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2);
+  feed.committed.push({ id: 1, user: 1 });
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(3);
+  cache.stop();
+});
+
+test("a feed unreadable for longer than the bound: every request reads the store until it is back", async () => {
+  const feed = scripted();
+  const cache = cacheOf(feed.store);
+  cache.start();
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(1);
+  feed.fail(true);
+  now += 1001;
+  await settle(cache);
+  expect(cache.fresh).toBe(false);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(3);
+  feed.fail(false);
+  await settle(cache);
+  expect(cache.fresh).toBe(true);
+  // Emptied on recovery: the first request reads, the next is served from memory again.
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(4);
+  cache.stop();
+});
