@@ -47,6 +47,7 @@ export const routes: RouteTable = {
     DELETE: { handler: images.remove, access: "self-or-admin", operation: op.deleteUserPicture },
   },
   "/static/profile/:file": { GET: { handler: statics.profileImage, access: "public", operation: op.profileImage } },
+  "/static/p/:owner/:object": { GET: { handler: statics.pictureObject, access: "public", operation: op.pictureObject } },
   "/verify-email": { GET: { handler: pages.verifyEmailPage, access: "public", operation: op.verifyEmailPage } },
   "/reset-password": { GET: { handler: pages.resetPasswordPage, access: "public", operation: op.resetPasswordPage } },
   "/healthz": { GET: { handler: health.healthz, access: "public", operation: op.healthz } },

@@ -124,6 +124,13 @@ export function profileImage(set: VariantSet, userId: number | string, url: (nam
   return { sizes, placeholder: set.placeholder, width: set.width, height: set.height };
 }
 
+/** The set as the row stores it (users.image_set): object names instead of bytes. */
+export function storedSet(set: VariantSet, userId: number | string) {
+  const sizes: Record<string, { webp: string; jpeg: string }> = {};
+  for (const [size, pair] of Object.entries(set.sizes)) sizes[size] = { webp: objectName(userId, pair.webp), jpeg: objectName(userId, pair.jpeg) };
+  return { full: objectName(userId, set.full), sizes, width: set.width, height: set.height, placeholder: set.placeholder };
+}
+
 // The set crosses from the child to its parent on stdout as one JSON header line and then the bytes.
 type WireImage = Omit<StoredImage, "bytes" | "hash"> & { length: number };
 type WireHeader = Omit<VariantSet, "full" | "sizes"> & { full: WireImage; sizes: Record<string, { webp: number; jpeg: number }>; objects: WireImage[] };

@@ -41,6 +41,8 @@ const PATH_PARAMETERS: Record<string, Json> = {
   id: { schema: { type: "integer", minimum: 1 }, description: "A user id; anything else is 404." },
   file: { schema: { type: "string", pattern: "^[1-9][0-9]{0,14}\\.jpg$" }, description: "`<user id>.jpg`" },
   name: { schema: { type: "string", enum: ASSET_NAMES } },
+  owner: { schema: { type: "string", pattern: "^[1-9][0-9]{0,14}$" }, description: "The user id the picture belongs to." },
+  object: { schema: { type: "string", pattern: "^[0-9a-f]{16}-(full|[1-9][0-9]{0,3})\\.(jpg|webp)$" }, description: "`<content hash>-<size|full>.<jpg|webp>`" },
 };
 
 function pathItem(path: string, methods: Record<string, Json>): Json {

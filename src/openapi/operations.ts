@@ -214,6 +214,32 @@ const table = {
     },
     codes: ["not_found", ...DATABASE],
   }),
+  pictureObject: operation({
+    summary: "One object of a picture set (immutable)",
+    description:
+      "A square variant (WebP or JPEG) or the full JPEG of the account's current picture, as listed in the profile's `image` field. The name carries a hash of the content, so the answer is cacheable for a year (`Cache-Control: public, max-age=31536000, immutable`) with a strong ETag (the hash); a new upload gives new names. Objects of a replaced or removed picture answer 404.",
+    tag: "pictures",
+    parameters: [
+      { name: "If-None-Match", in: "header", schema: { type: "string" } },
+      { name: "If-Modified-Since", in: "header", schema: { type: "string" } },
+    ],
+    ok: {
+      200: {
+        description: "The object",
+        headers: {
+          ETag: { schema: { type: "string" }, description: "Strong: the content hash" },
+          "Cache-Control": { schema: { const: "public, max-age=31536000, immutable" } },
+          "Last-Modified": { schema: { type: "string" } },
+        },
+        content: {
+          "image/webp": { schema: { type: "string", contentMediaType: "image/webp" } },
+          "image/jpeg": { schema: { type: "string", contentMediaType: "image/jpeg" } },
+        },
+      },
+      304: { description: "Not modified (If-None-Match, or else If-Modified-Since)" },
+    },
+    codes: ["not_found", ...DATABASE],
+  }),
   verifyEmailPage: operation({
     summary: "The page a verification mail links to",
     description: "Following the link spends nothing; the page's button POSTs the token to /email/verify.",

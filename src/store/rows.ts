@@ -10,6 +10,8 @@ export type UserRow = {
   bio: string;
   role: Role;
   imageVersion: number | null;
+  /** The picture's objects (issue 11); null for no picture or one from before sets (then imageVersion names it). */
+  imageSet: PictureSet | null;
   tokenVersion: number;
   emailVerified: boolean;
   /** When an admin deactivated the account; null while it is active. */
@@ -17,6 +19,24 @@ export type UserRow = {
   createdAt: string;
   updatedAt: string;
 };
+
+/**
+ * A picture as stored in users.image_set: storage object names (`<userId>/<hash>-<size>.<ext>`), the
+ * full JPEG's dimensions and the ThumbHash placeholder (a data URL).
+ */
+export type PictureSet = {
+  full: string;
+  sizes: Record<string, { webp: string; jpeg: string }>;
+  width: number;
+  height: number;
+  placeholder: string;
+};
+
+/** Every object name of a set, once each. */
+export const pictureObjects = (set: PictureSet): string[] => [...new Set([set.full, ...Object.values(set.sizes).flatMap((p) => [p.webp, p.jpeg])])];
+
+// A column we wrote ourselves; unreadable JSON would be a bug, so it throws rather than hides the picture.
+export const pictureSet = (value: unknown): PictureSet | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as PictureSet));
 
 /** A user as the hot path reads them, with whether the session named in the token still lives. */
 export type SessionUser = UserRow & { sessionAlive: boolean };
@@ -51,6 +71,7 @@ export function toUser(row: Record<string, unknown>): UserRow {
     bio: String(row.bio ?? ""),
     role: row.role === "admin" ? "admin" : "user",
     imageVersion: nullableNumber(row.image_version),
+    imageSet: pictureSet(row.image_set),
     tokenVersion: Number(row.token_version),
     emailVerified: bool(row.email_verified),
     disabledAt: nullableIso(row.disabled_at),
