@@ -69,10 +69,9 @@ export class S3ImageStorage implements ImageStorage {
 
   async putObject(name: string, bytes: Uint8Array, contentType: string): Promise<void> {
     if (!parseObjectName(name)) throw new TypeError(`not a picture object name: ${name}`);
-    // Served straight from a public bucket or CDN, the object itself must say it never changes.
-    await this.call("put", () =>
-      this.client.write(`profile/${name}`, bytes, { type: contentType, cacheControl: "public, max-age=31536000, immutable" } as Bun.S3Options),
-    );
+    // Bun's client cannot set an object's Cache-Control: a public bucket's CDN is told by its own
+    // rules (docs/operations.md); through the service, /static/p/ sends it.
+    await this.call("put", () => this.client.write(`profile/${name}`, bytes, { type: contentType }));
   }
 
   async getObject(name: string): Promise<StoredImage | undefined> {
