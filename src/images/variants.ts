@@ -3,8 +3,12 @@
 import { jpegWithoutMetadata } from "./metadata.ts";
 import { centreSquareBmp, decodePng } from "./square.ts";
 
-/** Square sides made by default; small enough that the four together weigh far less than one photo. */
-export const DEFAULT_VARIANT_SIZES: readonly number[] = Object.freeze([64, 128, 256, 512]);
+/**
+ * Square sides made by default (IMAGE_VARIANT_SIZES). Not 512: measured on the whole upload
+ * (bench/variant-uploads.sh), it takes a 5 MiB upload from ~1.3× today's CPU to ~1.9× and, on a
+ * loaded machine, past the 1.5 s decode budget (422); 256 covers 128 CSS px at 2×.
+ */
+export const DEFAULT_VARIANT_SIZES: readonly number[] = Object.freeze([64, 128, 256]);
 
 export type VariantOptions = {
   maxPixels: number;

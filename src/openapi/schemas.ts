@@ -54,7 +54,7 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
         sizes: {
           type: "object",
           description:
-            "Square, centre-cropped variants by side in pixels (IMAGE_VARIANT_SIZES, default 64, 128, 256, 512), each in WebP and JPEG; never enlarged beyond the source, so a size above the picture's short side holds its largest square. URLs are immutable (content-hashed names, cacheable for a year).",
+            "Square, centre-cropped variants by side in pixels (IMAGE_VARIANT_SIZES, default 64, 128, 256), each in WebP and JPEG; never enlarged beyond the source, so a size above the picture's short side holds its largest square. URLs are immutable (content-hashed names, cacheable for a year).",
           additionalProperties: {
             type: "object",
             required: ["webp", "jpeg"],

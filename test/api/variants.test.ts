@@ -30,7 +30,7 @@ describe.each([
     const reply = await server.client.upload(user.token, png(300, 200));
     expect(reply.status).toBe(200);
     const image = reply.body.image;
-    expect(Object.keys(image.sizes).sort((a, b) => Number(a) - Number(b))).toEqual(["64", "128", "256", "512"]);
+    expect(Object.keys(image.sizes).sort((a, b) => Number(a) - Number(b))).toEqual(["64", "128", "256"]);
     expect(image).toMatchObject({ width: 300, height: 200 });
     // /me: the same `image`, and image_url as clients have always read it.
     const me = (await server.client.send("GET", "/me", { token: user.token })).body;
@@ -38,7 +38,7 @@ describe.each([
     expect(me.image_url).toMatch(new RegExp(`/static/profile/${user.id}\\.jpg\\?v=\\d+$`));
     expect(me.image_url).toBe(reply.body.image_url);
 
-    for (const [size, side] of [["64", 64], ["128", 128], ["256", 200], ["512", 200]] as const) {
+    for (const [size, side] of [["64", 64], ["128", 128], ["256", 200]] as const) {
       for (const format of ["webp", "jpeg"] as const) {
         const url: string = image.sizes[size][format];
         expect(url).toMatch(new RegExp(`/static/p/${user.id}/[0-9a-f]{16}-${side}\\.${format === "jpeg" ? "jpg" : "webp"}$`));
@@ -160,7 +160,7 @@ test("variantUrl: the stored size, else the smallest larger one, else the larges
   expect(variantUrl(row, 128, "jpeg", deps.storage)).toBe(image.sizes["128"].jpeg);
   expect(variantUrl(row, 100, "webp", deps.storage)).toBe(image.sizes["128"].webp);
   expect(variantUrl(row, 1, "webp", deps.storage)).toBe(image.sizes["64"].webp);
-  expect(variantUrl(row, 2000, "jpeg", deps.storage)).toBe(image.sizes["512"].jpeg);
+  expect(variantUrl(row, 2000, "jpeg", deps.storage)).toBe(image.sizes["256"].jpeg);
 });
 
 test("a row that does not move (the account deleted meanwhile) leaves none of the new objects behind", async () => {
