@@ -59,9 +59,10 @@ export class PictureBackfill {
     const progressEveryMs = this.options.progressEveryMs ?? 10_000;
     let lastProgress = performance.now();
     for (let after = 0; !this.stopped; ) {
-      const batch = await store.legacyPictures(after, this.options.batch ?? 100);
-      if (batch.length === 0) break;
-      after = batch.at(-1)!.id;
+      const page = await store.legacyPictures(after, this.options.batch ?? 100);
+      if (page.last === undefined) break;
+      after = page.last;
+      const batch = page.pictures;
       let next = 0;
       const worker = async () => {
         while (!this.stopped && next < batch.length) {
@@ -92,7 +93,7 @@ export class PictureBackfill {
       const source = new Uint8Array(await stored.body.arrayBuffer());
       const made = await this.withRoom(() => images.toVariantSet(source));
       await imageLocks.run(id, async () => {
-        await storePictureSet(storage, sweeper, id, made, null, async (set) => {
+        await storePictureSet(storage, sweeper, id, version, made, null, async (set) => {
           if (!(await store.attachPictureSet(id, version, set))) throw new Superseded();
         });
         // The row now points at the set: the single JPEG goes (later, if storage is down).

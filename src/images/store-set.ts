@@ -1,7 +1,6 @@
 // Writes a picture set's objects and then lets the caller move the row to it: the one order (every
 // object stored before the row points at it; new objects dropped if the row does not move) for uploads and the backfill.
-import type { PictureSet } from "../store/index.ts";
-import { pictureObjects } from "../store/index.ts";
+import { pictureObjects, type PictureSet } from "../store/index.ts";
 import type { ImageStorage } from "../storage/index.ts";
 import type { PictureSweeper } from "../storage/sweeper.ts";
 import { storedObjects, objectName, storedSet, type VariantSet } from "./variants.ts";
@@ -16,11 +15,12 @@ export async function storePictureSet(
   storage: ImageStorage,
   sweeper: PictureSweeper,
   userId: number,
+  version: number,
   made: VariantSet,
   currentSet: PictureSet | null,
   commit: (set: PictureSet) => Promise<void>,
 ): Promise<PictureSet> {
-  const set = storedSet(made, userId);
+  const set: PictureSet = { version, ...storedSet(made, userId) };
   const names = pictureObjects(set);
   const current = currentSet ? pictureObjects(currentSet) : [];
   try {

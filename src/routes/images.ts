@@ -41,7 +41,7 @@ async function store(req: Request, ctx: Ctx, user: { id: number }): Promise<Resp
     const reserved = await store.nextImageVersion(user.id);
     if (reserved === undefined) throw new HttpError("not_found", "The account no longer exists.");
     const { next, current: previous, currentSet } = reserved;
-    const set = await storePictureSet(storage, sweeper, user.id, made, currentSet, async (set) => {
+    const set = await storePictureSet(storage, sweeper, user.id, next, made, currentSet, async (set) => {
       if (!(await store.setImageVersion(user.id, next, new Date(clock()), set))) {
         throw new HttpError("not_found", "The account no longer exists.");
       }

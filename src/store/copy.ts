@@ -52,7 +52,7 @@ export class SourceInstallation {
       user.email_verified = bool(user.email_verified); // 0/1 in SQLite, a boolean column in PostgreSQL
       const imageVersion = user.image_version === null ? null : Number(user.image_version);
       // A source from before migration 0004 has no image_set column: pick() gives null, a single JPEG.
-      return { id: Number(user.id), email: String(user.email), imageVersion, imageSet: pictureSet(user.image_set), row: user };
+      return { id: Number(user.id), email: String(user.email), imageVersion, imageSet: pictureSet(user), row: user };
     });
   }
 

@@ -25,6 +25,8 @@ export type UserRow = {
  * full JPEG's dimensions and the ThumbHash placeholder (a data URL).
  */
 export type PictureSet = {
+  /** The image_version this set was made for: a row whose version moved on without it (an older instance's upload during a rolling deploy) points at its single JPEG instead. */
+  version: number;
   full: string;
   sizes: Record<string, { webp: string; jpeg: string }>;
   width: number;
@@ -35,8 +37,15 @@ export type PictureSet = {
 /** Every object name of a set, once each. */
 export const pictureObjects = (set: PictureSet): string[] => [...new Set([set.full, ...Object.values(set.sizes).flatMap((p) => [p.webp, p.jpeg])])];
 
-// A column we wrote ourselves; unreadable JSON would be a bug, so it throws rather than hides the picture.
-export const pictureSet = (value: unknown): PictureSet | null => (value === null || value === undefined ? null : (JSON.parse(String(value)) as PictureSet));
+/**
+ * The set a row's picture is, if it is one: image_set made for the row's current image_version. A
+ * column we wrote ourselves; unreadable JSON would be a bug, so it throws rather than hides the picture.
+ */
+export function pictureSet(row: Record<string, unknown>): PictureSet | null {
+  if (row.image_set === null || row.image_set === undefined) return null;
+  const set = JSON.parse(String(row.image_set)) as PictureSet;
+  return set.version === nullableNumber(row.image_version) ? set : null;
+}
 
 /** A user as the hot path reads them, with whether the session named in the token still lives. */
 export type SessionUser = UserRow & { sessionAlive: boolean };
@@ -71,7 +80,7 @@ export function toUser(row: Record<string, unknown>): UserRow {
     bio: String(row.bio ?? ""),
     role: row.role === "admin" ? "admin" : "user",
     imageVersion: nullableNumber(row.image_version),
-    imageSet: pictureSet(row.image_set),
+    imageSet: pictureSet(row),
     tokenVersion: Number(row.token_version),
     emailVerified: bool(row.email_verified),
     disabledAt: nullableIso(row.disabled_at),

@@ -179,7 +179,7 @@ export class UserStore {
   async nextImageVersion(id: number): Promise<{ next: number; current: number | null; currentSet: PictureSet | null } | undefined> {
     const [row] = await this.sql`
       UPDATE users SET image_counter = image_counter + 1 WHERE id = ${id} RETURNING image_counter, image_version, image_set`;
-    return row ? { next: Number(row.image_counter), current: nullableNumber(row.image_version), currentSet: pictureSet(row.image_set) } : undefined;
+    return row ? { next: Number(row.image_counter), current: nullableNumber(row.image_version), currentSet: pictureSet(row) } : undefined;
   }
 
   /** Points the row at a picture (a set, or with null at none, or at a legacy single JPEG); false if the account is gone. */
@@ -196,20 +196,29 @@ export class UserStore {
    */
   async attachPictureSet(id: number, version: number, set: PictureSet): Promise<boolean> {
     const rows = await this.sql`
-      UPDATE users SET image_set = ${JSON.stringify(set)} WHERE id = ${id} AND image_version = ${version} AND image_set IS NULL RETURNING id`;
+      UPDATE users SET image_set = ${JSON.stringify(set)} WHERE id = ${id} AND image_version = ${version} RETURNING id`;
     return rows.length === 1;
   }
 
-  /** Users after `afterId` (by id) whose picture is a legacy single JPEG: the backfill's work, resumable by id. */
-  async legacyPictures(afterId: number, limit: number): Promise<Array<{ id: number; version: number }>> {
-    const rows: Array<{ id: unknown; image_version: unknown }> = await this.sql`
-      SELECT id, image_version FROM users WHERE id > ${afterId} AND image_version IS NOT NULL AND image_set IS NULL ORDER BY id LIMIT ${limit}`;
-    return rows.map((row) => ({ id: Number(row.id), version: Number(row.image_version) }));
+  /**
+   * One page of users after `afterId` (by id), with those whose picture is a legacy single JPEG: the
+   * backfill's work, resumable by id. `last` is the page's last id (undefined: no rows left).
+   */
+  async legacyPictures(afterId: number, limit: number): Promise<{ pictures: Array<{ id: number; version: number }>; last: number | undefined }> {
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT id, image_version, image_set FROM users WHERE id > ${afterId} AND image_version IS NOT NULL ORDER BY id LIMIT ${limit}`;
+    const pictures = rows.filter((row) => pictureSet(row) === null).map((row) => ({ id: Number(row.id), version: Number(row.image_version) }));
+    return { pictures, last: rows.length === 0 ? undefined : Number(rows.at(-1)!.id) };
   }
 
-  /** How many legacy single-JPEG pictures are left (for the backfill's progress line). */
+  /**
+   * How many pictures are single JPEGs: no set, or a set made for another version (the JSON we write
+   * starts with it, see PictureSet), as an older instance's upload during a rolling deploy leaves.
+   */
   async legacyPictureCount(): Promise<number> {
-    const [row] = await this.sql`SELECT count(*) AS n FROM users WHERE image_version IS NOT NULL AND image_set IS NULL`;
+    const [row] = await this.sql`
+      SELECT count(*) AS n FROM users WHERE image_version IS NOT NULL
+        AND (image_set IS NULL OR image_set NOT LIKE ('{"version":' || image_version || ',%'))`;
     return Number(row.n);
   }
 
@@ -232,16 +241,17 @@ export class UserStore {
    */
   async imageVersions(ids: number[]): Promise<Map<number, number>> {
     if (ids.length === 0) return new Map();
-    const rows: Array<{ id: unknown; image_version: unknown }> = await this.sql`
-      SELECT id, image_version FROM users WHERE image_version IS NOT NULL AND image_set IS NULL AND id IN ${this.sql(ids)}`;
-    return new Map(rows.map((row) => [Number(row.id), Number(row.image_version)]));
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT id, image_version, image_set FROM users WHERE image_version IS NOT NULL AND id IN ${this.sql(ids)}`;
+    return new Map(rows.filter((row) => pictureSet(row) === null).map((row) => [Number(row.id), Number(row.image_version)]));
   }
 
   /** The object names the rows of `ids` point at (users with a picture set only). */
   async imageObjects(ids: number[]): Promise<Map<number, Set<string>>> {
     if (ids.length === 0) return new Map();
-    const rows: Array<{ id: unknown; image_set: unknown }> = await this.sql`
-      SELECT id, image_set FROM users WHERE image_set IS NOT NULL AND id IN ${this.sql(ids)}`;
-    return new Map(rows.map((row) => [Number(row.id), new Set(pictureObjects(pictureSet(row.image_set)!))]));
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT id, image_version, image_set FROM users WHERE image_set IS NOT NULL AND id IN ${this.sql(ids)}`;
+    const sets = rows.map((row) => [Number(row.id), pictureSet(row)] as const).filter(([, set]) => set !== null);
+    return new Map(sets.map(([id, set]) => [id, new Set(pictureObjects(set!))]));
   }
 }

@@ -140,6 +140,28 @@ describe.each([
     // Resumable: what is done is not done again.
     expect(await new PictureBackfill(deps, { concurrency: 1 }).start()).toEqual({ made: 0, skipped: 0, failed: 0 });
   });
+
+  test("an older instance's upload during a rolling deploy (a new version, the set left as it was) is the picture served", async () => {
+    await using server = await startServer(await storageEnv());
+    const { deps } = server;
+    const user = await server.client.signUp();
+    await server.client.upload(user.token, png(100, 100));
+    const oldSet = (await deps.store.userById(user.id))!.imageSet!;
+    // What the code before sets does on upload: a single JPEG under a new version, image_set untouched.
+    const version = oldSet.version + 1;
+    await deps.storage.put(user.id, version, await new Bun.Image(png(77, 70)).jpeg().bytes());
+    await deps.store.sql`UPDATE users SET image_version = ${version}, image_counter = ${version} WHERE id = ${user.id}`;
+    const me = (await server.client.send("GET", "/me", { token: user.token })).body;
+    expect(me.image).toBeNull();
+    expect(await dimensions(await on(server, me.image_url))).toMatchObject({ width: 77 });
+    // The sweep keeps that JPEG and drops the set no row points at any more.
+    server.clock.advance(7 * 24 * 3600);
+    await deps.sweeper.pass();
+    expect(await deps.storage.get(user.id, version)).toBeDefined();
+    for (const name of pictureObjects(oldSet)) expect(await deps.storage.getObject(name)).toBeUndefined();
+    expect(await new PictureBackfill(deps, { concurrency: 1 }).start()).toEqual({ made: 1, skipped: 0, failed: 0 });
+    expect((await deps.store.userById(user.id))!.imageSet).toMatchObject({ version, width: 77 });
+  });
 });
 
 test("IMAGE_VARIANT_SIZES is the set of sizes made", async () => {
