@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { png } from "../test/fixtures/images.ts";
+import { pictureObjects, pictureSet, type PictureSet } from "../src/store/rows.ts";
 import { databaseFile, pictureFolder, startService, type Service } from "./service.ts";
 
 export type CrashOptions = {
@@ -180,36 +181,50 @@ export async function runCrashTrial(options: CrashOptions): Promise<CrashStats> 
   // ------------------------------------------------------------------------------------------
   async function verify(service: Service, all: boolean): Promise<void> {
     const db = new Database(databaseFile(dir), { readonly: true });
-    let rows: { id: number; image_version: number | null }[];
+    let rows: { id: number; image_version: number | null; image_set: string | null }[];
     try {
       const integrity = db.query("PRAGMA integrity_check").all() as { integrity_check: string }[];
       if (integrity.length !== 1 || integrity[0]!.integrity_check !== "ok") fail(`integrity_check: ${JSON.stringify(integrity)}`);
       const fk = db.query("PRAGMA foreign_key_check").all();
       if (fk.length > 0) fail(`foreign_key_check: ${JSON.stringify(fk.slice(0, 5))}`);
-      rows = db.query("SELECT id, image_version FROM users").all() as typeof rows;
+      rows = db.query("SELECT id, image_version, image_set FROM users").all() as typeof rows;
     } finally {
       db.close();
     }
 
-    // The folder: no temp file survives start-up; every picture row has its file and every file its row.
-    const names = readdirSync(folder);
-    const temps = names.filter((name) => !/^\d+\.jpg$/.test(name));
-    if (temps.length > 0) fail(`files other than <id>.jpg after restart: ${temps.slice(0, 5).join(", ")}`);
+    // The folder: no temp file survives start-up; every picture row has its objects (a set, or the
+    // single <id>.jpg of before sets) and every file belongs to a row's current picture.
     const versions = new Map(rows.map((row) => [row.id, row.image_version]));
-    for (const name of names) {
+    const sets = new Map<number, PictureSet>();
+    for (const row of rows) {
+      const set = pictureSet(row);
+      if (set) sets.set(row.id, set);
+    }
+    const fullPath = (id: number) => join(folder, sets.has(id) ? sets.get(id)!.full : `${id}.jpg`);
+    for (const name of readdirSync(folder)) {
       const id = Number(name.split(".")[0]);
-      if (/^\d+\.jpg$/.test(name) && versions.get(id) == null) fail(`${name} belongs to no user with a picture`);
+      if (/^\d+$/.test(name)) {
+        const current = new Set(sets.has(id) ? pictureObjects(sets.get(id)!) : []);
+        for (const file of readdirSync(join(folder, name))) {
+          if (!current.has(`${name}/${file}`)) fail(`${name}/${file} is no object of user ${id}'s current picture`);
+        }
+      } else if (!/^\d+\.jpg$/.test(name)) {
+        fail(`a file other than <id>.jpg or a set folder after restart: ${name}`);
+      } else if (versions.get(id) == null || sets.has(id)) {
+        fail(`${name} belongs to no user whose picture it is`);
+      }
     }
     const sizes = new Map<number, { width: number; height: number }>();
     for (const [id, version] of versions) {
       if (version == null) continue;
-      const path = join(folder, `${id}.jpg`);
-      if (!existsSync(path)) {
-        fail(`user ${id}: image_version ${version} but ${id}.jpg is missing`);
+      const set = sets.get(id);
+      const missing = (set ? pictureObjects(set) : [`${id}.jpg`]).filter((name) => !existsSync(join(folder, name)));
+      if (missing.length > 0) {
+        fail(`user ${id}: image_version ${version} but ${missing.join(", ")} is missing`);
         continue;
       }
-      const size = jpegSize(readFileSync(path));
-      if (!size) fail(`user ${id}: ${id}.jpg is not a whole JPEG`);
+      const size = jpegSize(readFileSync(fullPath(id)));
+      if (!size) fail(`user ${id}: ${fullPath(id)} is not a whole JPEG`);
       else sizes.set(id, size);
       stats.picturesChecked++;
     }
@@ -275,7 +290,7 @@ export async function runCrashTrial(options: CrashOptions): Promise<CrashStats> 
         user.ackedVersion = version;
         // The URL serves those very bytes.
         const pic = await call(me.image_url!, {});
-        if (pic.status !== 200 || pic.headers.get("content-type") !== "image/jpeg" || !Bun.deepEquals(pic.bytes, new Uint8Array(readFileSync(join(folder, `${user.id}.jpg`))))) {
+        if (pic.status !== 200 || pic.headers.get("content-type") !== "image/jpeg" || !Bun.deepEquals(pic.bytes, new Uint8Array(readFileSync(fullPath(user.id))))) {
           fail(`user ${user.id}: ${me.image_url} answered ${pic.status} ${pic.headers.get("content-type")} with other bytes than the file`);
         }
       }
@@ -419,7 +434,7 @@ export async function runCrashTrial(options: CrashOptions): Promise<CrashStats> 
     await Promise.all(clients);
     const cut = Object.values(stats.interrupted).reduce((a, b) => a + b, 0) - Object.values(before).reduce((a, b) => a + b, 0);
     if (cut > 0) stats.killsWithRequestsInFlight++;
-    const temps = readdirSync(folder).filter((name) => name.endsWith(".tmp")).length;
+    const temps = readdirSync(folder, { recursive: true }).map(String).filter((name) => name.endsWith(".tmp")).length;
     stats.tempFilesFoundAfterKill += temps;
     options.afterKill?.(dir);
     await Bun.sleep(1100); // past STORAGE_GRACE_SECONDS, so the next start may remove what the kill left

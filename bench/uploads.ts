@@ -2,6 +2,7 @@
 // auth, one user per upload), 3 rounds back to back. Reports uploads/s, input MiB/s, per-upload
 // latency, every non-200, and the server's memory from /proc/<pid>/status before and after.
 // Usage: bun bench/uploads.ts <base-url> <server-pid> <out.json> [parallel=16] [rounds=3]
+import { readFileSync } from "node:fs";
 import { noiseJpeg } from "../test/fixtures/images.ts";
 import { die, median, MIB, percentile, procStatus, userToken } from "./lib.ts";
 
@@ -29,6 +30,12 @@ const tokens = await Promise.all(
 // Memory after setup (16 registrations + 16 logins), before any upload.
 await Bun.sleep(500);
 const before = procStatus(pid) ?? die(`no /proc/${pid}/status`);
+// CPU of the server and of its decode children it has reaped (utime, stime, cutime, cstime), in ticks.
+const cpuTicks = () => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i]), 0);
+};
+const cpuBefore = cpuTicks();
 
 // VmRSS sampled every 20 ms, the highest value seen per round (VmHWM only gives the overall peak).
 let sampledMaxRssKiB = before.VmRSS ?? 0;
@@ -73,6 +80,7 @@ for (let r = 0; r < rounds; r++) {
 clearInterval(sampler);
 await Bun.sleep(200);
 const after = procStatus(pid) ?? die(`no /proc/${pid}/status after the uploads (did the server die?)`);
+const cpuMs = ((cpuTicks() - cpuBefore) * 1000) / 100; // USER_HZ is 100 on Linux
 
 const total = parallel * rounds;
 const ok = statuses["200"] ?? 0;
@@ -90,6 +98,7 @@ const result = {
   round_ms: roundMs.map((ms) => Math.round(ms)),
   uploads_per_s: ok / seconds,
   input_mib_per_s: (ok * image.byteLength) / MIB / seconds,
+  cpu_ms_per_upload: cpuMs / Math.max(1, parallel * rounds),
   latency_ms: { p50: median(latenciesMs), p99: percentile(latenciesMs, 99), max: Math.max(...latenciesMs) },
   rss_before_kib: before.VmRSS,
   hwm_before_kib: before.VmHWM,
@@ -101,5 +110,6 @@ const result = {
 await Bun.write(outPath, JSON.stringify(result, null, 2));
 console.log(
   `uploads: ${ok}/${total} ok, ${result.uploads_per_s.toFixed(2)}/s, ${result.input_mib_per_s.toFixed(1)} MiB/s in, ` +
-    `VmRSS before ${(before.VmRSS! / 1024).toFixed(1)} MiB, VmHWM after ${(after.VmHWM! / 1024).toFixed(1)} MiB`,
+    `VmRSS before ${(before.VmRSS! / 1024).toFixed(1)} MiB, VmHWM after ${(after.VmHWM! / 1024).toFixed(1)} MiB, ` +
+    `sampled peak ${(sampledMaxRssKiB / 1024).toFixed(1)} MiB, CPU ${result.cpu_ms_per_upload.toFixed(0)} ms/upload (server + decode children)`,
 );

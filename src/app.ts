@@ -55,6 +55,7 @@ export const routes: RouteTable = {
   "/users/:id/sessions": { GET: { handler: sessions.list, access: "self-or-admin", operation: op.listUserSessions } },
   "/users/:id/sessions/:sid": { DELETE: { handler: sessions.end, access: "self-or-admin", operation: op.endUserSession } },
   "/static/profile/:file": { GET: { handler: statics.profileImage, access: "public", operation: op.profileImage } },
+  "/static/p/:owner/:object": { GET: { handler: statics.pictureObject, access: "public", operation: op.pictureObject } },
   "/verify-email": { GET: { handler: pages.verifyEmailPage, access: "public", operation: op.verifyEmailPage } },
   "/reset-password": { GET: { handler: pages.resetPasswordPage, access: "public", operation: op.resetPasswordPage } },
   "/healthz": { GET: { handler: health.healthz, access: "public", operation: op.healthz } },

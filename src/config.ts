@@ -6,6 +6,7 @@ import type { S3Settings } from "./storage/s3.ts";
 import { DEFAULT_THREAD_NICE } from "./auth/password.ts";
 import { ConfigError, Reader, redactUrl, type Env } from "./config-reader.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
+import { DEFAULT_VARIANT_SIZES, validSizes } from "./images/variants.ts";
 
 export { ConfigError, redactUrl };
 
@@ -49,6 +50,10 @@ export type Config = Readonly<{
   uploadsInFlight: number;
   uploadsPerUser: number;
   jpegQuality: number;
+  /** Square variant sides made at upload (IMAGE_VARIANT_SIZES), ascending. */
+  imageVariantSizes: readonly number[];
+  /** Legacy pictures given variants at once by the background backfill (0: no backfill). */
+  imageBackfillConcurrency: number;
   s3: S3Settings | undefined;
   /** Between passes of the picture sweep, which removes pictures no row points at (src/storage/sweeper.ts). */
   storageSweepSeconds: number;
@@ -115,6 +120,17 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (jwtSecret === undefined && nodeEnv === "production") {
     read.problems.push("JWT_SECRET is required when NODE_ENV=production (at least 32 random bytes)");
+  }
+
+  const variantSizesRaw = read.raw("IMAGE_VARIANT_SIZES");
+  let imageVariantSizes: readonly number[] = DEFAULT_VARIANT_SIZES;
+  if (variantSizesRaw !== undefined) {
+    const sizes = variantSizesRaw.split(",").map((size) => size.trim());
+    if (sizes.length <= 8 && sizes.every((size) => /^[1-9][0-9]{0,3}$/.test(size) && Number(size) <= 4096)) {
+      imageVariantSizes = validSizes(sizes.map(Number));
+    } else {
+      read.problems.push(`IMAGE_VARIANT_SIZES must be 1 to 8 comma-separated pixel sizes from 1 to 4096 (got "${variantSizesRaw}")`);
+    }
   }
 
   const corsOrigins = (read.raw("CORS_ORIGINS") ?? "")
@@ -217,6 +233,8 @@ export function loadConfig(env: Env = process.env): Config {
     uploadsInFlight: read.int("UPLOADS_IN_FLIGHT", 16, 1, 10_000),
     uploadsPerUser: read.int("UPLOADS_PER_USER", 2, 1, 100),
     jpegQuality: read.int("JPEG_QUALITY", 85, 30, 100),
+    imageVariantSizes,
+    imageBackfillConcurrency: read.int("IMAGE_BACKFILL_CONCURRENCY", 1, 0, 64),
     s3,
     storageSweepSeconds: read.int("STORAGE_SWEEP_SECONDS", 600, 1, 7 * 24 * 3600),
     storageGraceSeconds: read.int("STORAGE_GRACE_SECONDS", 3600, 1, 7 * 24 * 3600),

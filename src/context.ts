@@ -8,6 +8,7 @@ import type { SessionCache } from "./auth/session-cache.ts";
 import type { Config } from "./config.ts";
 import type { LinkStore, Store } from "./store/index.ts";
 import type { Acting } from "./http/auth.ts";
+import type { PictureBackfill } from "./images/backfill.ts";
 import type { ImageProcessor } from "./images/process.ts";
 import type { Logger } from "./log.ts";
 import type { Mailer } from "./mail/mailer.ts";
@@ -32,6 +33,8 @@ export type Deps = {
   images: ImageProcessor;
   storage: ImageStorage;
   sweeper: PictureSweeper;
+  /** Variant sets for pictures from before them, made in the background (src/images/backfill.ts). */
+  backfill: PictureBackfill;
   log: Logger;
   clock: Clock;
   imageLocks: KeyedMutex<number>;

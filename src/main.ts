@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     // Scraped until the end of the drain, so the last figures can still be read.
     await management?.stop(true);
     deps.sweeper.stop();
+    await deps.backfill.stop();
     // Mail for requests already answered, within what is left of the same budget.
     const unsent = await deps.outbox.idle(deadline - performance.now());
     if (unsent > 0) log.warn("shutting down with mail not yet sent", { messages: unsent, timeout_ms: config.shutdownTimeoutMs });

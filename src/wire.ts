@@ -19,6 +19,7 @@ import type { ImageStorage } from "./storage/index.ts";
 import { LocalImageStorage } from "./storage/local.ts";
 import { S3ImageStorage } from "./storage/s3.ts";
 import { PictureSweeper } from "./storage/sweeper.ts";
+import { PictureBackfill } from "./images/backfill.ts";
 import { KeyedMutex } from "./util/semaphore.ts";
 import { MemoryCounters, RedisCounters, type Counters } from "./ratelimit/counters.ts";
 import { DEFAULT_LIMITS, RateLimiter } from "./ratelimit/limiter.ts";
@@ -54,6 +55,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   const storage = await openStorage(config);
   const imageLocks = new KeyedMutex<number>();
   const sweeper = new PictureSweeper(storage, (ids) => store.imageVersions(ids), imageLocks, log, {
+    currentObjects: (ids) => store.imageObjects(ids),
     graceMs: config.storageGraceSeconds * 1000,
     intervalMs: config.storageSweepSeconds * 1000,
     clock,
@@ -89,7 +91,10 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     decodeMemoryBytes: config.imageDecodeMemoryMiB * 1024 * 1024,
     uploadsInFlight: config.uploadsInFlight,
     uploadsPerUser: config.uploadsPerUser,
+    variantSizes: config.imageVariantSizes,
   });
+  const backfill = new PictureBackfill({ store, storage, images, sweeper, imageLocks, log }, { concurrency: config.imageBackfillConcurrency });
+  void backfill.start();
   // Each reads the other, only ever after both exist.
   const outbox = new Outbox(
     log,
@@ -118,6 +123,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     images,
     imageLocks,
     sweeper,
+    backfill,
     limiter: new RateLimiter(
       rateLimitCounters(config, log),
       config.rateLimits ?? DEFAULT_LIMITS,

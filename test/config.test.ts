@@ -105,3 +105,13 @@ test("REFRESH_TOKEN_REUSE_SECONDS: 10 by default, 0 allowed (no window), refused
     expect(() => loadConfig({ REFRESH_TOKEN_REUSE_SECONDS: bad })).toThrow(/REFRESH_TOKEN_REUSE_SECONDS/);
   }
 });
+
+test("IMAGE_VARIANT_SIZES: 64,128,256 by default, sorted and deduplicated, refused when not 1–8 sizes of 1–4096 px", () => {
+  expect(loadConfig({}).imageVariantSizes).toEqual([64, 128, 256]);
+  expect(loadConfig({ IMAGE_VARIANT_SIZES: "512, 64,64,128" }).imageVariantSizes).toEqual([64, 128, 512]);
+  for (const bad of ["0", "64,", "4097", "big", "1,2,3,4,5,6,7,8,9", "64;128"]) {
+    expect(() => loadConfig({ IMAGE_VARIANT_SIZES: bad })).toThrow(/IMAGE_VARIANT_SIZES/);
+  }
+  expect(loadConfig({}).imageBackfillConcurrency).toBe(1);
+  expect(loadConfig({ IMAGE_BACKFILL_CONCURRENCY: "0" }).imageBackfillConcurrency).toBe(0);
+});

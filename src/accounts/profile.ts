@@ -1,7 +1,15 @@
 // The public shape of a user, the one place that decides which columns a client may see: used by
 // the account routes, the admin list and the answers to a change.
-import type { UserRow } from "../store/index.ts";
+import type { PictureSet, UserRow } from "../store/index.ts";
 import type { ImageStorage } from "../storage/index.ts";
+
+/** A picture's square variants by side and format, its ThumbHash placeholder and full size (issue 11). */
+export type ProfileImage = {
+  sizes: Record<string, { webp: string; jpeg: string }>;
+  placeholder: string;
+  width: number;
+  height: number;
+};
 
 export type Profile = {
   id: number;
@@ -10,12 +18,48 @@ export type Profile = {
   email_verified: boolean;
   bio: string;
   image_url: string | null;
+  /** Null without a picture, and for a picture from before variant sets until the backfill reaches it. */
+  image: ProfileImage | null;
   role: string;
   /** False while an admin has deactivated the account. */
   active: boolean;
   created_at: string;
   updated_at: string;
 };
+
+type Pictured = Pick<UserRow, "id" | "imageVersion" | "imageSet">;
+
+/**
+ * The full picture's URL, as clients of `image_url` have always read it: where the service serves
+ * pictures, /static/profile/<id>.jpg?v=<version> (which serves the set's full JPEG); from a public
+ * bucket, which has no such key for a set, the full object's own immutable URL.
+ */
+export function pictureUrl(user: Pictured, storage: ImageStorage): string | null {
+  if (user.imageVersion === null) return null;
+  if (user.imageSet && !storage.servedByService) return storage.objectUrl(user.imageSet.full);
+  return storage.publicUrl(user.id, user.imageVersion);
+}
+
+export function profileImage(set: PictureSet | null, storage: ImageStorage): ProfileImage | null {
+  if (!set) return null;
+  const sizes: ProfileImage["sizes"] = {};
+  for (const [size, pair] of Object.entries(set.sizes)) sizes[size] = { webp: storage.objectUrl(pair.webp), jpeg: storage.objectUrl(pair.jpeg) };
+  return { sizes, placeholder: set.placeholder, width: set.width, height: set.height };
+}
+
+/**
+ * The immutable URL of the user's picture at about `size` pixels in `format`, for redirects such as
+ * GET /users/{id}/avatar: the stored size itself, else the smallest larger one, else the largest.
+ * A picture from before variant sets (not yet backfilled) answers with its full JPEG; no picture: undefined.
+ */
+export function variantUrl(user: Pictured, size: number, format: "webp" | "jpeg", storage: ImageStorage): string | undefined {
+  if (user.imageVersion === null) return undefined;
+  if (!user.imageSet) return storage.publicUrl(user.id, user.imageVersion);
+  const sides = Object.keys(user.imageSet.sizes).map(Number).sort((a, b) => a - b);
+  if (sides.length === 0) return storage.objectUrl(user.imageSet.full);
+  const side = sides.find((s) => s >= size) ?? sides.at(-1)!;
+  return storage.objectUrl(user.imageSet.sizes[String(side)]![format]);
+}
 
 export function toProfile(user: UserRow, storage: ImageStorage): Profile {
   return {
@@ -24,7 +68,8 @@ export function toProfile(user: UserRow, storage: ImageStorage): Profile {
     email: user.email,
     email_verified: user.emailVerified,
     bio: user.bio,
-    image_url: user.imageVersion === null ? null : storage.publicUrl(user.id, user.imageVersion),
+    image_url: pictureUrl(user, storage),
+    image: profileImage(user.imageSet, storage),
     role: user.role,
     active: user.disabledAt === null,
     created_at: user.createdAt,

@@ -1,14 +1,16 @@
 // `move-up`: copies an embedded installation (SQLite + pictures on disk) into PostgreSQL + S3. Safe to
-// run again: rows are upserted by id and pictures already in the bucket are not sent twice.
+// run again: rows are upserted by id and pictures (single JPEGs, every object of a set) already in the bucket are not sent twice.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageStorage } from "../storage/index.ts";
-import { SourceInstallation, TargetInstallation } from "../store/copy.ts";
+import { SourceInstallation, TargetInstallation, type SourceUser } from "../store/copy.ts";
+import { pictureObjects } from "../store/rows.ts";
 import type { Store } from "../store/index.ts";
 
 export type MoveUpReport = {
   users: number;
   sessions: number;
+  /** Legacy single JPEGs and picture-set objects, each counted once. */
   pictures: { copied: number; alreadyThere: number; missing: number };
   rejected: Array<{ id: number; reason: string }>;
 };
@@ -37,7 +39,8 @@ export async function moveUp(options: {
           continue;
         }
         // The picture first, so the row never points at an object that is not there.
-        if (user.imageVersion !== null && !(await copyPicture(options, user.id, user.imageVersion, report))) {
+        if (user.imageSet !== null && !(await copySet(options, user, report))) user.imageSet = null;
+        if (user.imageVersion !== null && user.imageSet === null && !(await copyPicture(options, user.id, user.imageVersion, report))) {
           user.imageVersion = null;
         }
         await target.upsertUser(user);
@@ -69,5 +72,29 @@ async function copyPicture(options: { fromStatic: string; storage: ImageStorage 
   }
   await options.storage.put(id, version, bytes);
   report.pictures.copied++;
+  return true;
+}
+
+/**
+ * Every object of the user's picture set. False if one is missing from the source folder: the row
+ * then falls back to the single JPEG of before sets, if the source has one (the target's backfill
+ * makes its variants), else to no picture. Nothing is removed, here or in the source.
+ */
+async function copySet(options: { fromStatic: string; storage: ImageStorage }, user: SourceUser, report: MoveUpReport): Promise<boolean> {
+  for (const name of pictureObjects(user.imageSet!)) {
+    if (await options.storage.getObject(name)) {
+      report.pictures.alreadyThere++;
+      continue;
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(join(options.fromStatic, "profile", name));
+    } catch {
+      report.pictures.missing++;
+      return false;
+    }
+    await options.storage.putObject(name, bytes, name.endsWith(".webp") ? "image/webp" : "image/jpeg");
+    report.pictures.copied++;
+  }
   return true;
 }

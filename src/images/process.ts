@@ -3,8 +3,9 @@
 import { CodedError } from "../errors.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { complexity } from "./complexity.ts";
-import { decodeInChild, imageError } from "./decoder.ts";
+import { decodeInChild, imageError, variantsInChild } from "./decoder.ts";
 import { jpegWithoutIcc, jpegWithoutMetadata, pngWithoutIcc, webpWithoutIcc } from "./metadata.ts";
+import { DEFAULT_VARIANT_SIZES, type VariantSet } from "./variants.ts";
 
 export type ImagePolicy = {
   maxSide: number;
@@ -18,9 +19,15 @@ export type ImagePolicy = {
   decodeMemoryBytes: number;
   uploadsInFlight: number;
   uploadsPerUser: number;
+  /** Square variant sides made at upload (IMAGE_VARIANT_SIZES); DEFAULT_VARIANT_SIZES when absent. */
+  variantSizes?: readonly number[];
 };
 
 const MIB = 1024 * 1024;
+
+/** What making the variants adds to a decode child's peak (the square crop and its re-encodes), measured ~10 MiB. */
+export const VARIANT_MEMORY = 16 * MIB;
+
 
 /**
  * Peak memory of one decoder process, from its header alone. Measured as VmHWM: the process itself
@@ -114,6 +121,32 @@ export class ImageProcessor {
    * capped), or throws a CodedError (413/415/422 to clients) that says what was wrong.
    */
   async toProfileJpeg(input: Uint8Array): Promise<Uint8Array> {
+    const { source, memory } = await this.admitDecode(input);
+    const { maxSide, maxPixels, quality, decodeTimeoutMs } = this.policy;
+    const jpeg = await this.gate.run(
+      () => decodeInChild(source, { maxPixels, maxSide, quality, budgetMs: decodeTimeoutMs }),
+      memory,
+    );
+    return jpegWithoutMetadata(jpeg);
+  }
+
+  /**
+   * The whole picture set (variants.ts): the cleaned full JPEG, the square variants and the
+   * placeholder, made in one decode child under the same checks, time budget and queue as a single
+   * re-encode, priced at VARIANT_MEMORY more.
+   */
+  async toVariantSet(input: Uint8Array): Promise<VariantSet> {
+    const { source, memory } = await this.admitDecode(input);
+    const { maxSide, maxPixels, quality, decodeTimeoutMs } = this.policy;
+    const variants = [...(this.policy.variantSizes ?? DEFAULT_VARIANT_SIZES)];
+    return this.gate.run(
+      () => variantsInChild(source, { maxPixels, maxSide, quality, budgetMs: decodeTimeoutMs, variants }),
+      memory + VARIANT_MEMORY,
+    );
+  }
+
+  /** Every check that needs no decode, then the decode's memory price; throws what the client is told. */
+  private async admitDecode(input: Uint8Array): Promise<{ source: Uint8Array; memory: number }> {
     if (input.byteLength === 0) {
       throw new CodedError("validation_failed", "image: the file is empty", { errors: [{ field: "image", message: "the file is empty" }] });
     }
@@ -129,11 +162,10 @@ export class ImageProcessor {
     // The ICC profile would be copied into our output unchecked: unbounded in size, and a place to
     // smuggle bytes. Colours are treated as sRGB instead.
     const source = WITHOUT_ICC[type]?.(input) ?? input;
-    const { maxSide, maxPixels, quality, decodeTimeoutMs } = this.policy;
     // The header alone, in this process: cheap, and it prices the decode before one is started.
     let header: { width: number; height: number };
     try {
-      header = await new Bun.Image(source, { maxPixels }).metadata();
+      header = await new Bun.Image(source, { maxPixels: this.policy.maxPixels }).metadata();
     } catch (err) {
       throw imageError(err);
     }
@@ -141,12 +173,7 @@ export class ImageProcessor {
     if (width > MAX_DIMENSION || height > MAX_DIMENSION) {
       throw new CodedError("image_too_large", `Images may be at most ${MAX_DIMENSION} pixels on a side.`);
     }
-    const memory = decodeMemory(type, width * height, progressive);
-    const jpeg = await this.gate.run(
-      () => decodeInChild(source, { maxPixels, maxSide, quality, budgetMs: decodeTimeoutMs }),
-      memory,
-    );
-    return jpegWithoutMetadata(jpeg);
+    return { source, memory: decodeMemory(type, width * height, progressive) };
   }
 }
 

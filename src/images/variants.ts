@@ -3,8 +3,12 @@
 import { jpegWithoutMetadata } from "./metadata.ts";
 import { centreSquareBmp, decodePng } from "./square.ts";
 
-/** Square sides made by default; small enough that the four together weigh far less than one photo. */
-export const DEFAULT_VARIANT_SIZES: readonly number[] = Object.freeze([64, 128, 256, 512]);
+/**
+ * Square sides made by default (IMAGE_VARIANT_SIZES). Not 512: measured on the whole upload
+ * (bench/variant-uploads.sh), it takes a 5 MiB upload from ~1.3× today's CPU to ~1.9× and, on a
+ * loaded machine, past the 1.5 s decode budget (422); 256 covers 128 CSS px at 2×.
+ */
+export const DEFAULT_VARIANT_SIZES: readonly number[] = Object.freeze([64, 128, 256]);
 
 export type VariantOptions = {
   maxPixels: number;
@@ -122,6 +126,13 @@ export function profileImage(set: VariantSet, userId: number | string, url: (nam
     sizes[size] = { webp: url(objectName(userId, pair.webp)), jpeg: url(objectName(userId, pair.jpeg)) };
   }
   return { sizes, placeholder: set.placeholder, width: set.width, height: set.height };
+}
+
+/** The set as the row stores it (users.image_set): object names instead of bytes. */
+export function storedSet(set: VariantSet, userId: number | string) {
+  const sizes: Record<string, { webp: string; jpeg: string }> = {};
+  for (const [size, pair] of Object.entries(set.sizes)) sizes[size] = { webp: objectName(userId, pair.webp), jpeg: objectName(userId, pair.jpeg) };
+  return { full: objectName(userId, set.full), sizes, width: set.width, height: set.height, placeholder: set.placeholder };
 }
 
 // The set crosses from the child to its parent on stdout as one JSON header line and then the bytes.

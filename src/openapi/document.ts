@@ -42,6 +42,8 @@ const PATH_PARAMETERS: Record<string, Json> = {
   file: { schema: { type: "string", pattern: "^[1-9][0-9]{0,14}\\.jpg$" }, description: "`<user id>.jpg`" },
   name: { schema: { type: "string", enum: ASSET_NAMES } },
   sid: { schema: { type: "string" }, description: "A session's `id` from the list; one that is not the account's is 404." },
+  owner: { schema: { type: "string", pattern: "^[1-9][0-9]{0,14}$" }, description: "The user id the picture belongs to." },
+  object: { schema: { type: "string", pattern: "^[0-9a-f]{16}-(full|[1-9][0-9]{0,3})\\.(jpg|webp)$" }, description: "`<content hash>-<size|full>.<jpg|webp>`" },
 };
 
 function pathItem(path: string, methods: Record<string, Json>): Json {

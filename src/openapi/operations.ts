@@ -249,7 +249,7 @@ const table = {
       "Public, like pictures. With a picture (and an active account): 302 to the picture's immutable object in about `size` pixels, WebP for `format=webp` or, without `format`, when Accept lists image/webp; JPEG otherwise (also for `png` and `svg`). Without one, or for a deactivated account: a generated avatar, the name's initials on a colour derived from the id, as SVG (under a CSP that loads and runs nothing; no name becomes markup) or, for `format=png`, `jpeg` or `webp`, that raster. Every answer may be cached for 60 seconds and varies on Accept; the generated one has an ETag (it changes with the name).",
     tag: "pictures",
     parameters: [
-      { name: "size", in: "query", schema: { type: "integer", enum: [...DEFAULT_VARIANT_SIZES], default: 128 }, description: "Side of the square in pixels: one of the configured sizes (by default 64, 128, 256, 512); others are a 422." },
+      { name: "size", in: "query", schema: { type: "integer", enum: [...DEFAULT_VARIANT_SIZES], default: 128 }, description: "Side of the square in pixels: one of the configured sizes (IMAGE_VARIANT_SIZES, by default 64, 128, 256); others are a 422." },
       { name: "format", in: "query", schema: { type: "string", enum: ["webp", "jpeg", "png", "svg"] }, description: "Absent: WebP when Accept lists image/webp, else JPEG, for a picture; SVG for a generated avatar." },
       { name: "Accept", in: "header", schema: { type: "string" } },
       { name: "If-None-Match", in: "header", schema: { type: "string" } },
@@ -266,6 +266,32 @@ const table = {
       304: { description: "Not modified (If-None-Match on a generated avatar)" },
     },
     codes: ["validation_failed", "not_found", ...DATABASE],
+  }),
+  pictureObject: operation({
+    summary: "One object of a picture set (immutable)",
+    description:
+      "A square variant (WebP or JPEG) or the full JPEG of the account's current picture, as listed in the profile's `image` field. The name carries a hash of the content, so the answer is cacheable for a year (`Cache-Control: public, max-age=31536000, immutable`) with a strong ETag (the hash); a new upload gives new names. Objects of a replaced or removed picture answer 404.",
+    tag: "pictures",
+    parameters: [
+      { name: "If-None-Match", in: "header", schema: { type: "string" } },
+      { name: "If-Modified-Since", in: "header", schema: { type: "string" } },
+    ],
+    ok: {
+      200: {
+        description: "The object",
+        headers: {
+          ETag: { schema: { type: "string" }, description: "Strong: the content hash" },
+          "Cache-Control": { schema: { const: "public, max-age=31536000, immutable" } },
+          "Last-Modified": { schema: { type: "string" } },
+        },
+        content: {
+          "image/webp": { schema: { type: "string", contentMediaType: "image/webp" } },
+          "image/jpeg": { schema: { type: "string", contentMediaType: "image/jpeg" } },
+        },
+      },
+      304: { description: "Not modified (If-None-Match, or else If-Modified-Since)" },
+    },
+    codes: ["not_found", ...DATABASE],
   }),
   verifyEmailPage: operation({
     summary: "The page a verification mail links to",

@@ -29,7 +29,7 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
   return {
     Profile: {
       type: "object",
-      required: ["id", "name", "email", "email_verified", "bio", "image_url", "role", "active", "created_at", "updated_at"],
+      required: ["id", "name", "email", "email_verified", "bio", "image_url", "image", "role", "active", "created_at", "updated_at"],
       properties: {
         id: { type: "integer", minimum: 1, description: "Never reused." },
         name: { type: "string" },
@@ -37,10 +37,33 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
         email_verified: { type: "boolean" },
         bio: { type: "string", maxLength: 500 },
         image_url: { type: ["string", "null"], format: "uri", description: "Changes with every new picture (`?v=` or a new key); null without one." },
+        image: {
+          oneOf: [ref("ProfileImage"), { type: "null" }],
+          description: "The picture's square variants and placeholder; null without a picture, and for a picture from before variants until the background backfill has made them.",
+        },
         role: { type: "string", enum: ["user", "admin"] },
         active: { type: "boolean", description: "False while an admin has deactivated the account." },
         created_at: { type: "string", format: "date-time" },
         updated_at: { type: "string", format: "date-time" },
+      },
+    },
+    ProfileImage: {
+      type: "object",
+      required: ["sizes", "placeholder", "width", "height"],
+      properties: {
+        sizes: {
+          type: "object",
+          description:
+            "Square, centre-cropped variants by side in pixels (IMAGE_VARIANT_SIZES, default 64, 128, 256), each in WebP and JPEG; never enlarged beyond the source, so a size above the picture's short side holds its largest square. URLs are immutable (content-hashed names, cacheable for a year).",
+          additionalProperties: {
+            type: "object",
+            required: ["webp", "jpeg"],
+            properties: { webp: { type: "string", format: "uri" }, jpeg: { type: "string", format: "uri" } },
+          },
+        },
+        placeholder: { type: "string", pattern: "^data:image/png;base64,", description: "ThumbHash rendering of the square crop (~500 bytes), to show while a variant loads." },
+        width: { type: "integer", minimum: 1, description: "Of the full picture (`image_url`)." },
+        height: { type: "integer", minimum: 1 },
       },
     },
     Message: { type: "object", required: ["message"], properties: { message } },
@@ -81,7 +104,11 @@ export function schemas({ passwordMinLength, maxUploadBytes }: SchemaLimits): Re
     ImageUploaded: {
       type: "object",
       required: ["message", "image_url"],
-      properties: { message: { const: "Upload successful" }, image_url: { type: "string", format: "uri" } },
+      properties: {
+        message: { const: "Upload successful" },
+        image_url: { type: "string", format: "uri" },
+        image: ref("ProfileImage"),
+      },
     },
     EmailVerified: {
       type: "object",

@@ -4,7 +4,7 @@ import { sendEmailChanged } from "../accounts/mail-links.ts";
 import { toProfile } from "../accounts/profile.ts";
 import { actingOf, json, type Ctx } from "../context.ts";
 import type { Acting } from "../http/auth.ts";
-import type { AccountChanges, Expectation } from "../store/index.ts";
+import { pictureObjects, type AccountChanges, type Expectation } from "../store/index.ts";
 import { readJson, type JsonObject } from "../http/body.ts";
 import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
@@ -122,10 +122,12 @@ export async function remove(req: Request, ctx: Ctx): Promise<Response> {
   const id = acting.target.id;
   const actingAdmin = id === acting.user.id ? undefined : acting.user.id;
   await imageLocks.run(id, async () => {
-    const picture = (await store.userById(id))?.imageVersion ?? null;
+    const row = await store.userById(id);
+    const picture = row?.imageVersion ?? null;
     // Row first, the commit point: a picture storage cannot remove now goes later (src/storage/sweeper.ts).
     await store.deleteUser(id, actingAdmin);
-    if (picture !== null) await sweeper.discard(id, picture, undefined);
+    if (row?.imageSet) await sweeper.discardObjects(id, pictureObjects(row.imageSet));
+    else if (picture !== null) await sweeper.discard(id, picture, undefined);
   });
   return json({ message: "Account deleted" });
 }

@@ -6,7 +6,7 @@ import { notModified } from "../http/conditional.ts";
 import { HttpError, validationFailed } from "../http/problem.ts";
 import { pngAvatar } from "../images/avatar-png.ts";
 import { AVATAR_SVG_HEADERS, DEFAULT_AVATAR_SIZE, svgAvatar } from "../images/avatar.ts";
-import { DEFAULT_VARIANT_SIZES } from "../images/variants.ts";
+import { variantUrl } from "../accounts/profile.ts";
 import type { UserRow } from "../store/index.ts";
 import { LruMap } from "../util/lru.ts";
 
@@ -21,18 +21,13 @@ export const AVATAR_CACHE_CONTROL = "public, max-age=60";
 const ID = /^[1-9][0-9]{0,14}$/;
 
 /** The square sides a client may ask for: the variant sizes pictures are stored in. */
-export function avatarSizes(_config: Config): readonly number[] {
-  // At merge: the configured variant sizes, once the variants work puts them in Config.
-  return DEFAULT_VARIANT_SIZES;
+export function avatarSizes(config: Config): readonly number[] {
+  return config.imageVariantSizes;
 }
 
-/**
- * Where the account's picture is, in about `size` pixels and `format`; undefined without a picture.
- * Today the one full-size JPEG; the variants work replaces this with the matching immutable object.
- */
-export function pictureUrl(ctx: Ctx, user: UserRow, _size: number, _format: PictureFormat): string | undefined {
-  if (user.imageVersion === null) return undefined;
-  return ctx.deps.storage.publicUrl(user.id, user.imageVersion);
+/** Where the account's picture is, in about `size` pixels and `format`; undefined without a picture. */
+export function pictureUrl(ctx: Ctx, user: UserRow, size: number, format: PictureFormat): string | undefined {
+  return variantUrl(user, size, format, ctx.deps.storage);
 }
 
 /** Whether an Accept header lists image/webp with a q-value above zero (`*` ranges do not count). */

@@ -1,8 +1,10 @@
-// Serves stored profile pictures. Only <digits>.jpg is a valid name, so no encoding of "..", "/" or
-// "\" can reach outside the picture folder: the path is rebuilt from the parsed number.
+// Serves stored profile pictures: /static/profile/<id>.jpg (the current full picture, as ever) and the
+// immutable, content-named objects of picture sets. Names are parsed strictly, so no "..", "/" or "\" gets through.
 import type { Ctx } from "../context.ts";
 import { lastModifiedHeader, notModified } from "../http/conditional.ts";
 import { HttpError } from "../http/problem.ts";
+import { parseObjectName } from "../storage/index.ts";
+import { pictureObjects } from "../store/index.ts";
 
 const FILE_NAME = /^([1-9][0-9]{0,14})\.jpg$/;
 
@@ -12,7 +14,13 @@ export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
   const match = FILE_NAME.exec(ctx.params.file ?? "");
   const user = match ? await ctx.deps.store.userById(Number(match[1])) : undefined;
   // Only the picture the account points at now: never an orphan, never a deleted user's.
-  const image = user?.imageVersion != null ? await ctx.deps.storage.get(user.id, user.imageVersion) : undefined;
+  // A set's full JPEG, or a picture from before sets, stored as it was.
+  const image =
+    user?.imageVersion == null
+      ? undefined
+      : user.imageSet
+        ? await ctx.deps.storage.getObject(user.imageSet.full)
+        : await ctx.deps.storage.get(user.id, user.imageVersion);
   if (!image) throw new HttpError("not_found", "No such picture.");
   // Wall time, not the injected clock: it has to agree with the Date header, set here from it.
   const now = Date.now();
@@ -28,5 +36,30 @@ export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
   if (req.method === "HEAD") {
     return new Response(null, { headers: { ...headers, "Content-Length": String(image.size) } });
   }
+  return new Response(image.body, { headers });
+}
+
+// A year, and immutable: the name carries a hash of the bytes, so it never names anything else.
+const IMMUTABLE = "public, max-age=31536000, immutable";
+
+/** GET/HEAD /static/p/<userId>/<hash>-<size>.<ext>: one object of the set the user's row points at now. */
+export async function pictureObject(req: Request, ctx: Ctx): Promise<Response> {
+  const name = `${ctx.params.owner ?? ""}/${ctx.params.object ?? ""}`;
+  const parsed = parseObjectName(name);
+  const user = parsed ? await ctx.deps.store.userById(parsed.userId) : undefined;
+  // Only objects of the current set: never an orphan, a replaced picture or a deleted user's.
+  const current = user?.imageSet ? pictureObjects(user.imageSet).includes(name) : false;
+  const image = current ? await ctx.deps.storage.getObject(name) : undefined;
+  if (!parsed || !image) throw new HttpError("not_found", "No such picture.");
+  const now = Date.now();
+  const headers = {
+    "Content-Type": parsed.contentType,
+    ETag: image.etag, // strong: "<content hash>"
+    Date: new Date(now).toUTCString(),
+    "Last-Modified": lastModifiedHeader(image.lastModified, now),
+    "Cache-Control": IMMUTABLE,
+  };
+  if (notModified(req, image, now)) return new Response(null, { status: 304, headers });
+  if (req.method === "HEAD") return new Response(null, { headers: { ...headers, "Content-Length": String(image.size) } });
   return new Response(image.body, { headers });
 }

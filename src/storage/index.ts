@@ -7,6 +7,22 @@ export type StoredImage = { body: Blob; size: number; etag: string; lastModified
 /** Maps user ids to the picture version their row points at (absent: no picture, or no user). */
 export type CurrentVersions = (ids: number[]) => Promise<Map<number, number>>;
 
+/** Maps user ids to the names of the objects their row's picture set is made of (absent: none). */
+export type CurrentObjects = (ids: number[]) => Promise<Map<number, Set<string>>>;
+
+/**
+ * A picture-set object's name (src/images/variants.ts objectName): `<userId>/<hash>-<size|full>.<ext>`.
+ * Only names of this form are stored, served or removed, so no ".." or "/" trick can reach elsewhere.
+ */
+export const OBJECT_NAME = /^([1-9][0-9]{0,14})\/([0-9a-f]{16})-(full|[1-9][0-9]{0,3})\.(jpg|webp)$/;
+
+/** The user an object belongs to and its content hash (the strong ETag), or undefined for a name not ours. */
+export function parseObjectName(name: string): { userId: number; hash: string; contentType: string } | undefined {
+  const match = OBJECT_NAME.exec(name);
+  if (!match) return undefined;
+  return { userId: Number(match[1]), hash: match[2]!, contentType: match[4] === "jpg" ? "image/jpeg" : "image/webp" };
+}
+
 export interface ImageStorage {
   /** Stores one version of a picture atomically: readers see the old bytes or the new, never torn ones. */
   put(userId: number, version: number, jpeg: Uint8Array): Promise<void>;
@@ -29,14 +45,28 @@ export interface ImageStorage {
   get(userId: number, version: number): Promise<StoredImage | undefined>;
   /** The URL a client fetches the picture from: pictures are public (README: "Profile pictures are public"). */
   publicUrl(userId: number, version: number): string;
+  /**
+   * Stores one object of a picture set under its content-named key (OBJECT_NAME), atomically. The
+   * name changes with the bytes, so an existing object of that name already holds them.
+   */
+  putObject(name: string, bytes: Uint8Array, contentType: string): Promise<void>;
+  /** An object of a picture set for serving, with the strong ETag `"<hash>"`, or undefined. */
+  getObject(name: string): Promise<StoredImage | undefined>;
+  /** Removes an object of a picture set; one that is not there is not an error. */
+  removeObject(name: string): Promise<void>;
+  /** True when clients fetch pictures through the service (local files, a private bucket), not from a public bucket or CDN. */
+  readonly servedByService: boolean;
+  /** Where clients fetch an object from: immutable, so cacheable for a year. */
+  objectUrl(name: string): string;
   /** Throws if the storage cannot be used right now (for /readyz). */
   check(): Promise<void>;
   /**
    * Drops temp files and pictures that no user points at, but only those last written before
    * `before` (epoch ms): a younger one may belong to an upload whose row is about to point at it,
-   * on this instance or another (rolling deploys).
+   * on this instance or another (rolling deploys). Set objects go only when `currentObjects` says
+   * no row points at them; without it they are all kept.
    */
-  reconcile(currentVersions: CurrentVersions, options: { before: number }): Promise<{ removed: number }>;
+  reconcile(currentVersions: CurrentVersions, options: { before: number; currentObjects?: CurrentObjects }): Promise<{ removed: number }>;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Profile pictures in an S3-compatible bucket (AWS S3, MinIO, R2) through Bun.S3Client, under keys
-// immutable per upload (profile/<id>/<version>.jpg), so no cache ever serves a stale picture.
-import { StorageUnavailableError, type CurrentVersions, type ImageStorage, type StoredImage } from "./index.ts";
+// immutable per upload (profile/<id>/<hash>-<size>.<ext> per set object; older: profile/<id>/<version>.jpg).
+import { OBJECT_NAME, parseObjectName, StorageUnavailableError, type CurrentObjects, type CurrentVersions, type ImageStorage, type StoredImage } from "./index.ts";
 
 export type S3Settings = {
   bucket: string;
@@ -67,6 +67,40 @@ export class S3ImageStorage implements ImageStorage {
     await this.call("put", () => this.client.write(this.key(userId, version), jpeg, { type: "image/jpeg" }));
   }
 
+  async putObject(name: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    if (!parseObjectName(name)) throw new TypeError(`not a picture object name: ${name}`);
+    // Bun's client cannot set an object's Cache-Control: a public bucket's CDN is told by its own
+    // rules (docs/operations.md); through the service, /static/p/ sends it.
+    await this.call("put", () => this.client.write(`profile/${name}`, bytes, { type: contentType }));
+  }
+
+  async getObject(name: string): Promise<StoredImage | undefined> {
+    const parsed = parseObjectName(name);
+    if (!parsed) return undefined;
+    const file = this.client.file(`profile/${name}`);
+    try {
+      const [bytes, stat] = await this.call("get", () => Promise.all([file.bytes(), file.stat()]));
+      return { body: new Blob([bytes]), size: bytes.length, etag: `"${parsed.hash}"`, lastModified: stat.lastModified.getTime() };
+    } catch (err) {
+      if (isNoSuchKey(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async removeObject(name: string): Promise<void> {
+    if (!parseObjectName(name)) throw new TypeError(`not a picture object name: ${name}`);
+    await this.call("delete", () => this.client.delete(`profile/${name}`));
+  }
+
+  get servedByService(): boolean {
+    return this.settings.publicUrl === undefined;
+  }
+
+  objectUrl(name: string): string {
+    if (this.settings.publicUrl !== undefined) return `${this.settings.publicUrl}/profile/${name}`;
+    return `${this.serviceUrl}/static/p/${name}`;
+  }
+
   async superseded(userId: number, _current: number, previous: number): Promise<void> {
     await this.remove(userId, previous);
   }
@@ -106,7 +140,7 @@ export class S3ImageStorage implements ImageStorage {
     await this.call("list", () => this.client.list({ prefix: "profile/", maxKeys: 1 }));
   }
 
-  async reconcile(currentVersions: CurrentVersions, { before }: { before: number }): Promise<{ removed: number }> {
+  async reconcile(currentVersions: CurrentVersions, { before, currentObjects }: { before: number; currentObjects?: CurrentObjects }): Promise<{ removed: number }> {
     let removed = 0;
     let startAfter: string | undefined;
     for (;;) {
@@ -119,6 +153,17 @@ export class S3ImageStorage implements ImageStorage {
       for (const match of parsed) {
         if (current.get(Number(match[1])) !== Number(match[2])) {
           await this.call("delete", () => this.client.delete(match[0]));
+          removed++;
+        }
+      }
+      // Set objects: only when we know what rows point at; else every one is kept.
+      const sets = currentObjects
+        ? old.map((object) => object.key.slice("profile/".length)).filter((name) => OBJECT_NAME.test(name))
+        : [];
+      const referenced = sets.length > 0 ? await currentObjects!([...new Set(sets.map((name) => parseObjectName(name)!.userId))]) : new Map();
+      for (const name of sets) {
+        if (!referenced.get(parseObjectName(name)!.userId)?.has(name)) {
+          await this.call("delete", () => this.client.delete(`profile/${name}`));
           removed++;
         }
       }

@@ -2,7 +2,7 @@
 // is retried with backoff, and a periodic pass catches what a crash or another instance left behind.
 import { describeError, type Logger } from "../log.ts";
 import type { KeyedMutex } from "../util/semaphore.ts";
-import type { CurrentVersions, ImageStorage } from "./index.ts";
+import type { CurrentObjects, CurrentVersions, ImageStorage } from "./index.ts";
 
 export type SweeperOptions = {
   /** Only pictures written longer ago than this may go in a pass: younger ones may be uploads about to be recorded. */
@@ -16,9 +16,12 @@ export type SweeperOptions = {
   retryMaxMs?: number;
   /** Past this many queued removals, new failures are left to the next pass rather than held in memory. */
   maxPending?: number;
+  /** What picture-set objects rows point at; without it passes keep every set object. */
+  currentObjects?: CurrentObjects;
 };
 
-type Pending = { userId: number; version: number; attempts: number; due: number };
+/** A legacy picture version to remove, or (with `name`) one object of a picture set. */
+type Pending = { userId: number; version: number; name?: string; attempts: number; due: number };
 
 const why = (err: unknown) => ({ ...describeError(err), stack: undefined });
 
@@ -65,9 +68,30 @@ export class PictureSweeper {
     }
   }
 
+  /**
+   * After a committed change: objects of the user's old picture set that the row no longer points at.
+   * Call it inside the user's image lock, with `keep` the names of the set now current (an upload of
+   * the same picture again makes the same names). Never throws; failures are retried.
+   */
+  async discardObjects(userId: number, names: Iterable<string>, keep: Iterable<string> = []): Promise<void> {
+    const current = new Set(keep);
+    for (const name of names) {
+      if (current.has(name)) continue;
+      try {
+        await this.storage.removeObject(name);
+      } catch (err) {
+        this.log.warn("picture not removed yet; retrying in the background", { user_id: userId, object: name, ...why(err) });
+        this.enqueue({ userId, version: 0, name, attempts: 0, due: 0 });
+      }
+    }
+  }
+
   /** One pass over the whole storage: whatever no row points at and is older than the grace period goes. */
   async pass(): Promise<number> {
-    const { removed } = await this.storage.reconcile(this.currentVersions, { before: this.options.clock() - this.options.graceMs });
+    const { removed } = await this.storage.reconcile(this.currentVersions, {
+      before: this.options.clock() - this.options.graceMs,
+      currentObjects: this.options.currentObjects,
+    });
     if (removed > 0) this.log.warn("removed pictures no account points at", { count: removed });
     else this.log.debug("picture sweep found nothing to remove");
     return removed;
@@ -92,7 +116,7 @@ export class PictureSweeper {
   }
 
   private enqueue(item: Pending): void {
-    const key = `${item.userId}/${item.version}`;
+    const key = item.name ?? `${item.userId}/${item.version}`;
     if (!this.pending.has(key) && this.pending.size >= this.maxPending) {
       this.log.warn("too many picture removals waiting; leaving this one to the periodic pass", { user_id: item.userId, version: item.version });
       return;
@@ -120,6 +144,12 @@ export class PictureSweeper {
       try {
         // Asked again, under the lock: a local file may since have become someone's new picture.
         await this.locks.run(item.userId, async () => {
+          if (item.name !== undefined) {
+            // Never one a row points at again (the same picture uploaded anew makes the same name).
+            const referenced = this.options.currentObjects ? (await this.options.currentObjects([item.userId])).get(item.userId) : undefined;
+            if (!referenced?.has(item.name)) await this.storage.removeObject(item.name);
+            return;
+          }
           const current = (await this.currentVersions([item.userId])).get(item.userId);
           if (this.storage.discardable(item.version, current)) await this.storage.remove(item.userId, item.version);
         });

@@ -1,7 +1,7 @@
 // Bulk writes for the operator commands: accounts imported from another app, and an installation
 // copied from SQLite into PostgreSQL (move-up). The commands decide; the SQL stays here.
 import { SQL } from "bun";
-import { bool } from "./rows.ts";
+import { bool, pictureSet, type PictureSet } from "./rows.ts";
 import type { OpenDatabase } from "./connect.ts";
 
 /** An account from another app, already checked (src/cli/import-row.ts). */
@@ -25,7 +25,7 @@ export async function importAccounts(sql: SQL, users: ImportedAccount[], now: Da
 }
 
 const USER_COLUMNS = [
-  "id", "name", "email", "password_hash", "bio", "role", "image_version", "image_counter", "token_version",
+  "id", "name", "email", "password_hash", "bio", "role", "image_version", "image_set", "image_counter", "token_version",
   "email_verified", "disabled_at", "created_at", "updated_at",
 ] as const;
 const TOKEN_COLUMNS = [
@@ -36,7 +36,7 @@ const pick = <K extends string>(row: Record<string, unknown>, columns: readonly 
   Object.fromEntries(columns.map((column) => [column, row[column] ?? null])) as Record<K, unknown>;
 
 /** A user row of the source installation, as move-up copies it: columns as stored. */
-export type SourceUser = { id: number; email: string; imageVersion: number | null; row: Record<string, unknown> };
+export type SourceUser = { id: number; email: string; imageVersion: number | null; imageSet: PictureSet | null; row: Record<string, unknown> };
 
 /** Reads an embedded installation's SQLite file, read-only, in pages by id. */
 export class SourceInstallation {
@@ -51,7 +51,8 @@ export class SourceInstallation {
       const user = pick(row, USER_COLUMNS);
       user.email_verified = bool(user.email_verified); // 0/1 in SQLite, a boolean column in PostgreSQL
       const imageVersion = user.image_version === null ? null : Number(user.image_version);
-      return { id: Number(user.id), email: String(user.email), imageVersion, row: user };
+      // A source from before migration 0004 has no image_set column: pick() gives null, a single JPEG.
+      return { id: Number(user.id), email: String(user.email), imageVersion, imageSet: pictureSet(user), row: user };
     });
   }
 
@@ -78,10 +79,10 @@ export class TargetInstallation {
   async upsertUser(user: SourceUser): Promise<void> {
     const sql = this.db.sql;
     await sql`
-      INSERT INTO users ${sql({ ...user.row, image_version: user.imageVersion })}
+      INSERT INTO users ${sql({ ...user.row, image_version: user.imageVersion, image_set: user.imageSet && JSON.stringify(user.imageSet) })}
       ON CONFLICT (id) DO UPDATE SET
         name = excluded.name, email = excluded.email, password_hash = excluded.password_hash, bio = excluded.bio,
-        role = excluded.role, image_version = excluded.image_version, image_counter = excluded.image_counter,
+        role = excluded.role, image_version = excluded.image_version, image_set = excluded.image_set, image_counter = excluded.image_counter,
         token_version = excluded.token_version, email_verified = excluded.email_verified,
         disabled_at = excluded.disabled_at, created_at = excluded.created_at, updated_at = excluded.updated_at`;
   }

@@ -10,6 +10,8 @@ export type UserRow = {
   bio: string;
   role: Role;
   imageVersion: number | null;
+  /** The picture's objects (issue 11); null for no picture or one from before sets (then imageVersion names it). */
+  imageSet: PictureSet | null;
   tokenVersion: number;
   emailVerified: boolean;
   /** When an admin deactivated the account; null while it is active. */
@@ -17,6 +19,33 @@ export type UserRow = {
   createdAt: string;
   updatedAt: string;
 };
+
+/**
+ * A picture as stored in users.image_set: storage object names (`<userId>/<hash>-<size>.<ext>`), the
+ * full JPEG's dimensions and the ThumbHash placeholder (a data URL).
+ */
+export type PictureSet = {
+  /** The image_version this set was made for: a row whose version moved on without it (an older instance's upload during a rolling deploy) points at its single JPEG instead. */
+  version: number;
+  full: string;
+  sizes: Record<string, { webp: string; jpeg: string }>;
+  width: number;
+  height: number;
+  placeholder: string;
+};
+
+/** Every object name of a set, once each. */
+export const pictureObjects = (set: PictureSet): string[] => [...new Set([set.full, ...Object.values(set.sizes).flatMap((p) => [p.webp, p.jpeg])])];
+
+/**
+ * The set a row's picture is, if it is one: image_set made for the row's current image_version. A
+ * column we wrote ourselves; unreadable JSON would be a bug, so it throws rather than hides the picture.
+ */
+export function pictureSet(row: Record<string, unknown>): PictureSet | null {
+  if (row.image_set === null || row.image_set === undefined) return null;
+  const set = JSON.parse(String(row.image_set)) as PictureSet;
+  return set.version === nullableNumber(row.image_version) ? set : null;
+}
 
 /** A user as the hot path reads them, with whether the session named in the token still lives. */
 export type SessionUser = UserRow & { sessionAlive: boolean };
@@ -60,6 +89,7 @@ export function toUser(row: Record<string, unknown>): UserRow {
     bio: String(row.bio ?? ""),
     role: row.role === "admin" ? "admin" : "user",
     imageVersion: nullableNumber(row.image_version),
+    imageSet: pictureSet(row),
     tokenVersion: Number(row.token_version),
     emailVerified: bool(row.email_verified),
     disabledAt: nullableIso(row.disabled_at),

@@ -3,7 +3,7 @@
 import type { SQL } from "bun";
 import { EmailTakenError, isUniqueViolation, LastAdminError, NoLongerAdminError } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
-import { nullableNumber, toUser, type Role, type UserRow } from "./rows.ts";
+import { nullableNumber, pictureObjects, pictureSet, toUser, type PictureSet, type Role, type UserRow } from "./rows.ts";
 import { transaction } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";
 
@@ -186,19 +186,53 @@ export class UserStore {
     );
   }
 
-  /** Reserves the next picture version for a user, with the current one; undefined if the account is gone. */
-  async nextImageVersion(id: number): Promise<{ next: number; current: number | null } | undefined> {
+  /** Reserves the next picture version for a user, with the current picture; undefined if the account is gone. */
+  async nextImageVersion(id: number): Promise<{ next: number; current: number | null; currentSet: PictureSet | null } | undefined> {
     const [row] = await this.sql`
-      UPDATE users SET image_counter = image_counter + 1 WHERE id = ${id} RETURNING image_counter, image_version`;
-    return row ? { next: Number(row.image_counter), current: nullableNumber(row.image_version) } : undefined;
+      UPDATE users SET image_counter = image_counter + 1 WHERE id = ${id} RETURNING image_counter, image_version, image_set`;
+    return row ? { next: Number(row.image_counter), current: nullableNumber(row.image_version), currentSet: pictureSet(row) } : undefined;
   }
 
-  async setImageVersion(id: number, version: number | null, now: Date): Promise<boolean> {
+  /** Points the row at a picture (a set, or with null at none, or at a legacy single JPEG); false if the account is gone. */
+  async setImageVersion(id: number, version: number | null, now: Date, set: PictureSet | null = null): Promise<boolean> {
+    const json = version === null || set === null ? null : JSON.stringify(set);
     const rows = await this.sql`
-      UPDATE users SET image_version = ${version}, updated_at = ${now.toISOString()} WHERE id = ${id} RETURNING id`.finally(() =>
+      UPDATE users SET image_version = ${version}, image_set = ${json}, updated_at = ${now.toISOString()} WHERE id = ${id} RETURNING id`.finally(() =>
       this.announce({ user: id }),
     );
     return rows.length === 1;
+  }
+
+  /**
+   * The backfill's commit: gives a legacy picture its set, only if the row still points at that same
+   * legacy picture (an upload or removal meanwhile wins). updated_at stays: the profile did not change.
+   */
+  async attachPictureSet(id: number, version: number, set: PictureSet): Promise<boolean> {
+    const rows = await this.sql`
+      UPDATE users SET image_set = ${JSON.stringify(set)} WHERE id = ${id} AND image_version = ${version} RETURNING id`;
+    return rows.length === 1;
+  }
+
+  /**
+   * One page of users after `afterId` (by id), with those whose picture is a legacy single JPEG: the
+   * backfill's work, resumable by id. `last` is the page's last id (undefined: no rows left).
+   */
+  async legacyPictures(afterId: number, limit: number): Promise<{ pictures: Array<{ id: number; version: number }>; last: number | undefined }> {
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT id, image_version, image_set FROM users WHERE id > ${afterId} AND image_version IS NOT NULL ORDER BY id LIMIT ${limit}`;
+    const pictures = rows.filter((row) => pictureSet(row) === null).map((row) => ({ id: Number(row.id), version: Number(row.image_version) }));
+    return { pictures, last: rows.length === 0 ? undefined : Number(rows.at(-1)!.id) };
+  }
+
+  /**
+   * How many pictures are single JPEGs: no set, or a set made for another version (the JSON we write
+   * starts with it, see PictureSet), as an older instance's upload during a rolling deploy leaves.
+   */
+  async legacyPictureCount(): Promise<number> {
+    const [row] = await this.sql`
+      SELECT count(*) AS n FROM users WHERE image_version IS NOT NULL
+        AND (image_set IS NULL OR image_set NOT LIKE ('{"version":' || image_version || ',%'))`;
+    return Number(row.n);
   }
 
   /**
@@ -214,11 +248,23 @@ export class UserStore {
     }).finally(() => this.announce({ user: id }));
   }
 
-  /** The current picture version of those of `ids` that have one, for reconciling storage after a crash. */
+  /**
+   * The current legacy picture version of those of `ids` whose picture is one (no set), for
+   * reconciling storage: once a row points at a set, its old single JPEG is garbage.
+   */
   async imageVersions(ids: number[]): Promise<Map<number, number>> {
     if (ids.length === 0) return new Map();
-    const rows: Array<{ id: unknown; image_version: unknown }> = await this.sql`
-      SELECT id, image_version FROM users WHERE image_version IS NOT NULL AND id IN ${this.sql(ids)}`;
-    return new Map(rows.map((row) => [Number(row.id), Number(row.image_version)]));
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT id, image_version, image_set FROM users WHERE image_version IS NOT NULL AND id IN ${this.sql(ids)}`;
+    return new Map(rows.filter((row) => pictureSet(row) === null).map((row) => [Number(row.id), Number(row.image_version)]));
+  }
+
+  /** The object names the rows of `ids` point at (users with a picture set only). */
+  async imageObjects(ids: number[]): Promise<Map<number, Set<string>>> {
+    if (ids.length === 0) return new Map();
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT id, image_version, image_set FROM users WHERE image_set IS NOT NULL AND id IN ${this.sql(ids)}`;
+    const sets = rows.map((row) => [Number(row.id), pictureSet(row)] as const).filter(([, set]) => set !== null);
+    return new Map(sets.map(([id, set]) => [id, new Set(pictureObjects(set!))]));
   }
 }

@@ -127,7 +127,9 @@ describe("refused uploads", async () => {
     const users = await Promise.all(Array.from({ length: 16 }, () => client.signUp()));
     const replies = await Promise.all(users.map((u, i) => client.upload(u.token, png(400 + i, 300))));
     expect(replies.map((r) => r.status)).toEqual(Array(16).fill(200));
-    expect(readdirSync(join(server.dir, "static", "profile")).filter((n) => !n.endsWith(".jpg"))).toEqual([]);
+    // Per user a folder of set objects; nothing else (no temp file) is left.
+    const left = readdirSync(join(server.dir, "static", "profile"), { recursive: true }).map(String);
+    expect(left.filter((n) => !/^\d+$|^\d+\/[0-9a-f]{16}-(full|\d+)\.(jpg|webp)$/.test(n))).toEqual([]);
   });
 });
 

@@ -14,8 +14,8 @@ describe("GET /me", () => {
     const user = await client.signUp();
     const reply = await client.send("GET", "/me", { token: user.token });
     expect(reply.status).toBe(200);
-    expect(Object.keys(reply.body).sort()).toEqual(["active", "bio", "created_at", "email", "email_verified", "id", "image_url", "name", "role", "updated_at"]);
-    expect(reply.body).toMatchObject({ id: user.id, email: user.email, image_url: null, role: "user", email_verified: false, active: true });
+    expect(Object.keys(reply.body).sort()).toEqual(["active", "bio", "created_at", "email", "email_verified", "id", "image", "image_url", "name", "role", "updated_at"]);
+    expect(reply.body).toMatchObject({ id: user.id, email: user.email, image_url: null, image: null, role: "user", email_verified: false, active: true });
     expect(reply.body.created_at).toMatch(ISO);
     expect(JSON.stringify(reply.body)).not.toContain("argon2");
   });
@@ -130,7 +130,7 @@ describe("DELETE /me", () => {
   test("removes the row, the refresh tokens and the picture; the old token is 401", async () => {
     const user = await client.signUp();
     expect((await client.upload(user.token, png(64, 64))).status).toBe(200);
-    const file = join(server.dir, "static", "profile", `${user.id}.jpg`);
+    const file = join(server.dir, "static", "profile", (await server.deps.store.userById(user.id))!.imageSet!.full);
     expect(existsSync(file)).toBe(true);
     const reply = await client.send("DELETE", "/me", { token: user.token });
     expect(reply.status).toBe(200);

@@ -4,6 +4,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { loadConfig } from "../../src/config.ts";
 import { S3ImageStorage } from "../../src/storage/s3.ts";
+import { pictureObjects } from "../../src/store/index.ts";
 import { png } from "../fixtures/images.ts";
 import { freshBucket } from "../helpers/s3.ts";
 import { expectProblem, startServer } from "../helpers/server.ts";
@@ -36,7 +37,7 @@ test("DELETE /me/image with the bucket down: 200 at once, and the object goes on
   await using _ = server;
   const user = await server.client.signUp();
   expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
-  const version = (await server.deps.store.userById(user.id))!.imageVersion!;
+  const set = (await server.deps.store.userById(user.id))!.imageSet!;
 
   proxy.cut();
   const started = performance.now();
@@ -45,12 +46,13 @@ test("DELETE /me/image with the bucket down: 200 at once, and the object goes on
   expect((await server.client.send("GET", "/me", { token: user.token })).body.image_url).toBeNull();
   // A retry by the client finds the change made: nothing is left to do.
   expectProblem(await server.client.send("DELETE", "/me/image", { token: user.token }), 404, "not_found");
-  expect(await direct.get(user.id, version)).toBeDefined();
-  expect(server.deps.sweeper.backlog).toBe(1);
+  expect(await direct.getObject(set.full)).toBeDefined();
+  // Every object of the set waits for its retry (a 20 px picture: the full JPEG and one WebP/JPEG pair).
+  expect(server.deps.sweeper.backlog).toBe(pictureObjects(set).length);
 
   await Bun.sleep(1500);
   proxy.restore();
-  await until(async () => (await direct.get(user.id, version)) === undefined);
+  await until(async () => (await Promise.all(pictureObjects(set).map((name) => direct.getObject(name)))).every((o) => o === undefined));
   expect(server.deps.sweeper.backlog).toBe(0);
 }, 30_000);
 
@@ -59,15 +61,15 @@ test("DELETE /me with the bucket down: 200, and the picture goes once the bucket
   await using _ = server;
   const user = await server.client.signUp();
   expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
-  const version = (await server.deps.store.userById(user.id))!.imageVersion!;
+  const set = (await server.deps.store.userById(user.id))!.imageSet!;
 
   proxy.cut();
   expect((await server.client.send("DELETE", "/me", { token: user.token })).status).toBe(200);
   expect(await server.deps.store.userById(user.id)).toBeUndefined();
-  expect(await direct.get(user.id, version)).toBeDefined();
+  expect(await direct.getObject(set.full)).toBeDefined();
 
   proxy.restore();
-  await until(async () => (await direct.get(user.id, version)) === undefined);
+  await until(async () => (await Promise.all(pictureObjects(set).map((name) => direct.getObject(name)))).every((o) => o === undefined));
 }, 30_000);
 
 test("uploads and GET /static with the bucket down: 503 service_unavailable with Retry-After, then fine again", async () => {
@@ -110,13 +112,19 @@ test("an orphan goes by a periodic sweep while the service runs, once older than
   await using _ = server;
   const user = await server.client.signUp();
   expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
-  const current = (await server.deps.store.userById(user.id))!.imageVersion!;
-  // What a crash between put and commit leaves, or a removal whose retries were lost.
+  const row = (await server.deps.store.userById(user.id))!;
+  const current = row.imageVersion!;
+  // What a crash between put and commit leaves, or a removal whose retries were lost: a single
+  // JPEG of before sets, and an object of a set the row never pointed at.
   await direct.put(user.id, current + 5, png(4, 4));
+  const orphan = `${user.id}/${"0123456789abcdef"}-64.webp`;
+  await direct.putObject(orphan, png(4, 4), "image/webp");
 
-  await Bun.sleep(2500); // two passes: the orphan is younger than the grace period, so it stays
+  await Bun.sleep(2500); // two passes: the orphans are younger than the grace period, so they stay
   expect(await direct.get(user.id, current + 5)).toBeDefined();
+  expect(await direct.getObject(orphan)).toBeDefined();
   server.clock.advance(120);
-  await until(async () => (await direct.get(user.id, current + 5)) === undefined, 10_000);
-  expect(await direct.get(user.id, current)).toBeDefined();
+  await until(async () => (await direct.get(user.id, current + 5)) === undefined && (await direct.getObject(orphan)) === undefined, 10_000);
+  // Never an object the row points at.
+  for (const name of pictureObjects(row.imageSet!)) expect(await direct.getObject(name)).toBeDefined();
 }, 30_000);

@@ -6,7 +6,7 @@ import { createLogger } from "../../src/log.ts";
 import type { FeedEntry, SessionUser, Store } from "../../src/store/index.ts";
 
 const user = (id: number): SessionUser => ({
-  id, name: "u", email: `u${id}@x.test`, passwordHash: "h", bio: "", role: "user", imageVersion: null, tokenVersion: 0,
+  id, name: "u", email: `u${id}@x.test`, passwordHash: "h", bio: "", role: "user", imageVersion: null, imageSet: null, tokenVersion: 0,
   emailVerified: true, disabledAt: null, createdAt: "", updatedAt: "", sessionAlive: true,
 });
 

@@ -79,6 +79,7 @@ export async function startServer(
     await server.stop(true);
     await management?.stop(true);
     deps.sweeper.stop();
+    await deps.backfill.stop();
     await deps.outbox.idle();
     deps.mailer.close();
     deps.hasher.close();

@@ -64,7 +64,7 @@ describe("over HTTP", async () => {
   });
 
   test("a picture written with a clock ahead of ours (NFS, an S3 server) still has Last-Modified <= Date", async () => {
-    const file = join(server.dir, "static", "profile", `${user.id}.jpg`);
+    const file = join(server.dir, "static", "profile", (await server.deps.store.userById(user.id))!.imageSet!.full);
     const ahead = new Date(Date.now() + 3600_000);
     utimesSync(file, ahead, ahead);
     const reply = await server.client.send("GET", path);

@@ -81,8 +81,8 @@ const load = (src: string): Promise<Loaded> =>
 const without = await server.client.signUp();
 await server.client.send("PUT", "/me", { token: without.token, json: { name: "Émile Zola" } });
 const withPicture = await server.client.signUp();
-// 128 px square: what the full-size picture is until the variants are wired (pictureUrl in src/routes/avatar.ts).
-expect((await server.client.upload(withPicture.token, png(128, 128))).status).toBe(200);
+// Larger than every variant, so each size is a real downscale.
+expect((await server.client.upload(withPicture.token, png(600, 400))).status).toBe(200);
 
 describe("/users/{id}/avatar in Chromium", () => {
   test.each(["svg", "png", "webp", "jpeg"])("no picture, format=%s: decodes at every size, on the id's colour", async (format) => {
@@ -99,12 +99,14 @@ describe("/users/{id}/avatar in Chromium", () => {
     expect(await load(`${server.url}/users/${without.id}/avatar`)).toMatchObject({ decoded: true, width: 128, height: 128 });
   });
 
-  test.each(["webp", "png", "svg", undefined])("a picture, format=%p: the redirect is followed and the picture decodes", async (format) => {
-    const before = published.length;
-    const query = format === undefined ? "?size=128" : `?size=128&format=${format}`;
-    const loaded = await load(`${server.url}/users/${withPicture.id}/avatar${query}`);
-    expect(loaded).toMatchObject({ decoded: true, width: 128, height: 128 });
-    expect(published.length).toBe(before + 1);
+  test.each(["webp", "png", "svg", undefined])("a picture, format=%p: the redirect is followed and the variant decodes at every size", async (format) => {
+    for (const size of DEFAULT_VARIANT_SIZES) {
+      const before = published.length;
+      const query = format === undefined ? `?size=${size}` : `?size=${size}&format=${format}`;
+      const loaded = await load(`${server.url}/users/${withPicture.id}/avatar${query}`);
+      expect(loaded).toMatchObject({ decoded: true, width: size, height: size });
+      expect(published.length).toBe(before + 1);
+    }
   }, 30_000);
 
   test("asked for nothing outside the service, and nothing complained", () => {

@@ -36,8 +36,8 @@ test("the checks notice a lost picture and a rolled-back password", async () => 
     maxKillMs: 400,
     afterKill(dir) {
       const db = new Database(databaseFile(dir));
-      const { id } = db.query("SELECT id FROM users WHERE image_version IS NOT NULL LIMIT 1").get() as { id: number };
-      unlinkSync(join(pictureFolder(dir), `${id}.jpg`));
+      const { image_set } = db.query("SELECT image_set FROM users WHERE image_set IS NOT NULL LIMIT 1").get() as { image_set: string };
+      unlinkSync(join(pictureFolder(dir), (JSON.parse(image_set) as { full: string }).full));
       db.run("UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE id = 1) WHERE id = 2");
       db.close();
     },

@@ -86,6 +86,56 @@ describe.each([["local files", local], ["S3", () => s3()]] as const)("%s", (_nam
     expect(storage.discardable(2, 3)).toBe(!(storage instanceof LocalImageStorage));
   });
 
+  // Picture sets (issue 11): content-named objects, written atomically, removed only when no row points at them.
+  const name = (id: number, hash: string, size: string, ext = "webp") => `${id}/${hash.padEnd(16, "0")}-${size}.${ext}`;
+
+  test("putObject then getObject returns the bytes with the content hash as a strong ETag", async () => {
+    const storage = await make();
+    const object = name(7, "abc1", "64");
+    await storage.putObject(object, bytes(3), "image/webp");
+    const image = await storage.getObject(object);
+    expect(image?.etag).toBe(`"${"abc1".padEnd(16, "0")}"`);
+    expect(new Uint8Array(await image!.body.arrayBuffer())).toEqual(bytes(3));
+    // Objects live beside the single JPEG of before sets, which stays readable.
+    await storage.put(7, 1, bytes(1));
+    expect(await read(storage, 7, 1)).toEqual(bytes(1));
+    expect(await storage.getObject(object)).toBeDefined();
+    await storage.removeObject(object);
+    await storage.removeObject(object);
+    expect(await storage.getObject(object)).toBeUndefined();
+  });
+
+  test("names that are not ours are neither stored nor read", async () => {
+    const storage = await make();
+    for (const bad of ["7/../../x-64.webp", "../7/0123456789abcdef-64.webp", "7/0123456789ABCDEF-64.webp", "0/0123456789abcdef-64.webp", "7/0123456789abcdef-64.png"]) {
+      await expect(storage.putObject(bad, bytes(1), "image/webp")).rejects.toBeInstanceOf(TypeError);
+      expect(await storage.getObject(bad)).toBeUndefined();
+    }
+  });
+
+  test("objectUrl: served by the service under /static/p/ without a public bucket URL", async () => {
+    const storage = await make();
+    expect(storage.servedByService).toBe(true);
+    expect(storage.objectUrl(name(5, "f", "full", "jpg"))).toBe(`http://pictures.test/static/p/5/${"f".padEnd(16, "0")}-full.jpg`);
+  });
+
+  test("reconcile removes old set objects no row points at, keeps the current set, young objects, and all without currentObjects", async () => {
+    const storage = await make();
+    const [kept, orphan, otherUser] = [name(1, "a", "64"), name(1, "b", "64"), name(2, "c", "full", "jpg")];
+    for (const object of [kept, orphan, otherUser]) await storage.putObject(object, bytes(2), "image/webp");
+    const none = async () => new Map<number, number>();
+    const current = async (ids: number[]) => new Map(ids.filter((id) => id === 1).map((id) => [id, new Set([kept])]));
+    // Without knowing what rows point at, nothing of a set goes; nor anything younger than the grace period.
+    await storage.reconcile(none, { before: Date.now() + 60_000 });
+    await storage.reconcile(none, { before: Date.now() - 60_000, currentObjects: current });
+    for (const object of [kept, orphan, otherUser]) expect(await storage.getObject(object)).toBeDefined();
+    const { removed } = await storage.reconcile(none, { before: Date.now() + 60_000, currentObjects: current });
+    expect(removed).toBe(2);
+    expect(await storage.getObject(kept)).toBeDefined();
+    expect(await storage.getObject(orphan)).toBeUndefined();
+    expect(await storage.getObject(otherUser)).toBeUndefined();
+  });
+
   test("without a public bucket URL, pictures are served by the service at a URL that never expires", async () => {
     const storage = await make();
     expect(storage.publicUrl(5, 9)).toBe("http://pictures.test/static/profile/5.jpg?v=9");
@@ -131,6 +181,22 @@ describe("S3 specifics", () => {
   test("a public bucket or CDN gets its base URL plus the key", async () => {
     const storage = await s3({ S3_PUBLIC_URL: "https://cdn.example.com/pics/" });
     expect(storage.publicUrl(6, 2)).toBe("https://cdn.example.com/pics/profile/6/2.jpg");
+    expect(storage.servedByService).toBe(false);
+    expect(storage.objectUrl(`6/${"e".repeat(16)}-128.webp`)).toBe(`https://cdn.example.com/pics/profile/6/${"e".repeat(16)}-128.webp`);
+  });
+
+  test("set objects are stored with their content type (a public bucket serves them as is)", async () => {
+    const bucket = await freshBucket();
+    const storage = new S3ImageStorage(loadConfig(bucket).s3!, "http://pictures.test");
+    await storage.putObject(`6/${"d".repeat(16)}-64.webp`, bytes(1), "image/webp");
+    const raw = new Bun.S3Client({
+      bucket: bucket.S3_BUCKET,
+      endpoint: bucket.S3_ENDPOINT,
+      accessKeyId: bucket.S3_ACCESS_KEY_ID,
+      secretAccessKey: bucket.S3_SECRET_ACCESS_KEY,
+    });
+    const res = await fetch(raw.presign(`profile/6/${"d".repeat(16)}-64.webp`));
+    expect(res.headers.get("content-type")).toBe("image/webp");
   });
 });
 
