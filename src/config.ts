@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { DEFAULT_LIMITS, parseLimit, type Limits } from "./ratelimit/limiter.ts";
 import type { S3Settings } from "./storage/s3.ts";
-import { DEFAULT_THREAD_NICE } from "./auth/password.ts";
+import { DEFAULT_CPU_PERCENT, DEFAULT_THREAD_NICE } from "./auth/password.ts";
 import { parseSecretList } from "./auth/signing-key-config.ts";
 import { ConfigError, Reader, redactUrl, type Env } from "./config-reader.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
@@ -45,6 +45,8 @@ export type Config = Readonly<{
   hashConcurrency: number;
   hashQueueMax: number;
   hashThreadNice: number;
+  /** Percent of HASH_CONCURRENCY cores hashing may spend (a token bucket of CPU time, src/auth/cpu-budget.ts). */
+  hashCpuPercent: number;
   maxUploadBytes: number;
   imageMaxSide: number;
   imageMaxPixels: number;
@@ -227,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     hashQueueMax: read.int("HASH_QUEUE_MAX", 256, 1, 100_000),
     // Handed to the hashing threads by their pool (src/auth/hash-worker.ts).
     hashThreadNice: read.int("HASH_THREAD_NICE", DEFAULT_THREAD_NICE, 0, 19),
+    hashCpuPercent: read.int("HASH_CPU_PERCENT", DEFAULT_CPU_PERCENT, 1, 100),
     maxUploadBytes: read.int("MAX_UPLOAD_BYTES", 5 * MIB, 1024, 100 * MIB),
     imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
     // 25 MP takes any phone photo and a 24 MP camera; a 25 MP PNG still costs ~150 MiB to decode.

@@ -72,6 +72,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     concurrency: config.hashConcurrency,
     queueMax: config.hashQueueMax,
     threadNice: config.hashThreadNice,
+    cpuPercent: config.hashCpuPercent,
   });
 
   if (config.admin) await ensureFirstAdmin(store, hasher, config, config.admin, log, clock);

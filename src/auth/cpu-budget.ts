@@ -1,0 +1,87 @@
+// A token bucket of CPU time for password hashing: at most `msPerSecond` of the hashing threads' own
+// CPU time per second, so a login flood takes a bounded share of the machine and never all of it.
+
+/** Milliseconds, monotonic; injected so tests drive time by hand. */
+export type Now = () => number;
+type Timers = { set: (run: () => void, ms: number) => unknown; clear: (timer: unknown) => void };
+const realTimers: Timers = { set: (run, ms) => setTimeout(run, ms), clear: (timer) => clearTimeout(timer as Timer) };
+
+export class CpuBudget {
+  private tokens: number;
+  private last: number;
+  private running = 0;
+  private averageCostMs = 0;
+  private readonly waiting: Array<() => void> = [];
+  private timer: unknown;
+
+  /** `burstMs`: how much CPU time a quiet spell saves up (a burst of logins after a pause runs at once). */
+  constructor(
+    readonly msPerSecond: number,
+    readonly burstMs: number,
+    private readonly now: Now = () => performance.now(),
+    private readonly timers: Timers = realTimers,
+  ) {
+    if (!(msPerSecond > 0) || !(burstMs > 0)) throw new TypeError("a CPU budget needs a positive rate and burst");
+    this.tokens = burstMs;
+    this.last = now();
+  }
+
+  /** Jobs waiting for budget (each also holds a slot of the caller's concurrency gate). */
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
+  /** Resolves when the budget covers one more job: first come, first served. */
+  acquire(): Promise<void> {
+    if (this.waiting.length === 0 && this.affordable()) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.waiting.push(() => {
+        this.running++;
+        resolve();
+      });
+      this.schedule();
+    });
+  }
+
+  /** A job finished, having used `cpuMs` of CPU time (possibly more than was left: the bucket goes negative). */
+  charge(cpuMs: number): void {
+    this.refill();
+    this.running = Math.max(0, this.running - 1);
+    this.tokens -= cpuMs;
+    // What the jobs still running will cost, roughly: they are admitted against it.
+    this.averageCostMs = this.averageCostMs === 0 ? cpuMs : this.averageCostMs * 0.8 + cpuMs * 0.2;
+    this.release();
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.tokens = Math.min(this.burstMs, this.tokens + ((now - this.last) * this.msPerSecond) / 1000);
+    this.last = now;
+  }
+
+  private affordable(): boolean {
+    this.refill();
+    return this.tokens - this.running * this.averageCostMs > 0;
+  }
+
+  private release(): void {
+    while (this.waiting.length > 0 && this.affordable()) this.waiting.shift()!();
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) this.timers.clear(this.timer);
+    this.timer = undefined;
+    if (this.waiting.length === 0) return;
+    const deficit = this.running * this.averageCostMs - this.tokens;
+    // When the deficit will have refilled; at least 1 ms so a rounding error never spins.
+    const ms = Math.max(1, Math.ceil((deficit * 1000) / this.msPerSecond));
+    this.timer = this.timers.set(() => {
+      this.timer = undefined;
+      this.release();
+    }, ms);
+  }
+}
