@@ -216,8 +216,9 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret,
     jwtAlg,
     jwtEd25519Keys,
-    jwtIssuer: read.string("JWT_ISSUER", publicBaseUrl),
-    jwtAudience: read.string("JWT_AUDIENCE", publicBaseUrl),
+    // Not PUBLIC_BASE_URL: its default follows PORT, and a token must not die with a port or a domain move.
+    jwtIssuer: read.string("JWT_ISSUER", "profile-service"),
+    jwtAudience: read.string("JWT_AUDIENCE", "profile-service"),
     accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 30, 24 * 3600),
     refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
     // Supabase Auth's REFRESH_TOKEN_REUSE_INTERVAL, with its default; longer widens what a thief gets.

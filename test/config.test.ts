@@ -125,10 +125,10 @@ describe("signing keys", () => {
     expect(() => loadConfig({ JWT_SECRET: " , " })).toThrow(/JWT_SECRET must be at least 32 bytes/);
   });
 
-  test("JWT_ALG, issuer and audience: HS256 and PUBLIC_BASE_URL by default", () => {
-    expect(loadConfig({ PUBLIC_BASE_URL: "https://p.example/" })).toMatchObject({
-      jwtAlg: "HS256", jwtIssuer: "https://p.example", jwtAudience: "https://p.example",
-    });
+  test("JWT_ALG, issuer and audience: HS256 and profile-service by default, whatever PORT or PUBLIC_BASE_URL", () => {
+    for (const env of [{}, { PORT: "9000" }, { PUBLIC_BASE_URL: "https://p.example/" }]) {
+      expect(loadConfig(env)).toMatchObject({ jwtAlg: "HS256", jwtIssuer: "profile-service", jwtAudience: "profile-service" });
+    }
     expect(loadConfig({ JWT_ALG: "EdDSA", JWT_ISSUER: "i", JWT_AUDIENCE: "a" })).toMatchObject({ jwtAlg: "EdDSA", jwtIssuer: "i", jwtAudience: "a" });
     expect(() => loadConfig({ JWT_ALG: "RS256" })).toThrow(/JWT_ALG must be one of HS256, EdDSA/);
   });

@@ -17,9 +17,9 @@ const edUser = await ed.client.signUp();
 const secret = new TextEncoder().encode(TEST_SECRET);
 const edPrivate = await importPKCS8(ED25519_PEM, "EdDSA");
 
-// The defaults: issuer and audience are PUBLIC_BASE_URL (http://pictures.test in the test servers).
+// The defaults, and the configured ones.
 const expected = {
-  hs: { issuer: "http://pictures.test", audience: "http://pictures.test" },
+  hs: { issuer: "profile-service", audience: "profile-service" },
   ed: { issuer: "https://id.example", audience: "profile-api" },
 };
 
