@@ -1,10 +1,42 @@
 // A token bucket of CPU time for password hashing: at most `msPerSecond` of the hashing threads' own
-// CPU time per second, so a login flood takes a bounded share of the machine and never all of it.
+// CPU time per second while other work wants the CPU, so a login flood takes a bounded share, never all of it.
+import { readFileSync } from "node:fs";
 
 /** Milliseconds, monotonic; injected so tests drive time by hand. */
 export type Now = () => number;
 type Timers = { set: (run: () => void, ms: number) => unknown; clear: (timer: unknown) => void };
 const realTimers: Timers = { set: (run, ms) => setTimeout(run, ms), clear: (timer) => clearTimeout(timer as Timer) };
+
+const SPARE_CHECK_MS = 50;
+
+/**
+ * Whether the event loop (this thread) left the CPU mostly idle lately: its own CPU time over the last
+ * ≥ `windowMs`, from Linux's schedstat. Below `idleBelow` of the wall time it wanted little, whatever
+ * hashing took (a thread at the same priority still gets half a shared core). Elsewhere: never spare.
+ */
+export function eventLoopIdle(idleBelow = 0.25, windowMs = 50): () => boolean {
+  const cpuMs = (): number | undefined => {
+    try {
+      return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
+    } catch {
+      return undefined;
+    }
+  };
+  let lastWall = performance.now();
+  let lastCpu = cpuMs();
+  let idle = false;
+  return () => {
+    if (lastCpu === undefined) return false;
+    const wall = performance.now();
+    if (wall - lastWall >= windowMs) {
+      const cpu = cpuMs() ?? lastCpu;
+      idle = (cpu - lastCpu) / (wall - lastWall) < idleBelow;
+      lastWall = wall;
+      lastCpu = cpu;
+    }
+    return idle;
+  };
+}
 
 export class CpuBudget {
   private tokens: number;
@@ -20,6 +52,8 @@ export class CpuBudget {
     readonly burstMs: number,
     private readonly now: Now = () => performance.now(),
     private readonly timers: Timers = realTimers,
+    /** True while nothing else wants the CPU: then a job starts whatever the bucket holds (work-conserving). */
+    private readonly spare: () => boolean = () => false,
   ) {
     if (!(msPerSecond > 0) || !(burstMs > 0)) throw new TypeError("a CPU budget needs a positive rate and burst");
     this.tokens = burstMs;
@@ -64,7 +98,7 @@ export class CpuBudget {
 
   private affordable(): boolean {
     this.refill();
-    return this.tokens - this.running * this.averageCostMs > 0;
+    return this.tokens - this.running * this.averageCostMs > 0 || this.spare();
   }
 
   private release(): void {
@@ -78,7 +112,8 @@ export class CpuBudget {
     if (this.waiting.length === 0) return;
     const deficit = this.running * this.averageCostMs - this.tokens;
     // When the deficit will have refilled; at least 1 ms so a rounding error never spins.
-    const ms = Math.max(1, Math.ceil((deficit * 1000) / this.msPerSecond));
+    // Spare CPU is looked for again every SPARE_CHECK_MS.
+    const ms = Math.min(SPARE_CHECK_MS, Math.max(1, Math.ceil((deficit * 1000) / this.msPerSecond)));
     this.timer = this.timers.set(() => {
       this.timer = undefined;
       this.release();

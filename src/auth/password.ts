@@ -1,7 +1,7 @@
 // Password hashing with argon2id (OWASP: 19 MiB, t=2, p=1) on threads with a bounded share of the CPU,
 // behind a bounded queue, so a login flood neither starves other requests nor grows memory without end.
 import { Semaphore } from "../util/semaphore.ts";
-import { CpuBudget } from "./cpu-budget.ts";
+import { CpuBudget, eventLoopIdle } from "./cpu-budget.ts";
 import { HashPool } from "./hash-pool.ts";
 
 /**
@@ -43,7 +43,8 @@ export class PasswordHasher {
   constructor(private readonly policy: PasswordPolicy) {
     this.gate = new Semaphore(policy.concurrency, policy.queueMax);
     const msPerSecond = ((policy.cpuPercent ?? DEFAULT_CPU_PERCENT) / 100) * policy.concurrency * 1000;
-    this.budget = new CpuBudget(msPerSecond, msPerSecond * BURST_SECONDS);
+    // Work-conserving: with the event loop idle, logins use the whole core, as before the budget.
+    this.budget = new CpuBudget(msPerSecond, msPerSecond * BURST_SECONDS, undefined, undefined, eventLoopIdle());
     // One thread more than the gate admits: the dummy hash below is made outside the gate, at start.
     this.pool = new HashPool(policy.concurrency + 1, { nice: policy.threadNice ?? DEFAULT_THREAD_NICE });
     // What unknown-email logins are checked against. Made once, up front and outside the queue:
