@@ -43,7 +43,7 @@ export class CpuBudget {
   private last: number;
   private running = 0;
   private averageCostMs = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Array<(spare: boolean) => void> = [];
   private timer: unknown;
 
   /** `burstMs`: how much CPU time a quiet spell saves up (a burst of logins after a pause runs at once). */
@@ -65,26 +65,29 @@ export class CpuBudget {
     return this.waiting.length;
   }
 
-  /** Resolves when the budget covers one more job: first come, first served. */
-  acquire(): Promise<void> {
-    if (this.waiting.length === 0 && this.affordable()) {
-      this.running++;
-      return Promise.resolve();
+  /**
+   * Resolves when the budget covers one more job, first come first served: true when it was let in on
+   * spare CPU instead (nothing else wanted the core), which the bucket is then not charged for.
+   */
+  acquire(): Promise<boolean> {
+    if (this.waiting.length === 0) {
+      const admitted = this.admit();
+      if (admitted !== undefined) return Promise.resolve(admitted);
     }
     return new Promise((resolve) => {
-      this.waiting.push(() => {
-        this.running++;
-        resolve();
-      });
+      this.waiting.push(resolve);
       this.schedule();
     });
   }
 
-  /** A job finished, having used `cpuMs` of CPU time (possibly more than was left: the bucket goes negative). */
-  charge(cpuMs: number): void {
+  /**
+   * A job finished, having used `cpuMs` of CPU time (possibly more than was left: the bucket goes
+   * negative, down to one burst of debt). `spare`: what acquire said; such a job costs the bucket nothing.
+   */
+  charge(cpuMs: number, spare = false): void {
     this.refill();
     this.running = Math.max(0, this.running - 1);
-    this.tokens -= cpuMs;
+    if (!spare) this.tokens = Math.max(-this.burstMs, this.tokens - cpuMs);
     // What the jobs still running will cost, roughly: they are admitted against it.
     this.averageCostMs = this.averageCostMs === 0 ? cpuMs : this.averageCostMs * 0.8 + cpuMs * 0.2;
     this.release();
@@ -96,13 +99,20 @@ export class CpuBudget {
     this.last = now;
   }
 
-  private affordable(): boolean {
+  /** Lets one job in if it can start now: true on spare CPU (looked at first), false on budget, undefined if it must wait. */
+  private admit(): boolean | undefined {
     this.refill();
-    return this.tokens - this.running * this.averageCostMs > 0 || this.spare();
+    const admitted = this.spare() ? true : this.tokens - this.running * this.averageCostMs > 0 ? false : undefined;
+    if (admitted !== undefined) this.running++;
+    return admitted;
   }
 
   private release(): void {
-    while (this.waiting.length > 0 && this.affordable()) this.waiting.shift()!();
+    while (this.waiting.length > 0) {
+      const admitted = this.admit();
+      if (admitted === undefined) break;
+      this.waiting.shift()!(admitted);
+    }
     this.schedule();
   }
 

@@ -71,7 +71,7 @@ export class PasswordHasher {
 
   /** One job within the CPU budget: it waits (holding its gate slot) until the budget covers it. */
   private async budgeted(job: Parameters<HashPool["measured"]>[0]): Promise<string | boolean> {
-    await this.budget.acquire();
+    const spare = await this.budget.acquire();
     const started = performance.now();
     let cpuMs: number | undefined;
     try {
@@ -82,7 +82,7 @@ export class PasswordHasher {
       // A thread that died reports nothing: the wall time is charged instead.
       cpuMs ??= performance.now() - started;
       this.spentMs += cpuMs;
-      this.budget.charge(cpuMs);
+      this.budget.charge(cpuMs, spare);
     }
   }
 

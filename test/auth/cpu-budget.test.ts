@@ -46,6 +46,24 @@ describe("CpuBudget", () => {
     expect(order).toEqual(["first", "second"]);
   });
 
+  test("jobs let in on spare CPU cost the bucket nothing: when other work returns, the next login starts at once", async () => {
+    const time = manual();
+    let spare = true;
+    const budget = new CpuBudget(100, 50, time.now, time.timers, () => spare);
+    for (let i = 0; i < 20; i++) {
+      const onSpare = await budget.acquire();
+      budget.charge(40, onSpare);
+    }
+    spare = false;
+    expect(await budget.acquire()).toBe(false); // on budget, without waiting: the bucket is still full
+    budget.charge(40);
+    budget.charge(40); // misuse aside, debt is bounded by one burst
+    let started = false;
+    void budget.acquire().then(() => (started = true));
+    await time.advance(1000);
+    expect(started).toBe(true);
+  });
+
   test("over any long stretch, admitted CPU time stays within rate × time + burst + one job", async () => {
     const time = manual();
     const budget = new CpuBudget(200, 100, time.now, time.timers);
