@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { AccessTokens } from "../src/auth/access.ts";
+import { keyRingFromConfig } from "../src/auth/signing-key-config.ts";
 import { openStore } from "../src/store/index.ts";
 
 const USERS = Number(process.env.USERS ?? 1_000_000);
@@ -46,7 +47,9 @@ db.transaction(() => {
   }
 })();
 db.close();
-const issuer = await AccessTokens.create(SECRET, 3600, Date.now);
+// Signed as the service signs by default (HS256, issuer and audience profile-service).
+const ring = await keyRingFromConfig({ alg: "HS256", secrets: SECRET, issuer: "profile-service", audience: "profile-service" }, Date.now);
+const issuer = await AccessTokens.create(ring, 3600, Date.now);
 const bearer: string[] = [];
 for (const s of sessions) bearer.push((await issuer.issue({ id: s.userId, tokenVersion: 0 }, { sessionId: s.sessionId, authTime: Math.floor(Date.now() / 1000) })).token);
 console.log(`seeded ${USERS} users and ${SESSIONS} sessions in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);

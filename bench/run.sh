@@ -293,6 +293,26 @@ flood_suite() {
   extract_json "$RAW/flood-$label"
   echo "  me8-flood-$label: $(cat "$RAW/me8-flood-$label.json")" >&2
   echo "  flood-$label: $(cat "$RAW/flood-$label.json")" >&2
+
+  if [ "$login_test" = yes ]; then
+    # The other way round (issue 10 §4): logins at -c$LOGIN_CONNS while GET /me floods at -c$ME_CONNS.
+    log "4'. [$label] POST /login -c$LOGIN_CONNS during a GET /me flood -c$ME_CONNS"
+    mark="$(cpu_mark)"
+    wrk_cmd "$ME_CONNS" "$DURATION" "$SVC_URL/me" "$(me_auth "$token")" >"$RAW/meflood-$label.txt" 2>&1 &
+    flood_pid=$!
+    PIDS+=("$flood_pid")
+    me_rc=0
+    wrk_cmd "$LOGIN_CONNS" "$DURATION" "$SVC_URL/login" "${LOGIN_VARS[@]}" >"$RAW/login-meflood-$label.txt" 2>&1 || me_rc=$?
+    flood_rc=0
+    wait "$flood_pid" || flood_rc=$?
+    cpu_since "$mark" "$RAW/login-meflood-$label.cpu.json"
+    [ "$me_rc" = 0 ] || die "wrk login during the GET /me flood failed: $(tail -5 "$RAW/login-meflood-$label.txt")"
+    [ "$flood_rc" = 0 ] || die "wrk GET /me flood failed: $(tail -5 "$RAW/meflood-$label.txt")"
+    extract_json "$RAW/login-meflood-$label"
+    extract_json "$RAW/meflood-$label"
+    echo "  login-meflood-$label: $(cat "$RAW/login-meflood-$label.json")" >&2
+    echo "  meflood-$label: $(cat "$RAW/meflood-$label.json")" >&2
+  fi
   stop_server
 }
 

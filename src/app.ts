@@ -11,6 +11,7 @@ import * as avatar from "./routes/avatar.ts";
 import * as docs from "./routes/docs.ts";
 import * as health from "./routes/health.ts";
 import * as images from "./routes/images.ts";
+import * as jwks from "./routes/jwks.ts";
 import * as links from "./routes/mailed-links.ts";
 import * as metrics from "./routes/metrics.ts";
 import * as pages from "./routes/pages.ts";
@@ -62,6 +63,7 @@ export const routes: RouteTable = {
   "/readyz": { GET: { handler: health.readyz, access: "public", operation: op.readyz } },
   // Its own bearer token (METRICS_TOKEN), not a user's.
   "/metrics": { GET: { handler: metrics.metrics, access: "public", operation: op.metrics } },
+  "/.well-known/jwks.json": { GET: { handler: jwks.jwks, access: "public", operation: op.jwks } },
   "/openapi.json": { GET: { handler: docs.openApi, access: "public", operation: op.openApi } },
   "/docs": { GET: { handler: docs.docsPage, access: "public", operation: op.docsPage } },
   "/docs/assets/:name": { GET: { handler: docs.docsAsset, access: "public", operation: op.docsAsset } },

@@ -1,9 +1,11 @@
 // Parses the environment once at start-up into a frozen Config.
 // Every bad variable is collected so the operator sees all of them at once, not one per restart.
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { DEFAULT_LIMITS, parseLimit, type Limits } from "./ratelimit/limiter.ts";
 import type { S3Settings } from "./storage/s3.ts";
-import { DEFAULT_THREAD_NICE } from "./auth/password.ts";
+import { DEFAULT_CPU_PERCENT, DEFAULT_THREAD_NICE } from "./auth/password.ts";
+import { parseSecretList } from "./auth/signing-key-config.ts";
 import { ConfigError, Reader, redactUrl, type Env } from "./config-reader.ts";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
 import { DEFAULT_VARIANT_SIZES, validSizes } from "./images/variants.ts";
@@ -29,7 +31,15 @@ export type Config = Readonly<{
   databaseTimeoutMs: number;
   dataDir: string;
   staticDir: string;
+  /** JWT_SECRET as given: one or more HS256 secrets, the current one first (src/auth/signing-key-config.ts). */
   jwtSecret: string | undefined;
+  /** HS256 (shared secrets, the default) or EdDSA (Ed25519, public keys at /.well-known/jwks.json). */
+  jwtAlg: "HS256" | "EdDSA";
+  /** The text of JWT_ED25519_KEYS or of the file JWT_ED25519_KEYS_FILE names: PEM or JWK(S), current first. */
+  jwtEd25519Keys: string | undefined;
+  /** The iss and aud of every access token (RFC 8725 §3.9, §3.10); the instances of one service agree on both. */
+  jwtIssuer: string;
+  jwtAudience: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   /** How long a spent refresh token may be presented again and still continue its session (0: never). */
@@ -40,6 +50,8 @@ export type Config = Readonly<{
   hashConcurrency: number;
   hashQueueMax: number;
   hashThreadNice: number;
+  /** Percent of HASH_CONCURRENCY cores hashing may spend (a token bucket of CPU time, src/auth/cpu-budget.ts). */
+  hashCpuPercent: number;
   maxUploadBytes: number;
   imageMaxSide: number;
   imageMaxPixels: number;
@@ -114,12 +126,28 @@ export function loadConfig(env: Env = process.env): Config {
     read.problems.push(`DATABASE_URL must be sqlite://<path> or postgres://… (got "${redactUrl(databaseUrl)}")`);
   }
 
+  const jwtAlg = read.oneOf("JWT_ALG", "HS256", ["HS256", "EdDSA"] as const);
   const jwtSecret = read.raw("JWT_SECRET");
-  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
-    read.problems.push("JWT_SECRET must be at least 32 bytes long");
+  // Several secrets, current first, are a rotation in progress (docs/operations.md); each must be long enough.
+  const secrets = jwtSecret === undefined ? [] : jwtSecret.replace(/[\s,]/g, "") === "" ? [""] : parseSecretList(jwtSecret);
+  if (secrets.some((secret) => Buffer.byteLength(secret) < 32)) {
+    read.problems.push("JWT_SECRET must be at least 32 bytes long (each one, when it lists several separated by commas)");
   }
-  if (jwtSecret === undefined && nodeEnv === "production") {
+  if (jwtSecret === undefined && nodeEnv === "production" && jwtAlg === "HS256") {
     read.problems.push("JWT_SECRET is required when NODE_ENV=production (at least 32 random bytes)");
+  }
+  let jwtEd25519Keys = read.raw("JWT_ED25519_KEYS");
+  const keysFile = read.raw("JWT_ED25519_KEYS_FILE");
+  if (keysFile !== undefined) {
+    if (jwtEd25519Keys !== undefined) read.problems.push("JWT_ED25519_KEYS and JWT_ED25519_KEYS_FILE are both set: set one");
+    try {
+      jwtEd25519Keys = readFileSync(keysFile, "utf8");
+    } catch (err) {
+      read.problems.push(`JWT_ED25519_KEYS_FILE cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"}: ${keysFile})`);
+    }
+  }
+  if (jwtAlg === "EdDSA" && jwtEd25519Keys === undefined && nodeEnv === "production") {
+    read.problems.push("JWT_ALG=EdDSA needs JWT_ED25519_KEYS or JWT_ED25519_KEYS_FILE when NODE_ENV=production");
   }
 
   const variantSizesRaw = read.raw("IMAGE_VARIANT_SIZES");
@@ -210,6 +238,11 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: read.string("DATA_DIR", "data"),
     staticDir: read.string("STATIC_DIR", "static"),
     jwtSecret,
+    jwtAlg,
+    jwtEd25519Keys,
+    // Not PUBLIC_BASE_URL: its default follows PORT, and a token must not die with a port or a domain move.
+    jwtIssuer: read.string("JWT_ISSUER", "profile-service"),
+    jwtAudience: read.string("JWT_AUDIENCE", "profile-service"),
     accessTokenTtlSeconds: read.int("ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 30, 24 * 3600),
     refreshTokenTtlSeconds: read.int("REFRESH_TOKEN_TTL_SECONDS", 30 * 24 * 3600, 60, 365 * 24 * 3600),
     // Supabase Auth's REFRESH_TOKEN_REUSE_INTERVAL, with its default; longer widens what a thief gets.
@@ -221,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     hashQueueMax: read.int("HASH_QUEUE_MAX", 256, 1, 100_000),
     // Handed to the hashing threads by their pool (src/auth/hash-worker.ts).
     hashThreadNice: read.int("HASH_THREAD_NICE", DEFAULT_THREAD_NICE, 0, 19),
+    hashCpuPercent: read.int("HASH_CPU_PERCENT", DEFAULT_CPU_PERCENT, 1, 100),
     maxUploadBytes: read.int("MAX_UPLOAD_BYTES", 5 * MIB, 1024, 100 * MIB),
     imageMaxSide: read.int("IMAGE_MAX_SIDE", 1024, 16, 8192),
     // 25 MP takes any phone photo and a 24 MP camera; a 25 MP PNG still costs ~150 MiB to decode.

@@ -5,7 +5,8 @@ import type { Clock } from "./auth/jwt.ts";
 import { PasswordHasher } from "./auth/password.ts";
 import { Sessions } from "./auth/session.ts";
 import { SessionCache } from "./auth/session-cache.ts";
-import { resolveJwtSecret } from "./auth/secret.ts";
+import { resolveSigning } from "./auth/secret.ts";
+import { keyRingFromConfig, parseSecretList } from "./auth/signing-key-config.ts";
 import type { Config } from "./config.ts";
 import type { Deps } from "./context.ts";
 import { AdminRefusedError, createAdmin } from "./cli/create-admin.ts";
@@ -41,8 +42,11 @@ export async function openStorage(config: Config, staticDir = config.staticDir):
 }
 
 export async function buildDeps(config: Config, log: Logger, clock: Clock = Date.now): Promise<Deps> {
-  const { secret, source } = resolveJwtSecret(config);
-  if (source === "generated") log.warn("generated a JWT secret for development", { path: `${config.dataDir}/jwt-secret` });
+  const { signing, source, path } = resolveSigning(config);
+  if (source === "generated") log.warn(`generated a JWT ${signing.alg} key for development`, { path });
+  const ring = await keyRingFromConfig(signing, clock);
+  // Tokens from before key rings carry no kid: they verify with these secrets for one lifetime (src/auth/access.ts).
+  const accessTokens = await AccessTokens.create(ring, config.accessTokenTtlSeconds, clock, signing.secrets ? parseSecretList(signing.secrets) : []);
 
   const { store, applied } = await openStore(config.databaseUrl, {
     poolSize: config.databasePoolSize,
@@ -71,6 +75,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     concurrency: config.hashConcurrency,
     queueMax: config.hashQueueMax,
     threadNice: config.hashThreadNice,
+    cpuPercent: config.hashCpuPercent,
   });
 
   if (config.admin) await ensureFirstAdmin(store, hasher, config, config.admin, log, clock);
@@ -118,7 +123,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     log,
     clock,
     hasher,
-    accessTokens: await AccessTokens.create(secret, config.accessTokenTtlSeconds, clock),
+    accessTokens,
     sessions: new Sessions(store.sessions, config.refreshTokenTtlSeconds, clock, config.refreshTokenReuseSeconds),
     images,
     imageLocks,

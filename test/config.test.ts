@@ -1,6 +1,8 @@
 // Configuration is read once, with defaults a laptop needs nothing for, and every bad variable
 // reported together.
 import { describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { ConfigError, loadConfig } from "../src/config.ts";
 
 describe("loadConfig", () => {
@@ -114,4 +116,42 @@ test("IMAGE_VARIANT_SIZES: 64,128,256 by default, sorted and deduplicated, refus
   }
   expect(loadConfig({}).imageBackfillConcurrency).toBe(1);
   expect(loadConfig({ IMAGE_BACKFILL_CONCURRENCY: "0" }).imageBackfillConcurrency).toBe(0);
+});
+
+describe("signing keys", () => {
+  const long = (tag: string) => `${tag}-0123456789abcdefghijklmnopqrstuvwxyz`;
+
+  test("JWT_SECRET may list several secrets, current first; each must be 32 bytes; the secret is not echoed", () => {
+    expect(loadConfig({ JWT_SECRET: `${long("new")}, ${long("old")}` }).jwtSecret).toBe(`${long("new")}, ${long("old")}`);
+    const error = (() => {
+      try {
+        loadConfig({ JWT_SECRET: `${long("new")},short-one` });
+      } catch (err) {
+        return String(err);
+      }
+    })();
+    expect(error).toContain("JWT_SECRET must be at least 32 bytes");
+    expect(error).not.toContain("short-one");
+    expect(() => loadConfig({ JWT_SECRET: " , " })).toThrow(/JWT_SECRET must be at least 32 bytes/);
+  });
+
+  test("JWT_ALG, issuer and audience: HS256 and profile-service by default, whatever PORT or PUBLIC_BASE_URL", () => {
+    for (const env of [{}, { PORT: "9000" }, { PUBLIC_BASE_URL: "https://p.example/" }]) {
+      expect(loadConfig(env)).toMatchObject({ jwtAlg: "HS256", jwtIssuer: "profile-service", jwtAudience: "profile-service" });
+    }
+    expect(loadConfig({ JWT_ALG: "EdDSA", JWT_ISSUER: "i", JWT_AUDIENCE: "a" })).toMatchObject({ jwtAlg: "EdDSA", jwtIssuer: "i", jwtAudience: "a" });
+    expect(() => loadConfig({ JWT_ALG: "RS256" })).toThrow(/JWT_ALG must be one of HS256, EdDSA/);
+  });
+
+  test("EdDSA in production needs keys (and no JWT_SECRET); the keys come from the variable or a file, not both", () => {
+    const production = { NODE_ENV: "production", SMTP_URL: "smtp://mail:25", JWT_ALG: "EdDSA" };
+    expect(() => loadConfig(production)).toThrow(/JWT_ALG=EdDSA needs JWT_ED25519_KEYS/);
+    expect(loadConfig({ ...production, JWT_ED25519_KEYS: "-----BEGIN PRIVATE KEY-----" }).jwtEd25519Keys).toBe("-----BEGIN PRIVATE KEY-----");
+    const file = `${tmpdir()}/ed25519-${crypto.randomUUID()}.pem`;
+    writeFileSync(file, "from the file\n");
+    expect(loadConfig({ ...production, JWT_ED25519_KEYS_FILE: file }).jwtEd25519Keys).toBe("from the file\n");
+    expect(() => loadConfig({ ...production, JWT_ED25519_KEYS_FILE: file, JWT_ED25519_KEYS: "x" })).toThrow(/both set/);
+    expect(() => loadConfig({ ...production, JWT_ED25519_KEYS_FILE: `${file}.missing` })).toThrow(/JWT_ED25519_KEYS_FILE cannot be read \(ENOENT/);
+    rmSync(file);
+  });
 });

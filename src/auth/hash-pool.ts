@@ -2,7 +2,7 @@
 // replaced, so no request ever waits on a dead thread.
 import type { HashJob, HashReply, HashWorkerData } from "./hash-worker.ts";
 
-type Pending = { resolve: (value: string | boolean) => void; reject: (err: Error) => void };
+type Pending = { resolve: (result: { value: string | boolean; cpuMs: number }) => void; reject: (err: Error) => void };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 // In a compiled binary every module's import.meta.url is the binary itself, and each extra
@@ -42,7 +42,7 @@ export class HashPool {
     const pending = this.pending.get(reply.id);
     this.pending.delete(reply.id);
     if (!pending) return;
-    if (reply.ok) pending.resolve(reply.value);
+    if (reply.ok) pending.resolve({ value: reply.value, cpuMs: reply.cpuMs });
     else pending.reject(new Error(`password hashing failed: ${reply.error}`));
   }
 
@@ -60,6 +60,11 @@ export class HashPool {
   }
 
   run(job: DistributiveOmit<HashJob, "id">): Promise<string | boolean> {
+    return this.measured(job).then((result) => result.value);
+  }
+
+  /** As run, with the CPU time the thread spent on the job. */
+  measured(job: DistributiveOmit<HashJob, "id">): Promise<{ value: string | boolean; cpuMs: number }> {
     const worker = this.idle.pop();
     if (!worker) return Promise.reject(new Error("no idle hashing thread: callers must bound concurrency"));
     const id = this.nextId++;

@@ -1,6 +1,6 @@
-// A password-hashing thread. It lowers its own CPU priority first, so while logins queue up the
-// event loop (every other request) still gets the core; the hashing takes whatever is left.
-import { readlinkSync } from "node:fs";
+// A password-hashing thread: sets its own CPU priority (HASH_THREAD_NICE) and reports the CPU time each
+// job took, which the pool's budget is charged (src/auth/cpu-budget.ts), so hashing gets a bounded share.
+import { readFileSync, readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
 
@@ -9,11 +9,12 @@ declare const self: Worker;
 export type HashJob =
   | { id: number; op: "hash"; password: string; memoryCost: number; timeCost: number }
   | { id: number; op: "verify"; password: string; hash: string };
-export type HashReply = { id: number; ok: true; value: string | boolean } | { id: number; ok: false; error: string };
+/** `cpuMs`: this thread's own CPU time for the job, which the hashing budget is charged (src/auth/cpu-budget.ts). */
+export type HashReply = { id: number; ok: true; value: string | boolean; cpuMs: number } | { id: number; ok: false; error: string; cpuMs: number };
 /** What the parent hands each thread at start (the thread reads no environment of its own). */
 export type HashWorkerData = { nice?: number };
 
-// The nice value comes from the pool (src/auth/password.ts says why 15); absent, no renice.
+// The nice value comes from the pool (src/auth/password.ts says why 0 by default); absent, no renice.
 const { nice } = (workerData ?? {}) as HashWorkerData;
 
 if (nice !== undefined) {
@@ -41,17 +42,29 @@ function verify(password: string, hash: string): boolean {
   }
 }
 
+// Linux's schedstat counts this thread's time on a CPU in nanoseconds; getrusage (threadCpuUsage)
+// counts in scheduler ticks, and most hashes take less than one.
+const threadCpuMs = (): number => {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    const { user, system } = process.threadCpuUsage();
+    return (user + system) / 1000;
+  }
+};
+
 self.onmessage = (event: MessageEvent<HashJob>) => {
   const job = event.data;
+  const started = threadCpuMs();
   let reply: HashReply;
   try {
     const value =
       job.op === "hash"
         ? Bun.password.hashSync(job.password, { algorithm: "argon2id", memoryCost: job.memoryCost, timeCost: job.timeCost })
         : verify(job.password, job.hash);
-    reply = { id: job.id, ok: true, value };
+    reply = { id: job.id, ok: true, value, cpuMs: threadCpuMs() - started };
   } catch (err) {
-    reply = { id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+    reply = { id: job.id, ok: false, error: err instanceof Error ? err.message : String(err), cpuMs: threadCpuMs() - started };
   }
   postMessage(reply);
 };

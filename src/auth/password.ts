@@ -1,16 +1,30 @@
-// Password hashing with argon2id (OWASP: 19 MiB, t=2, p=1) on low-priority threads behind a bounded
-// queue, so a login flood neither starves other requests nor grows memory without end.
+// Password hashing with argon2id (OWASP: 19 MiB, t=2, p=1) on threads with a bounded share of the CPU,
+// behind a bounded queue, so a login flood neither starves other requests nor grows memory without end.
 import { Semaphore } from "../util/semaphore.ts";
+import { CpuBudget, eventLoopIdle } from "./cpu-budget.ts";
 import { HashPool } from "./hash-pool.ts";
 
 /**
- * The hashing threads' CPU priority (0–19, HASH_THREAD_NICE). 15: during a login flood that saturates
- * the core, other requests keep ~95% of it (GET /me p99 rose 2.9×, bench/RESULTS.md) and logins
- * crawl; nice 10 kept logins at ~3/s but let GET /me p99 rise 4×.
+ * The hashing threads' CPU priority (0–19, HASH_THREAD_NICE) and their CPU budget (HASH_CPU_PERCENT of
+ * the cores they may use). Nice 15 alone made hashing take the leftovers: under a GET /me flood logins
+ * crawled (0.6–0.9/s, p99 9 s). Now hashing runs at normal priority, so a login gets its share of a
+ * busy core at once, and the budget caps what a login flood takes (bench/RESULTS.md has the figures).
  */
-export const DEFAULT_THREAD_NICE = 15;
+export const DEFAULT_THREAD_NICE = 0;
+export const DEFAULT_CPU_PERCENT = 50;
 
-export type PasswordPolicy = { memoryKiB: number; timeCost: number; concurrency: number; queueMax: number; threadNice?: number };
+export type PasswordPolicy = {
+  memoryKiB: number;
+  timeCost: number;
+  concurrency: number;
+  queueMax: number;
+  threadNice?: number;
+  /** Percent of `concurrency` cores the hashing threads may spend, as their own CPU time per second. */
+  cpuPercent?: number;
+};
+
+// How much CPU time a quiet spell saves up: a short burst of logins (a shift starting) runs at once.
+const BURST_SECONDS = 0.5;
 
 // How many checks of legacy hashes the failure floor remembers, and its ceiling: a check slowed by
 // a busy machine ages out after this many others, and never makes a failed login wait past 1 s.
@@ -20,12 +34,17 @@ const FLOOR_CEILING_MS = 1000;
 // At most one hash per core at a time. Legacy bcrypt hashes from imported apps verify and get upgraded.
 export class PasswordHasher {
   private readonly gate: Semaphore;
+  private readonly budget: CpuBudget;
+  private spentMs = 0;
   private readonly legacyCheckMs: number[] = [];
   private readonly pool: HashPool;
   private readonly dummyHash: Promise<string>;
 
   constructor(private readonly policy: PasswordPolicy) {
     this.gate = new Semaphore(policy.concurrency, policy.queueMax);
+    const msPerSecond = ((policy.cpuPercent ?? DEFAULT_CPU_PERCENT) / 100) * policy.concurrency * 1000;
+    // Work-conserving: with the event loop idle, logins use the whole core, as before the budget.
+    this.budget = new CpuBudget(msPerSecond, msPerSecond * BURST_SECONDS, undefined, undefined, eventLoopIdle());
     // One thread more than the gate admits: the dummy hash below is made outside the gate, at start.
     this.pool = new HashPool(policy.concurrency + 1, { nice: policy.threadNice ?? DEFAULT_THREAD_NICE });
     // What unknown-email logins are checked against. Made once, up front and outside the queue:
@@ -37,12 +56,34 @@ export class PasswordHasher {
     return { memoryCost: this.policy.memoryKiB, timeCost: this.policy.timeCost };
   }
 
+  /** CPU time the hashing threads spent on requests' jobs so far (the budget's measure), in ms. */
+  get cpuMsSpent(): number {
+    return this.spentMs;
+  }
+
   get queueDepth(): number {
     return this.gate.depth;
   }
 
   hash(password: string): Promise<string> {
-    return this.gate.run(() => this.pool.run({ op: "hash", password, ...this.params() }) as Promise<string>);
+    return this.gate.run(() => this.budgeted({ op: "hash", password, ...this.params() }) as Promise<string>);
+  }
+
+  /** One job within the CPU budget: it waits (holding its gate slot) until the budget covers it. */
+  private async budgeted(job: Parameters<HashPool["measured"]>[0]): Promise<string | boolean> {
+    const spare = await this.budget.acquire();
+    const started = performance.now();
+    let cpuMs: number | undefined;
+    try {
+      const result = await this.pool.measured(job);
+      cpuMs = result.cpuMs;
+      return result.value;
+    } finally {
+      // A thread that died reports nothing: the wall time is charged instead.
+      cpuMs ??= performance.now() - started;
+      this.spentMs += cpuMs;
+      this.budget.charge(cpuMs, spare);
+    }
   }
 
   /** False for a wrong password and for a hash we cannot read; never throws on bad input. */
@@ -50,7 +91,7 @@ export class PasswordHasher {
     const legacy = this.needsRehash(hash);
     return this.gate.run(async () => {
       const started = performance.now();
-      const ok = (await this.pool.run({ op: "verify", password, hash })) as boolean;
+      const ok = (await this.budgeted({ op: "verify", password, hash })) as boolean;
       if (legacy) this.rememberLegacyCheck(performance.now() - started);
       return ok;
     });

@@ -1,14 +1,12 @@
 // Turns configured key material (HS256 secrets, Ed25519 private keys) into the keys of a signing ring.
 // Kids are derived from the keys themselves, so rotating is editing one variable and no secret is revealed.
-import { importHs256Key } from "./jwt.ts";
+import { b64url as encode, encoder, importHs256Key } from "./jwt.ts";
 import type { webcrypto } from "node:crypto";
 import { KeyRing, type KeyRingOptions, type PublicJwk, type RingKey } from "./signing-keys.ts";
 
 type JsonWebKey = webcrypto.JsonWebKey;
 
-const encoder = new TextEncoder();
-const b64url = (bytes: ArrayBuffer | Uint8Array | string) =>
-  Buffer.from(bytes as Uint8Array).toString("base64url");
+const b64url = (bytes: ArrayBuffer | Uint8Array) => encode(new Uint8Array(bytes));
 
 /** `JWT_SECRET`: one or more secrets separated by commas and/or whitespace, the current one first. */
 export function parseSecretList(value: string): string[] {

@@ -1,6 +1,6 @@
 // A key ring for access tokens (RFC 8725): every token names its key (kid), issuer and audience,
 // new tokens use the current key and older keys verify until their tokens expire, so keys rotate without logouts.
-import { type Clock, type JwtClaims, JwtError } from "./jwt.ts";
+import { b64url, checkClaims, type Clock, encoder, isNumericDate, type JwtClaims, JwtError, parseJws } from "./jwt.ts";
 
 export type RingAlg = "HS256" | "EdDSA";
 
@@ -12,26 +12,7 @@ export type RingKey = { kid: string; alg: RingAlg; signKey?: CryptoKey; verifyKe
 
 export type KeyRingOptions = { issuer: string; audience: string; now: Clock; leewaySeconds?: number };
 
-const MAX_TOKEN_LENGTH = 8192;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-const encoder = new TextEncoder();
-const b64url = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString("base64url");
 const SUBTLE_ALG: Record<RingAlg, string> = { HS256: "HMAC", EdDSA: "Ed25519" };
-
-const isNumericDate = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
-
-function decodeJsonObject(segment: string, code: "ERR_JWT_HEADER_INVALID" | "ERR_JWT_CLAIM_INVALID") {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(segment, "base64url").toString("utf8"));
-  } catch {
-    throw new JwtError(code, "a token segment is not valid JSON");
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new JwtError(code, "a token segment is not a JSON object");
-  }
-  return value as Record<string, unknown>;
-}
 
 export class KeyRing {
   readonly alg: RingAlg;
@@ -74,59 +55,25 @@ export class KeyRing {
    * and only then claims (exp, nbf, iss, aud). Every failure is a JwtError whose message quotes nothing.
    */
   async verify(token: string): Promise<JwtClaims> {
-    if (typeof token !== "string" || token.length > MAX_TOKEN_LENGTH) {
-      throw new JwtError("ERR_JWT_MALFORMED", "the token is not a compact JWS");
-    }
-    const segments = token.split(".");
-    if (segments.length !== 3 || !segments.every((s) => BASE64URL.test(s))) {
-      throw new JwtError("ERR_JWT_MALFORMED", "the token is not a compact JWS");
-    }
-    const [headerSegment, payloadSegment, signatureSegment] = segments as [string, string, string];
-
-    const header = decodeJsonObject(headerSegment, "ERR_JWT_HEADER_INVALID");
-    if (header.alg !== this.alg) throw new JwtError("ERR_JWT_ALG_NOT_ALLOWED", "the token's algorithm is not allowed");
-    if ("crit" in header) throw new JwtError("ERR_JWT_HEADER_INVALID", "critical header parameters are not supported");
-    if (header.typ !== undefined && header.typ !== "JWT") {
-      throw new JwtError("ERR_JWT_HEADER_INVALID", "the token type is not JWT");
-    }
+    const { header, payloadSegment, signature, signed } = parseJws(token, this.alg);
     const key = typeof header.kid === "string" ? this.#byKid.get(header.kid) : undefined;
     if (!key) throw new JwtError("ERR_JWT_HEADER_INVALID", "the token's key id is missing or not known");
-
-    const signature = Buffer.from(signatureSegment, "base64url");
-    // The decoder ignores a final character's unused bits; only the canonical spelling is the token.
-    if (b64url(signature) !== signatureSegment) {
-      throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
-    }
     let valid = false;
     try {
-      valid = await crypto.subtle.verify(SUBTLE_ALG[key.alg], key.verifyKey, signature, encoder.encode(`${headerSegment}.${payloadSegment}`));
+      valid = await crypto.subtle.verify(SUBTLE_ALG[key.alg], key.verifyKey, signature, signed);
     } catch {
       valid = false; // fail closed: a throwing verify is a refusal, never a pass
     }
     if (!valid) throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
 
-    return this.#checkClaims(decodeJsonObject(payloadSegment, "ERR_JWT_CLAIM_INVALID"));
-  }
-
-  #checkClaims(claims: Record<string, unknown>): JwtClaims {
-    const now = Math.floor(this.#options.now() / 1000);
-    const leeway = this.#options.leewaySeconds ?? 0;
-    if (!isNumericDate(claims.exp)) throw new JwtError("ERR_JWT_CLAIM_INVALID", "the exp claim is missing");
-    if (claims.iat !== undefined && !isNumericDate(claims.iat)) {
-      throw new JwtError("ERR_JWT_CLAIM_INVALID", "the iat claim is not a number");
-    }
-    if (claims.nbf !== undefined) {
-      if (!isNumericDate(claims.nbf)) throw new JwtError("ERR_JWT_CLAIM_INVALID", "the nbf claim is not a number");
-      if (claims.nbf > now + leeway) throw new JwtError("ERR_JWT_NOT_YET_VALID", "the token is not valid yet");
-    }
-    if (claims.exp <= now - leeway) throw new JwtError("ERR_JWT_EXPIRED", "the token has expired");
+    const claims = checkClaims(payloadSegment, this.#options);
     if (claims.iss !== this.#options.issuer) throw new JwtError("ERR_JWT_CLAIM_INVALID", "the iss claim is not ours");
     const aud = claims.aud;
     const audiences = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
     if (!audiences.includes(this.#options.audience)) {
       throw new JwtError("ERR_JWT_CLAIM_INVALID", "the aud claim does not name this service");
     }
-    return claims as JwtClaims;
+    return claims;
   }
 
   /** The JWKS document for /.well-known/jwks.json: public Ed25519 keys only, never an HMAC secret. */

@@ -326,6 +326,44 @@ const table = {
     ok: { 200: { description: "The metrics", content: { "text/plain": { schema: { type: "string" } } } } },
     codes: ["invalid_token", "not_found"],
   }),
+  jwks: operation({
+    summary: "The public keys access tokens are signed with (JWKS, RFC 7517)",
+    description:
+      "With JWT_ALG=EdDSA, every Ed25519 key that signs or still verifies access tokens (the current one first), so another service can check them (iss and aud say which service they are for). With HS256 (the default) the set is empty: those keys are shared secrets. Cacheable for 5 minutes.",
+    tag: "auth",
+    ok: {
+      200: {
+        description: "The key set",
+        headers: { "Cache-Control": { schema: { type: "string", example: "public, max-age=300" } } },
+        content: {
+          "application/jwk-set+json": {
+            schema: {
+              type: "object",
+              required: ["keys"],
+              properties: {
+                keys: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    required: ["kty", "crv", "x", "kid", "alg", "use"],
+                    properties: {
+                      kty: { const: "OKP" },
+                      crv: { const: "Ed25519" },
+                      x: { type: "string" },
+                      kid: { type: "string" },
+                      alg: { const: "EdDSA" },
+                      use: { const: "sig" },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    codes: [],
+  }),
   openApi: operation({
     summary: "This document",
     tag: "service",

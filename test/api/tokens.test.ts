@@ -1,7 +1,8 @@
 // The access-token attack set against a running server: every forged, stale or revoked token is
 // the same 401 with a Bearer challenge, and the real token keeps working beside them.
 import { describe, expect, test } from "bun:test";
-import { importHs256Key, signHs256 } from "../../src/auth/jwt.ts";
+import { importHs256Key, signHs256, type JwtClaims } from "../../src/auth/jwt.ts";
+import { keyRingFromConfig } from "../../src/auth/signing-key-config.ts";
 import { expectProblem, serverForFile, TEST_SECRET } from "../helpers/server.ts";
 
 const server = await serverForFile();
@@ -19,10 +20,14 @@ describe("GET /me refuses", async () => {
   const user = await client.signUp();
   const claims = decode(user.token);
   const [header, , signature] = user.token.split(".") as [string, string, string];
-  const key = await importHs256Key(TEST_SECRET);
+  // Signed as the server signs (kid, iss, aud added by the ring), so each is refused for its stated reason.
+  const ring = await keyRingFromConfig({ alg: "HS256", secrets: TEST_SECRET, issuer: claims.iss, audience: claims.aud }, () => server.clock.now);
+  const { iss: _iss, aud: _aud, ...ours } = claims;
+  const signed = (changes: Record<string, unknown>) => ring.sign({ ...ours, ...changes } as JwtClaims);
 
   test("the genuine token works (so every refusal below is for its stated reason)", async () => {
     expect((await client.send("GET", "/me", { token: user.token })).status).toBe(200);
+    expect((await client.send("GET", "/me", { token: await signed({}) })).status).toBe(200);
   });
 
   const forgeries: Array<[string, () => Promise<string> | string]> = [
@@ -33,9 +38,9 @@ describe("GET /me refuses", async () => {
     ["an RS256 header", () => `${b64({ alg: "RS256", typ: "JWT" })}.${b64(claims)}.${signature}`],
     ["a token signed with another key", async () => signHs256(claims, await importHs256Key(`${TEST_SECRET}-other`))],
     ["a tampered payload with the old signature", () => `${header}.${b64({ ...claims, sub: "1", user_id: 1, role: "admin" })}.${signature}`],
-    ["a correctly signed token for a user that does not exist", () => signHs256({ ...claims, sub: "999999", user_id: 999999 }, key)],
-    ["a correctly signed token with a stale version", () => signHs256({ ...claims, ver: claims.ver - 1 }, key)],
-    ["a correctly signed token whose sub and user_id disagree", () => signHs256({ ...claims, user_id: claims.user_id + 1 }, key)],
+    ["a correctly signed token for a user that does not exist", () => signed({ sub: "999999", user_id: 999999 })],
+    ["a correctly signed token with a stale version", () => signed({ ver: claims.ver - 1 })],
+    ["a correctly signed token whose sub and user_id disagree", () => signed({ user_id: claims.user_id + 1 })],
   ];
   test.each(forgeries)("%s", async (_why, make) => {
     await expectRejected(await make());
