@@ -32,8 +32,10 @@ test("the checks notice a lost picture and a rolled-back password", async () => 
     dir: tempDir(),
     iterations: 1,
     seed: 7,
-    minKillMs: 400,
-    maxKillMs: 400,
+    // Late enough that an upload and a password change were acknowledged even on a busy machine
+    // (at 400 ms a loaded run had no upload yet, and so nothing to sabotage).
+    minKillMs: 1500,
+    maxKillMs: 1500,
     afterKill(dir) {
       const db = new Database(databaseFile(dir));
       const { image_set } = db.query("SELECT image_set FROM users WHERE image_set IS NOT NULL LIMIT 1").get() as { image_set: string };
