@@ -1,7 +1,7 @@
 // Builds the service's dependencies from a Config: database (migrated), storage (reconciled),
 // hashers and token issuers. main.ts and the tests both start the service through here.
 import { AccessTokens } from "./auth/access.ts";
-import type { Clock } from "./auth/jwt.ts";
+import type { Clock } from "./clock.ts";
 import { PasswordHasher } from "./auth/password.ts";
 import { Sessions } from "./auth/session.ts";
 import { SessionCache } from "./auth/session-cache.ts";
@@ -40,7 +40,7 @@ export async function openStorage(config: Config, staticDir = config.staticDir):
   return local;
 }
 
-export async function buildDeps(config: Config, log: Logger, clock: Clock = Date.now): Promise<Deps> {
+export async function buildDeps(config: Config, log: Logger, clock: Clock): Promise<Deps> {
   const { secret, source } = resolveJwtSecret(config);
   if (source === "generated") log.warn("generated a JWT secret for development", { path: `${config.dataDir}/jwt-secret` });
 
@@ -48,7 +48,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     poolSize: config.databasePoolSize,
     timeoutMs: config.databaseTimeoutMs,
     onRecycle: (reason) => log.warn("database connections replaced", { reason }),
-    now: () => new Date(clock()),
+    now: clock,
   });
   if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
 
@@ -104,7 +104,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
   const metrics = new Metrics({ hashing: () => hasher.queueDepth, images: () => images.queueDepth, mail: () => outbox.depth });
 
   const sessionCache =
-    config.sessionCacheSize > 0 ? new SessionCache(store, { size: config.sessionCacheSize, boundMs: config.sessionCacheBoundMs, log }) : undefined;
+    config.sessionCacheSize > 0 ? new SessionCache(store, { size: config.sessionCacheSize, boundMs: config.sessionCacheBoundMs, log, clock }) : undefined;
   sessionCache?.start();
 
   return {
@@ -150,7 +150,7 @@ async function ensureFirstAdmin(
 ): Promise<void> {
   if ((await store.activeAdminCount()) > 0) return;
   try {
-    const result = await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, admin, new Date(clock()));
+    const result = await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, admin, clock());
     if (result.action === "promoted") log.warn("promoted the ADMIN_EMAIL account to admin", { user_id: result.id });
     if (result.action === "created") log.warn("created the first admin from ADMIN_EMAIL", { user_id: result.id });
   } catch (err) {

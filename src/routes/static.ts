@@ -1,7 +1,7 @@
 // Serves stored profile pictures: /static/profile/<id>.jpg (the current full picture, as ever) and the
 // immutable, content-named objects of picture sets. Names are parsed strictly, so no "..", "/" or "\" gets through.
 import type { Ctx } from "../context.ts";
-import { lastModifiedHeader, notModified } from "../http/conditional.ts";
+import { httpDate, lastModifiedHeader, notModified } from "../http/conditional.ts";
 import { HttpError } from "../http/problem.ts";
 import { parseObjectName } from "../storage/index.ts";
 import { pictureObjects } from "../store/index.ts";
@@ -22,12 +22,12 @@ export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
         ? await ctx.deps.storage.getObject(user.imageSet.full)
         : await ctx.deps.storage.get(user.id, user.imageVersion);
   if (!image) throw new HttpError("not_found", "No such picture.");
-  // Wall time, not the injected clock: it has to agree with the Date header, set here from it.
-  const now = Date.now();
+  // One reading for the Date header and the Last-Modified capped by it.
+  const now = ctx.deps.clock();
   const headers = {
     "Content-Type": "image/jpeg",
     ETag: image.etag,
-    Date: new Date(now).toUTCString(),
+    Date: httpDate(now),
     "Last-Modified": lastModifiedHeader(image.lastModified, now),
     // Short: URLs carry ?v=<version>, and a deleted picture should not live on in caches for long.
     "Cache-Control": "public, max-age=300",
@@ -51,11 +51,11 @@ export async function pictureObject(req: Request, ctx: Ctx): Promise<Response> {
   const current = user?.imageSet ? pictureObjects(user.imageSet).includes(name) : false;
   const image = current ? await ctx.deps.storage.getObject(name) : undefined;
   if (!parsed || !image) throw new HttpError("not_found", "No such picture.");
-  const now = Date.now();
+  const now = ctx.deps.clock();
   const headers = {
     "Content-Type": parsed.contentType,
     ETag: image.etag, // strong: "<content hash>"
-    Date: new Date(now).toUTCString(),
+    Date: httpDate(now),
     "Last-Modified": lastModifiedHeader(image.lastModified, now),
     "Cache-Control": IMMUTABLE,
   };

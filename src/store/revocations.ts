@@ -1,6 +1,7 @@
 // The revocation feed: what changed in the rows authentication reads, so every instance's session
 // cache (src/auth/session-cache.ts) can drop them. Local writes are announced at once; others are read back.
 import type { SQL } from "bun";
+import { stamp } from "./rows.ts";
 
 /** A user row changed or went (`user`), or a session's refresh tokens were deleted (`session`). */
 export type Revocation = { user: number; session?: undefined } | { session: string; user?: undefined };
@@ -52,7 +53,7 @@ export class RevocationFeed {
   }
 
   /** Drops entries written before `before`; a reader that fell this far behind clears its cache anyway. */
-  async prune(before: Date): Promise<void> {
-    await this.sql`DELETE FROM revocations WHERE at < ${before.toISOString()}`;
+  async prune(before: number): Promise<void> {
+    await this.sql`DELETE FROM revocations WHERE at < ${stamp(before)}`;
   }
 }

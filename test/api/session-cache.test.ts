@@ -18,7 +18,7 @@ beforeAll(async () => {
   a = await startServer({ SESSION_CACHE_BOUND_MS: String(BOUND_MS), ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
   b = await startServer({ DATABASE_URL: a.deps.config.databaseUrl, SESSION_CACHE_BOUND_MS: String(BOUND_MS) });
   // What the operator commands open: a store of their own on the same database.
-  cli = (await openStore(a.deps.config.databaseUrl, { now: () => new Date() })).store;
+  cli = (await openStore(a.deps.config.databaseUrl, { now: Date.now })).store;
   admin = (await a.client.login(ADMIN.email, ADMIN.password)).body.access_token as string;
 });
 
@@ -114,7 +114,7 @@ describe("made elsewhere: refused within the bound", () => {
 
   test("a deactivation by another process (the CLI's store)", async () => {
     const user = await a.client.signUp();
-    await refusedWithin(b, user.token, () => cli.updateAccount(user.id, { disabled: true }, {}, new Date()));
+    await refusedWithin(b, user.token, () => cli.updateAccount(user.id, { disabled: true }, {}, Date.now()));
   });
 
   test("a session ended by another process", async () => {
