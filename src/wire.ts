@@ -104,7 +104,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock): Prom
   const metrics = new Metrics({ hashing: () => hasher.queueDepth, images: () => images.queueDepth, mail: () => outbox.depth });
 
   const sessionCache =
-    config.sessionCacheSize > 0 ? new SessionCache(store, { size: config.sessionCacheSize, boundMs: config.sessionCacheBoundMs, log, clock }) : undefined;
+    config.sessionCacheSize > 0 ? new SessionCache(store, { size: config.sessionCacheSize, boundMs: config.sessionCacheBoundMs, log }) : undefined;
   sessionCache?.start();
 
   return {

@@ -1,6 +1,5 @@
 // The users and live sessions that authenticate requests, served from memory, with revocation kept:
 // this instance's writes drop their entries before answering; others' arrive through the feed within a bound.
-import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { Revocation, SessionUser, Store } from "../store/index.ts";
 import { LruMap } from "../util/lru.ts";
@@ -13,8 +12,6 @@ export type SessionCacheOptions = {
   log: Logger;
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
-  /** The wall clock, for the age of feed rows in the database. */
-  clock: Clock;
 };
 
 // How long an id skipped over by the feed is looked for again: PostgreSQL hands out identity values
@@ -40,7 +37,6 @@ export class SessionCache {
   readonly #pollMs: number;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #clock: Clock;
   #freshAt = -Infinity;
   #cursor = 0;
   readonly #gaps = new Map<number, number>();
@@ -60,7 +56,6 @@ export class SessionCache {
     this.#pollMs = Math.max(10, Math.min(100, Math.floor(options.boundMs / 5)));
     this.#log = options.log;
     this.#now = options.now ?? (() => performance.now());
-    this.#clock = options.clock;
     this.#prunedAt = this.#now();
   }
 
@@ -135,7 +130,7 @@ export class SessionCache {
       this.#freshAt = began;
       if (began - this.#prunedAt > PRUNE_EVERY_MS) {
         this.#prunedAt = began;
-        await this.#store.revocations.prune(this.#clock() - RETAIN_MS);
+        await this.#store.revocations.prune(RETAIN_MS);
       }
     } catch (err) {
       if (!this.#warned && this.#now() - this.#freshAt >= this.#boundMs) {

@@ -29,7 +29,7 @@ export class Store extends UserStore {
   readonly revocations: RevocationFeed;
 
   constructor(db: OpenDatabase) {
-    const revocations = new RevocationFeed(db.sql);
+    const revocations = new RevocationFeed(db.sql, db.dialect);
     const announce = (revocation: Revocation) => revocations.announce(revocation);
     super(db.sql, db.dialect, announce);
     this.revocations = revocations;

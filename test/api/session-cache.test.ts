@@ -132,3 +132,16 @@ test("SESSION_CACHE_SIZE=0: no cache, every request reads the database", async (
   expect(server.deps.sessionCache).toBeUndefined();
   expect(await status(server.client, user.token)).toBe(200);
 });
+
+test("the feed is aged by the database's clock, which stamped it: a service clock moved a week on prunes nothing fresh", async () => {
+  const user = await a.client.signUp();
+  await cli.updateAccount(user.id, { name: "Aged" }, {}, Date.now());
+  const mine = async () => (await cli.revocations.after(0, [])).filter((entry) => entry.user === user.id).length;
+  expect(await mine()).toBeGreaterThan(0);
+  a.clock.advance(7 * 24 * 3600);
+  await cli.revocations.prune(10 * 60_000);
+  expect(await mine()).toBeGreaterThan(0);
+  await Bun.sleep(20);
+  await cli.revocations.prune(1);
+  expect(await mine()).toBe(0);
+});

@@ -30,7 +30,7 @@ function scripted() {
 }
 
 let now = 0;
-const cacheOf = (store: Store) => new SessionCache(store, { size: 100, boundMs: 1000, log: createLogger(() => {}), now: () => now, clock: Date.now });
+const cacheOf = (store: Store) => new SessionCache(store, { size: 100, boundMs: 1000, log: createLogger(() => {}), now: () => now });
 
 async function settle(cache: SessionCache, polls = 1) {
   // Each poll is scheduled 100 ms after the last (bound / 5, at most 100 ms); timers run for real here.
