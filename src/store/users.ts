@@ -209,7 +209,9 @@ export class UserStore {
    */
   async attachPictureSet(id: number, version: number, set: PictureSet): Promise<boolean> {
     const rows = await this.sql`
-      UPDATE users SET image_set = ${JSON.stringify(set)} WHERE id = ${id} AND image_version = ${version} RETURNING id`;
+      UPDATE users SET image_set = ${JSON.stringify(set)} WHERE id = ${id} AND image_version = ${version} RETURNING id`.finally(() =>
+      this.announce({ user: id }),
+    );
     return rows.length === 1;
   }
 
