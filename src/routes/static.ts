@@ -12,15 +12,9 @@ const FILE_NAME = /^([1-9][0-9]{0,14})\.jpg$/;
 // no expiry, as older clients expect them and as a CDN in front may cache them.
 export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
   const match = FILE_NAME.exec(ctx.params.file ?? "");
-  const user = match ? await ctx.deps.store.userById(Number(match[1])) : undefined;
-  // Only the picture the account points at now: never an orphan, never a deleted user's.
-  // A set's full JPEG, or a picture from before sets, stored as it was.
-  const image =
-    user?.imageVersion == null
-      ? undefined
-      : user.imageSet
-        ? await ctx.deps.storage.getObject(user.imageSet.full)
-        : await ctx.deps.storage.get(user.id, user.imageVersion);
+  // The row can move on (an upload, the backfill giving a legacy picture its set) between our reading
+  // it and the object, whose old version then goes: a miss reads the row once more.
+  const image = match ? ((await currentPicture(ctx, Number(match[1]))) ?? (await currentPicture(ctx, Number(match[1])))) : undefined;
   if (!image) throw new HttpError("not_found", "No such picture.");
   // One reading for the Date header and the Last-Modified capped by it.
   const now = ctx.deps.clock();
@@ -37,6 +31,16 @@ export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
     return new Response(null, { headers: { ...headers, "Content-Length": String(image.size) } });
   }
   return new Response(image.body, { headers });
+}
+
+/**
+ * Only the picture the account points at now: never an orphan, never a deleted user's. A set's full
+ * JPEG, or a picture from before sets, stored as it was.
+ */
+async function currentPicture(ctx: Ctx, id: number) {
+  const user = await ctx.deps.store.userById(id);
+  if (user?.imageVersion == null) return undefined;
+  return user.imageSet ? await ctx.deps.storage.getObject(user.imageSet.full) : await ctx.deps.storage.get(user.id, user.imageVersion);
 }
 
 // A year, and immutable: the name carries a hash of the bytes, so it never names anything else.
