@@ -22,7 +22,7 @@ const dir = mkdtempSync(join(tmpdir(), "bench-cache-memory-"));
 const file = join(dir, "app.db");
 
 const seedStarted = performance.now();
-(await openStore(`sqlite://${file}`, { now: () => new Date() })).store.close();
+(await openStore(`sqlite://${file}`, { now: Date.now })).store.close();
 const db = new Database(file);
 db.run("PRAGMA journal_mode = WAL");
 db.run("PRAGMA synchronous = OFF");

@@ -1,7 +1,7 @@
 // Entry point: read the config, build the dependencies, serve, and on SIGTERM/SIGINT stop taking
 // connections, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the database.
 import { createServer } from "./app.ts";
-import type { Clock } from "./auth/jwt.ts";
+import type { Clock } from "./clock.ts";
 import { ConfigError, loadConfig, logLevelFrom, redactUrl, type Config } from "./config.ts";
 import { isCliCommand, runCli } from "./cli/index.ts";
 import { runDecodeChild } from "./images/decoder.ts";
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
 
   const sweeper = setInterval(
     () =>
-      Promise.all([deps.sessions.deleteExpired(new Date(clock())), deps.accountTokens.deleteExpired(new Date(clock()))]).catch((err) =>
+      Promise.all([deps.sessions.deleteExpired(), deps.accountTokens.deleteExpired(clock())]).catch((err) =>
         log.error("token sweep failed", describeError(err)),
       ),
     60 * 60 * 1000,

@@ -1,7 +1,7 @@
 // Builds the service's dependencies from a Config: database (migrated), storage (reconciled),
 // hashers and token issuers. main.ts and the tests both start the service through here.
 import { AccessTokens } from "./auth/access.ts";
-import type { Clock } from "./auth/jwt.ts";
+import type { Clock } from "./clock.ts";
 import { PasswordHasher } from "./auth/password.ts";
 import { Sessions } from "./auth/session.ts";
 import { SessionCache } from "./auth/session-cache.ts";
@@ -41,7 +41,7 @@ export async function openStorage(config: Config, staticDir = config.staticDir):
   return local;
 }
 
-export async function buildDeps(config: Config, log: Logger, clock: Clock = Date.now): Promise<Deps> {
+export async function buildDeps(config: Config, log: Logger, clock: Clock): Promise<Deps> {
   const { signing, source, path } = resolveSigning(config);
   if (source === "generated") log.warn(`generated a JWT ${signing.alg} key for development`, { path });
   const ring = await keyRingFromConfig(signing, clock);
@@ -52,7 +52,7 @@ export async function buildDeps(config: Config, log: Logger, clock: Clock = Date
     poolSize: config.databasePoolSize,
     timeoutMs: config.databaseTimeoutMs,
     onRecycle: (reason) => log.warn("database connections replaced", { reason }),
-    now: () => new Date(clock()),
+    now: clock,
   });
   if (applied.length > 0) log.info("migrated database", { versions: applied.map((m) => m.version) });
 
@@ -155,7 +155,7 @@ async function ensureFirstAdmin(
 ): Promise<void> {
   if ((await store.activeAdminCount()) > 0) return;
   try {
-    const result = await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, admin, new Date(clock()));
+    const result = await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, admin, clock());
     if (result.action === "promoted") log.warn("promoted the ADMIN_EMAIL account to admin", { user_id: result.id });
     if (result.action === "created") log.warn("created the first admin from ADMIN_EMAIL", { user_id: result.id });
   } catch (err) {

@@ -25,8 +25,8 @@ async function sendLink(deps: Deps, user: Recipient, purpose: AccountTokenPurpos
   const seconds = ttl(deps.config);
   const { id, token, secretHash } = mintOpaque();
   const now = deps.clock();
-  const expiresAt = new Date(now + seconds * 1000).toISOString();
-  const stored = await deps.accountTokens.insert({ id, userId: user.id, purpose, email: user.email.toLowerCase(), secretHash, expiresAt }, new Date(now));
+  const expiresAt = now + seconds * 1000;
+  const stored = await deps.accountTokens.insert({ id, userId: user.id, purpose, email: user.email.toLowerCase(), secretHash, expiresAt }, now);
   if (!stored) return false;
   await deps.mailer.send(mail(user, `${deps.config.linkBaseUrl}${page}?token=${encodeURIComponent(token)}`, seconds));
   return true;

@@ -23,8 +23,8 @@ export class JwtError extends Error {
 
 export type JwtClaims = Record<string, unknown> & { exp: number; iat?: number; nbf?: number };
 
-/** Milliseconds since the epoch; injected so tests can freeze time. */
-export type Clock = () => number;
+import type { Clock } from "../clock.ts";
+export type { Clock };
 
 const MAX_TOKEN_LENGTH = 8192;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;

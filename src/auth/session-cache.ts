@@ -130,7 +130,7 @@ export class SessionCache {
       this.#freshAt = began;
       if (began - this.#prunedAt > PRUNE_EVERY_MS) {
         this.#prunedAt = began;
-        await this.#store.revocations.prune(new Date(Date.now() - RETAIN_MS));
+        await this.#store.revocations.prune(RETAIN_MS);
       }
     } catch (err) {
       if (!this.#warned && this.#now() - this.#freshAt >= this.#boundMs) {

@@ -2,7 +2,7 @@
 // a spent token seen again after the reuse window means a stolen copy, so the session ends.
 import type { LoginDevice, SessionRow, SessionStore, SessionSummary, SpendDecision } from "../store/index.ts";
 import { coarseNetwork } from "./device.ts";
-import type { Clock } from "./jwt.ts";
+import type { Clock } from "../clock.ts";
 import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
 
 /**
@@ -23,7 +23,7 @@ export type Rotation =
 /** Where a login came from: src/auth/device.ts's label (fixed words only) and the coarse address. */
 export type Client = { device: string; ip: string | null };
 
-const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+const seconds = (ms: number) => Math.floor(ms / 1000);
 
 /** A session's "last used" is kept to this: a busy session costs one write a minute, not one a request. */
 export const TOUCH_INTERVAL_MS = 60_000;
@@ -55,13 +55,12 @@ export class Sessions {
   ) {}
 
   /** A token of the session; every one carries the session's device and address, and is a use of it. */
-  private mint(user: { id: number; tokenVersion: number }, sessionId: string, authTime: string, client: { device: string | null; ip: string | null }) {
+  private mint(user: { id: number; tokenVersion: number }, sessionId: string, authTime: number, client: { device: string | null; ip: string | null }) {
     const { id, token, secretHash } = mintOpaque();
     const now = this.clock();
-    const expiresAt = new Date(now + this.ttlSeconds * 1000).toISOString();
-    const lastUsedAt = new Date(now).toISOString();
+    const expiresAt = now + this.ttlSeconds * 1000;
     this.remember(sessionId, now);
-    const row = { id, sessionId, userId: user.id, userVersion: user.tokenVersion, secretHash, expiresAt, authTime, device: client.device, ip: client.ip, lastUsedAt };
+    const row = { id, sessionId, userId: user.id, userVersion: user.tokenVersion, secretHash, expiresAt, authTime, device: client.device, ip: client.ip, lastUsedAt: now };
     return { token, row };
   }
 
@@ -77,10 +76,10 @@ export class Sessions {
    */
   async issue(user: { id: number; tokenVersion: number }, client: Client): Promise<IssuedSession | undefined> {
     const sessionId = newId();
-    const now = new Date(this.clock());
-    const { token, row } = this.mint(user, sessionId, now.toISOString(), client);
+    const now = this.clock();
+    const { token, row } = this.mint(user, sessionId, now, client);
     if (!(await this.rows.insert(row, now))) return undefined;
-    return { userId: user.id, tokenVersion: user.tokenVersion, sessionId, token, authTime: seconds(now.toISOString()) };
+    return { userId: user.id, tokenVersion: user.tokenVersion, sessionId, token, authTime: seconds(now) };
   }
 
   /** Looks a presented token up; undefined for anything not ours, with no hint why. */
@@ -100,11 +99,11 @@ export class Sessions {
    * (logout, password change, expiry), and every successor dies with its session.
    */
   private decide(row: SessionRow, mintedVersion: number, now: number): SpendDecision {
-    const live = Date.parse(row.expiresAt) > now;
+    const live = row.expiresAt > now;
     // The session was carried over a password change since we read it: the successor we minted is stale.
     if (row.userVersion !== mintedVersion) return "refuse";
     if (row.usedAt === null) return live ? "rotate" : "refuse";
-    const sinceUse = now - Date.parse(row.usedAt);
+    const sinceUse = now - row.usedAt;
     if (this.reuseSeconds > 0 && sinceUse <= this.reuseSeconds * 1000) return live ? "reuse" : "refuse";
     return "revoke";
   }
@@ -115,9 +114,9 @@ export class Sessions {
     if (!row) return { ok: false };
     const now = this.clock();
     // A session from before login times were kept counts as an old login.
-    const authTime = row.authTime ?? new Date(0).toISOString();
+    const authTime = row.authTime ?? 0;
     const next = this.mint({ id: row.userId, tokenVersion: row.userVersion }, row.sessionId, authTime, row);
-    const outcome = await this.rows.spend(row.id, next.row, new Date(now), (locked) => this.decide(locked, row.userVersion, now));
+    const outcome = await this.rows.spend(row.id, next.row, now, (locked) => this.decide(locked, row.userVersion, now));
     if (outcome === "revoke") {
       await this.rows.revoke(row.sessionId);
       return { ok: false, revoked: { userId: row.userId, sessionId: row.sessionId } };
@@ -149,13 +148,13 @@ export class Sessions {
     if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
     this.remember(sessionId, now);
     Promise.resolve()
-      .then(() => this.rows.touch(sessionId, new Date(now), new Date(now - TOUCH_INTERVAL_MS)))
+      .then(() => this.rows.touch(sessionId, now, now - TOUCH_INTERVAL_MS))
       .catch(() => this.touched.delete(sessionId));
   }
 
   /** The user's live sessions, most recently used first. */
   list(userId: number): Promise<SessionSummary[]> {
-    return this.rows.list(userId, new Date(this.clock()));
+    return this.rows.list(userId, this.clock());
   }
 
   /**
@@ -179,11 +178,11 @@ export class Sessions {
 
   /** Records a successful login's device and network; see SessionStore.rememberLogin. */
   rememberLogin(userId: number, client: Client): Promise<LoginDevice> {
-    return this.rows.rememberLogin(userId, client.device, coarseNetwork(client.ip), new Date(this.clock()), KNOWN_DEVICES);
+    return this.rows.rememberLogin(userId, client.device, coarseNetwork(client.ip), this.clock(), KNOWN_DEVICES);
   }
 
   /** Housekeeping: drops refresh tokens past their expiry. */
-  deleteExpired(now: Date): Promise<number> {
-    return this.rows.deleteExpired(now);
+  deleteExpired(): Promise<number> {
+    return this.rows.deleteExpired(this.clock());
   }
 }

@@ -36,7 +36,7 @@ export async function createAdmin(
   hash: (password: string) => Promise<string>,
   passwordMinLength: number,
   input: CreateAdminInput,
-  now: Date,
+  now: number,
 ): Promise<CreateAdminResult> {
   const email = option("email", rules.email, input.email);
   const existing = await store.userByEmail(email);

@@ -7,7 +7,7 @@ export type ImportedUser = {
   name: string;
   bio: string;
   passwordHash: string;
-  createdAt: Date;
+  createdAt: number;
   emailVerified: boolean;
 };
 
@@ -35,7 +35,7 @@ const ARGON2ID = /^\$argon2id\$v=19\$m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,3})\$([A-
 /** CSV has no null: an empty field, like a JSON null or "", means "not given". */
 const given = (value: unknown): boolean => value !== undefined && value !== null && value !== "";
 
-export function checkRow(values: Record<string, unknown>, options: { now: Date; verified: boolean }): RowVerdict {
+export function checkRow(values: Record<string, unknown>, options: { now: number; verified: boolean }): RowVerdict {
   const reasons: string[] = [];
   const apply = <T>(field: string, rule: (value: unknown) => T): T | undefined => {
     try {
@@ -111,8 +111,8 @@ function passwordHashShape(value: unknown): string {
 // the time is UTC: that is what datetime.utcnow() and SQLite's CURRENT_TIMESTAMP store.
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 
-/** A created_at from the source app: a real instant between 1970 and now. */
-function timestamp(value: unknown, now: Date): Date {
+/** A created_at from the source app (epoch ms): a real instant between 1970 and now. */
+function timestamp(value: unknown, now: number): number {
   const bad = () => new Error('must be an ISO 8601 date and time, like 2024-05-01T12:30:00Z or "2024-05-01 12:30:00"');
   if (typeof value !== "string") throw bad();
   const match = TIMESTAMP.exec(value.trim());
@@ -130,8 +130,8 @@ function timestamp(value: unknown, now: Date): Date {
     if (Number(oh) > 23 || Number(om) > 59) throw bad();
     date.setTime(date.getTime() - (sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om)) * 60_000);
   }
-  if (date.getTime() < 0 || date.getTime() > now.getTime()) throw new Error("must be between 1970 and now");
-  return date;
+  if (date.getTime() < 0 || date.getTime() > now) throw new Error("must be between 1970 and now");
+  return date.getTime();
 }
 
 /** JSON booleans, and what CSV exports write for them: true/false, t/f, 1/0, yes/no. */

@@ -3,6 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
+import type { Clock } from "../clock.ts";
 import { ConfigError } from "../config.ts";
 import type { Store } from "../store/index.ts";
 import { checkRow, KNOWN_FIELDS, type ImportedUser } from "./import-row.ts";
@@ -21,7 +22,7 @@ const BATCH_SIZE = 500;
 const EXTENSIONS: Record<string, Format> = { ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv" };
 
 /** Checks every row, and keeps the first row of each email: later ones are rejected. */
-export function planImport(rows: SourceRow[], options: { now: Date; verified: boolean }): ImportPlan {
+export function planImport(rows: SourceRow[], options: { now: number; verified: boolean }): ImportPlan {
   const plan: ImportPlan = { users: [], rejected: [] };
   const firstLine = new Map<string, number>();
   for (const row of rows) {
@@ -45,7 +46,7 @@ export function planImport(rows: SourceRow[], options: { now: Date; verified: bo
   return plan;
 }
 
-export async function importUsersCommand(args: string[], withStore: WithStore, usage: string): Promise<number> {
+export async function importUsersCommand(args: string[], withStore: WithStore, usage: string, clock: Clock): Promise<number> {
   const usageError = (message: string, withUsage = true) => {
     process.stderr.write(withUsage ? `import: ${message}\n${usage}\n` : `import: ${message}\n`);
     return 2;
@@ -75,7 +76,7 @@ export async function importUsersCommand(args: string[], withStore: WithStore, u
   const ignored = new Set(rows.flatMap((row) => ("values" in row ? Object.keys(row.values) : [])).filter((key) => !KNOWN_FIELDS.has(key)));
   if (ignored.size > 0) process.stderr.write(`import: ignoring columns this service does not keep: ${[...ignored].join(", ")}\n`);
 
-  const now = new Date();
+  const now = clock();
   const plan = planImport(rows, { now, verified: values.verified });
   let imported = 0;
   try {

@@ -3,6 +3,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig, redactUrl } from "../config.ts";
 import { PasswordHasher } from "../auth/password.ts";
+import type { Clock } from "../clock.ts";
 import { isPostgresUrl, openStore, type Store } from "../store/index.ts";
 import { openStorage } from "../wire.ts";
 import { createAdmin } from "./create-admin.ts";
@@ -29,12 +30,15 @@ const USAGE = `usage:
 
 type Command = (args: string[]) => Promise<number>;
 
+// The commands' one clock (epoch ms), handed down like the service's in src/main.ts.
+const clock: Clock = Date.now;
+
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 /** The service's own database, migrated, for commands that work on it in place. */
 async function withStore<T>(run: (store: Store, config: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { store } = await openStore(config.databaseUrl, { poolSize: 2, now: () => new Date() });
+  const { store } = await openStore(config.databaseUrl, { poolSize: 2, now: clock });
   try {
     return await run(store, config);
   } finally {
@@ -58,7 +62,7 @@ const createAdminCommand: Command = async (args) => {
         const { argon2MemoryKiB: memoryKiB, argon2TimeCost: timeCost } = config;
         const hasher = new PasswordHasher({ memoryKiB, timeCost, concurrency: 1, queueMax: 1 });
         try {
-          return await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, input, new Date());
+          return await createAdmin(store, (password) => hasher.hash(password), config.passwordMinLength, input, clock());
         } finally {
           hasher.close();
         }
@@ -88,7 +92,7 @@ const moveUpCommand: Command = async (args) => {
     return 2;
   }
   const storage = await openStorage(config, values["to-static"] ?? config.staticDir);
-  const { store } = await openStore(toDatabase, { now: () => new Date() });
+  const { store } = await openStore(toDatabase, { now: clock });
   try {
     const report = await moveUp({ fromDatabase: values["from-database"]!, fromStatic: values["from-static"]!, to: store, storage });
     print({ moved_to: redactUrl(toDatabase), ...report });
@@ -101,7 +105,7 @@ const moveUpCommand: Command = async (args) => {
 export const COMMANDS: Record<string, Command> = {
   "move-up": moveUpCommand,
   "create-admin": createAdminCommand,
-  import: (args) => importUsersCommand(args, withStore, USAGE),
+  import: (args) => importUsersCommand(args, withStore, USAGE, clock),
 };
 
 const HELP = new Set(["help", "--help", "-h"]);

@@ -36,6 +36,9 @@ const HTTP_DATE = [
 /** Seconds since the epoch: HTTP dates have no finer grain. */
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
+/** The Date header for a response sent at `now` (epoch ms). */
+export const httpDate = (now: number): string => new Date(now).toUTCString();
+
 /**
  * Last-Modified for a response sent at `now`: never later than the Date header (RFC 9110
  * §8.8.2.1), which a file written a moment ago or an S3 server's clock can otherwise produce.

@@ -57,8 +57,8 @@ export function emailChangedMail(to: { email: string }, newEmail: string): Mail 
  * A login from a device and network the account has not used lately. `device` is a label built from
  * fixed words (src/auth/device.ts) and `ip` a validated address, so nothing here is a user's text.
  */
-export function newDeviceMail(to: { email: string }, login: { device: string; ip: string | null; at: Date }): Mail {
-  const when = `${login.at.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+export function newDeviceMail(to: { email: string }, login: { device: string; ip: string | null; at: number }): Mail {
+  const when = `${new Date(login.at).toISOString().slice(0, 16).replace("T", " ")} UTC`;
   const lines = [
     "Hello,",
     "Your account was just signed in to from a device or network it has not used lately.",

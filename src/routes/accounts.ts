@@ -85,7 +85,7 @@ export async function update(req: Request, ctx: Ctx): Promise<Response> {
     ? { tokenVersion: target.tokenVersion, passwordHash: sensitive ? target.passwordHash : undefined, keepSession: acting.sessionId }
     : {};
   if (usesAdminRights) expect.actingAdmin = actor.id;
-  const updated = await store.updateAccount(target.id, changes, expect, new Date(clock()));
+  const updated = await store.updateAccount(target.id, changes, expect, clock());
   if (!updated) {
     if (isSelf) throw unauthorized("invalid_token", "The session is no longer valid.");
     throw new HttpError("not_found", "There is no user with this id.");

@@ -21,7 +21,7 @@ export async function register(req: Request, ctx: Ctx): Promise<Response> {
     "password",
   ]);
   const passwordHash = await hasher.hash(input.password!);
-  const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: new Date(clock()) });
+  const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: clock() });
   sendVerification(ctx, { id, name: input.name!, email: input.email! });
   return json({ id, message: "User registered successfully" }, 201);
 }
@@ -100,7 +100,7 @@ async function noticeDevice(ctx: Ctx, user: UserRow, client: Client): Promise<vo
     return "known" as const;
   });
   if (seen !== "new" || !config.newDeviceAlerts) return;
-  const at = new Date(clock());
+  const at = clock();
   outbox.later("new_device", ctx.requestId, () => mailer.send(newDeviceMail(user, { ...client, at })));
 }
 

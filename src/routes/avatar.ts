@@ -115,7 +115,7 @@ export async function avatar(req: Request, ctx: Ctx): Promise<Response> {
   const format = query.format ?? "svg";
   const etag = avatarTag(user, query.size, format);
   const headers = { ...common, ETag: etag };
-  if (notModified(req, { etag }, Date.now())) return new Response(null, { status: 304, headers });
+  if (notModified(req, { etag }, ctx.deps.clock())) return new Response(null, { status: 304, headers });
   let answer = generated.get(etag);
   if (answer === undefined) {
     answer = await render(user, query.size, format);

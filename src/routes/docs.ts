@@ -51,7 +51,7 @@ export async function docsAsset(req: Request, ctx: Ctx): Promise<Response> {
     "Cache-Control": `public, max-age=${YEAR}, immutable`,
   };
   if (file.gzip) headers.Vary = "Accept-Encoding";
-  if (notModified(req, { etag: file.etag }, Date.now())) return new Response(null, { status: 304, headers });
+  if (notModified(req, { etag: file.etag }, ctx.deps.clock())) return new Response(null, { status: 304, headers });
   if (file.gzip && acceptsGzip(req.headers.get("accept-encoding") ?? "")) {
     return new Response(file.gzip, { headers: { ...headers, "Content-Encoding": "gzip" } });
   }

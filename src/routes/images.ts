@@ -42,7 +42,7 @@ async function store(req: Request, ctx: Ctx, user: { id: number }): Promise<Resp
     if (reserved === undefined) throw new HttpError("not_found", "The account no longer exists.");
     const { next, current: previous, currentSet } = reserved;
     const set = await storePictureSet(storage, sweeper, user.id, next, made, currentSet, async (set) => {
-      if (!(await store.setImageVersion(user.id, next, new Date(clock()), set))) {
+      if (!(await store.setImageVersion(user.id, next, clock(), set))) {
         throw new HttpError("not_found", "The account no longer exists.");
       }
     });
@@ -66,7 +66,7 @@ export async function remove(_req: Request, ctx: Ctx): Promise<Response> {
     if (current?.imageVersion == null) throw new HttpError("not_found", "There is no profile picture.");
     // The row is the commit point: once it says "no picture" the answer is success, and the bytes
     // go now or, with storage down, through the sweeper's retries; never a dangling URL.
-    await store.setImageVersion(user.id, null, new Date(clock()));
+    await store.setImageVersion(user.id, null, clock());
     if (current.imageSet) await sweeper.discardObjects(user.id, pictureObjects(current.imageSet));
     else await sweeper.discard(user.id, current.imageVersion, undefined);
   });

@@ -17,7 +17,7 @@ async function checkLink(ctx: Ctx, token: string, purpose: AccountTokenPurpose) 
   const parts = parseOpaque(token);
   const row = parts && (await ctx.deps.accountTokens.find(parts.id));
   if (!parts || !row || !secretMatches(parts.secret, row.secretHash)) throw badLink();
-  if (row.purpose !== purpose || row.usedAt !== null || Date.parse(row.expiresAt) <= ctx.deps.clock()) throw badLink();
+  if (row.purpose !== purpose || row.usedAt !== null || row.expiresAt <= ctx.deps.clock()) throw badLink();
   return row;
 }
 
@@ -38,7 +38,7 @@ export async function resetPassword(req: Request, ctx: Ctx): Promise<Response> {
   const row = await checkLink(ctx, input.token!, "password_reset");
   const passwordHash = await hasher.hash(input.new_password!);
   // Spent here, conditionally: of two requests racing with one link, one wins.
-  const userId = await accountTokens.resetPassword(row.id, passwordHash, new Date(clock()));
+  const userId = await accountTokens.resetPassword(row.id, passwordHash, clock());
   if (userId === undefined) throw badLink();
   ctx.userId = userId;
   return json({ message: "Password changed. Every session was signed out; log in with the new password." });
@@ -47,7 +47,7 @@ export async function resetPassword(req: Request, ctx: Ctx): Promise<Response> {
 export async function verifyEmail(req: Request, ctx: Ctx): Promise<Response> {
   const { token } = parseFields(await readJson(req), { token: rules.token }, ["token"]);
   const row = await checkLink(ctx, token!, "email_verification");
-  const userId = await ctx.deps.accountTokens.verifyEmail(row.id, new Date(ctx.deps.clock()));
+  const userId = await ctx.deps.accountTokens.verifyEmail(row.id, ctx.deps.clock());
   if (userId === undefined) throw badLink();
   ctx.userId = userId;
   return json({ message: "Email address confirmed.", email: row.email, email_verified: true });

@@ -1,7 +1,7 @@
 // Serves stored profile pictures: /static/profile/<id>.jpg (the current full picture, as ever) and the
 // immutable, content-named objects of picture sets. Names are parsed strictly, so no "..", "/" or "\" gets through.
 import type { Ctx } from "../context.ts";
-import { lastModifiedHeader, notModified } from "../http/conditional.ts";
+import { httpDate, lastModifiedHeader, notModified } from "../http/conditional.ts";
 import { HttpError } from "../http/problem.ts";
 import { parseObjectName } from "../storage/index.ts";
 import { pictureObjects } from "../store/index.ts";
@@ -12,22 +12,16 @@ const FILE_NAME = /^([1-9][0-9]{0,14})\.jpg$/;
 // no expiry, as older clients expect them and as a CDN in front may cache them.
 export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
   const match = FILE_NAME.exec(ctx.params.file ?? "");
-  const user = match ? await ctx.deps.store.userById(Number(match[1])) : undefined;
-  // Only the picture the account points at now: never an orphan, never a deleted user's.
-  // A set's full JPEG, or a picture from before sets, stored as it was.
-  const image =
-    user?.imageVersion == null
-      ? undefined
-      : user.imageSet
-        ? await ctx.deps.storage.getObject(user.imageSet.full)
-        : await ctx.deps.storage.get(user.id, user.imageVersion);
+  // The row can move on (an upload, the backfill giving a legacy picture its set) between our reading
+  // it and the object, whose old version then goes: a miss reads the row once more.
+  const image = match ? ((await currentPicture(ctx, Number(match[1]))) ?? (await currentPicture(ctx, Number(match[1])))) : undefined;
   if (!image) throw new HttpError("not_found", "No such picture.");
-  // Wall time, not the injected clock: it has to agree with the Date header, set here from it.
-  const now = Date.now();
+  // One reading for the Date header and the Last-Modified capped by it.
+  const now = ctx.deps.clock();
   const headers = {
     "Content-Type": "image/jpeg",
     ETag: image.etag,
-    Date: new Date(now).toUTCString(),
+    Date: httpDate(now),
     "Last-Modified": lastModifiedHeader(image.lastModified, now),
     // Short: URLs carry ?v=<version>, and a deleted picture should not live on in caches for long.
     "Cache-Control": "public, max-age=300",
@@ -37,6 +31,16 @@ export async function profileImage(req: Request, ctx: Ctx): Promise<Response> {
     return new Response(null, { headers: { ...headers, "Content-Length": String(image.size) } });
   }
   return new Response(image.body, { headers });
+}
+
+/**
+ * Only the picture the account points at now: never an orphan, never a deleted user's. A set's full
+ * JPEG, or a picture from before sets, stored as it was.
+ */
+async function currentPicture(ctx: Ctx, id: number) {
+  const user = await ctx.deps.store.userById(id);
+  if (user?.imageVersion == null) return undefined;
+  return user.imageSet ? await ctx.deps.storage.getObject(user.imageSet.full) : await ctx.deps.storage.get(user.id, user.imageVersion);
 }
 
 // A year, and immutable: the name carries a hash of the bytes, so it never names anything else.
@@ -51,11 +55,11 @@ export async function pictureObject(req: Request, ctx: Ctx): Promise<Response> {
   const current = user?.imageSet ? pictureObjects(user.imageSet).includes(name) : false;
   const image = current ? await ctx.deps.storage.getObject(name) : undefined;
   if (!parsed || !image) throw new HttpError("not_found", "No such picture.");
-  const now = Date.now();
+  const now = ctx.deps.clock();
   const headers = {
     "Content-Type": parsed.contentType,
     ETag: image.etag, // strong: "<content hash>"
-    Date: new Date(now).toUTCString(),
+    Date: httpDate(now),
     "Last-Modified": lastModifiedHeader(image.lastModified, now),
     "Cache-Control": IMMUTABLE,
   };

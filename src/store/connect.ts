@@ -6,6 +6,8 @@ import { dirname } from "node:path";
 import { boundedPostgres } from "./bounded.ts";
 import { migrations, type Dialect, type Migration } from "./migrations/index.ts";
 import { patientSqlite, SYNC_BUSY_MS } from "./patient-sqlite.ts";
+import { stamp } from "./rows.ts";
+import type { Clock } from "../clock.ts";
 
 export type { Dialect };
 
@@ -63,7 +65,7 @@ const MIGRATION_LOCK = 727_268_001;
  * mid-migration leaves the schema at the last whole state. On PostgreSQL an advisory lock makes
  * instances that start together take turns; SQLite's write lock does the same for one file.
  */
-export async function migrate(sql: SQL, dialect: Dialect, now: () => Date): Promise<Migration[]> {
+export async function migrate(sql: SQL, dialect: Dialect, now: Clock): Promise<Migration[]> {
   return sql.begin(async (tx) => {
     if (dialect === "postgres") await tx.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
     await tx`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -77,7 +79,7 @@ export async function migrate(sql: SQL, dialect: Dialect, now: () => Date): Prom
     for (const migration of pending) {
       await tx.unsafe(migration.sql);
       await tx`INSERT INTO schema_migrations (version, name, applied_at)
-               VALUES (${migration.version}, ${migration.name}, ${now().toISOString()})`;
+               VALUES (${migration.version}, ${migration.name}, ${stamp(now())})`;
     }
     return pending;
   });

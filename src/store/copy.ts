@@ -1,14 +1,14 @@
 // Bulk writes for the operator commands: accounts imported from another app, and an installation
 // copied from SQLite into PostgreSQL (move-up). The commands decide; the SQL stays here.
 import { SQL } from "bun";
-import { bool, pictureSet, type PictureSet } from "./rows.ts";
+import { bool, stamp, pictureSet, type PictureSet } from "./rows.ts";
 import type { OpenDatabase } from "./connect.ts";
 
 /** An account from another app, already checked (src/cli/import-row.ts). */
-export type ImportedAccount = { name: string; email: string; passwordHash: string; bio: string; emailVerified: boolean; createdAt: Date };
+export type ImportedAccount = { name: string; email: string; passwordHash: string; bio: string; emailVerified: boolean; createdAt: number };
 
 /** Inserts one batch; rows whose email already has an account are left alone. Returns how many were new. */
-export async function importAccounts(sql: SQL, users: ImportedAccount[], now: Date): Promise<number> {
+export async function importAccounts(sql: SQL, users: ImportedAccount[], now: number): Promise<number> {
   const rows = users.map((user) => ({
     name: user.name,
     email: user.email,
@@ -16,8 +16,8 @@ export async function importAccounts(sql: SQL, users: ImportedAccount[], now: Da
     bio: user.bio,
     role: "user", // an import never makes an admin: create-admin does, on purpose
     email_verified: user.emailVerified,
-    created_at: user.createdAt.toISOString(),
-    updated_at: now.toISOString(),
+    created_at: stamp(user.createdAt),
+    updated_at: stamp(now),
   }));
   // No conflict target: the unique index is on lower(email), and both dialects then skip any duplicate.
   const inserted = await sql`INSERT INTO users ${sql(rows)} ON CONFLICT DO NOTHING RETURNING id`;

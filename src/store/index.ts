@@ -9,6 +9,7 @@ import type { SessionUser } from "./rows.ts";
 import { RevocationFeed } from "./revocations.ts";
 import { SessionStore } from "./sessions.ts";
 import { UserStore } from "./users.ts";
+import type { Clock } from "../clock.ts";
 
 export { isPostgresUrl, type Dialect, type OpenDatabase, type OpenOptions } from "./connect.ts";
 export { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError, StoreUnavailableError } from "./errors.ts";
@@ -28,7 +29,7 @@ export class Store extends UserStore {
   readonly revocations: RevocationFeed;
 
   constructor(db: OpenDatabase) {
-    const revocations = new RevocationFeed(db.sql);
+    const revocations = new RevocationFeed(db.sql, db.dialect);
     const announce = (revocation: Revocation) => revocations.announce(revocation);
     super(db.sql, db.dialect, announce);
     this.revocations = revocations;
@@ -47,7 +48,7 @@ export class Store extends UserStore {
   }
 
   /** The import command's batch: new accounts only, an address that has one is skipped. How many were new. */
-  importAccounts(users: ImportedAccount[], now: Date): Promise<number> {
+  importAccounts(users: ImportedAccount[], now: number): Promise<number> {
     return importAccounts(this.sql, users, now);
   }
 
@@ -63,7 +64,7 @@ export class Store extends UserStore {
  * server) queries are bounded; a migration may take longer than a request may wait, so on
  * PostgreSQL it runs on a connection of its own without the bound.
  */
-export async function openStore(url: string, options: OpenOptions & { now: () => Date }): Promise<{ store: Store; applied: Migration[] }> {
+export async function openStore(url: string, options: OpenOptions & { now: Clock }): Promise<{ store: Store; applied: Migration[] }> {
   const db = openDatabase(url, options);
   try {
     if (db.dialect === "sqlite") await configureSqlite(db.sql, options.timeoutMs !== undefined);

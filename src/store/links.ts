@@ -3,7 +3,7 @@
 import type { SQL } from "bun";
 import { falseIfUserGone } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
-import { toLinkRow, type AccountTokenPurpose, type AccountTokenRow } from "./rows.ts";
+import { stamp, toLinkRow, type AccountTokenPurpose, type AccountTokenRow } from "./rows.ts";
 import { transaction } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";
 
@@ -24,7 +24,7 @@ export class LinkStore {
    * no longer `token.email`: a link stored after a change would come back to life if the address
    * came back. On PostgreSQL the account's row is share-locked, so a change waits for us or we for it.
    */
-  async insert(token: Omit<AccountTokenRow, "usedAt">, now: Date): Promise<boolean> {
+  async insert(token: Omit<AccountTokenRow, "usedAt">, now: number): Promise<boolean> {
     return falseIfUserGone(() =>
       transaction(this.sql, async (tx) => {
         const lock = this.dialect === "postgres" ? tx`FOR SHARE` : tx``;
@@ -32,7 +32,7 @@ export class LinkStore {
         if (!user || String(user.email).toLowerCase() !== token.email.toLowerCase()) return false;
         await tx`
           INSERT INTO account_tokens (id, user_id, purpose, email, secret_hash, expires_at, created_at)
-          VALUES (${token.id}, ${token.userId}, ${token.purpose}, ${token.email}, ${token.secretHash}, ${token.expiresAt}, ${now.toISOString()})`;
+          VALUES (${token.id}, ${token.userId}, ${token.purpose}, ${token.email}, ${token.secretHash}, ${stamp(token.expiresAt)}, ${stamp(now)})`;
         return true;
       }),
     );
@@ -48,8 +48,8 @@ export class LinkStore {
    * PostgreSQL the account's row is locked first, the order every other change to an account takes
    * (user, then its tokens); spending the token first deadlocked two resets racing each other.
    */
-  private async spend(tx: SQL, id: string, purpose: AccountTokenPurpose, now: Date) {
-    const at = now.toISOString();
+  private async spend(tx: SQL, id: string, purpose: AccountTokenPurpose, now: number) {
+    const at = stamp(now);
     if (this.dialect === "postgres") {
       await tx`SELECT id FROM users WHERE id = (SELECT user_id FROM account_tokens WHERE id = ${id}) FOR UPDATE`;
     }
@@ -62,11 +62,11 @@ export class LinkStore {
   }
 
   /** Marks the address verified. The user id, or undefined if the token was not spendable. */
-  async verifyEmail(id: string, now: Date): Promise<number | undefined> {
+  async verifyEmail(id: string, now: number): Promise<number | undefined> {
     return transaction(this.sql, async (tx) => {
       const userId = await this.spend(tx, id, "email_verification", now);
       if (userId === undefined) return undefined;
-      await tx`UPDATE users SET email_verified = ${true}, updated_at = ${now.toISOString()} WHERE id = ${userId}`;
+      await tx`UPDATE users SET email_verified = ${true}, updated_at = ${stamp(now)} WHERE id = ${userId}`;
       return userId;
     }).then(this.announced);
   }
@@ -75,13 +75,13 @@ export class LinkStore {
    * Sets the new password and ends every session and every other reset link, in one transaction.
    * The link reached the account's inbox, so the address counts as verified too.
    */
-  async resetPassword(id: string, passwordHash: string, now: Date): Promise<number | undefined> {
+  async resetPassword(id: string, passwordHash: string, now: number): Promise<number | undefined> {
     return transaction(this.sql, async (tx) => {
       const userId = await this.spend(tx, id, "password_reset", now);
       if (userId === undefined) return undefined;
       await tx`
         UPDATE users SET password_hash = ${passwordHash}, token_version = token_version + 1, email_verified = ${true},
-                         updated_at = ${now.toISOString()}
+                         updated_at = ${stamp(now)}
         WHERE id = ${userId}`;
       await tx`DELETE FROM refresh_tokens WHERE user_id = ${userId}`;
       await tx`DELETE FROM account_tokens WHERE user_id = ${userId} AND purpose = 'password_reset' AND id != ${id}`;
@@ -94,8 +94,8 @@ export class LinkStore {
     return userId;
   };
 
-  async deleteExpired(now: Date): Promise<number> {
-    const rows = await this.sql`DELETE FROM account_tokens WHERE expires_at < ${now.toISOString()} RETURNING id`;
+  async deleteExpired(now: number): Promise<number> {
+    const rows = await this.sql`DELETE FROM account_tokens WHERE expires_at < ${stamp(now)} RETURNING id`;
     return rows.length;
   }
 }

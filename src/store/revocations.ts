@@ -1,6 +1,7 @@
 // The revocation feed: what changed in the rows authentication reads, so every instance's session
 // cache (src/auth/session-cache.ts) can drop them. Local writes are announced at once; others are read back.
 import type { SQL } from "bun";
+import type { Dialect } from "./migrations/index.ts";
 
 /** A user row changed or went (`user`), or a session's refresh tokens were deleted (`session`). */
 export type Revocation = { user: number; session?: undefined } | { session: string; user?: undefined };
@@ -12,7 +13,10 @@ export class RevocationFeed {
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #closing = new Set<() => void>();
 
-  constructor(private readonly sql: SQL) {}
+  constructor(
+    private readonly sql: SQL,
+    private readonly dialect: Dialect,
+  ) {}
 
   /** Hears this process's own writes, after they commit and before their response is sent. */
   listen(listener: (revocation: Revocation) => void): () => void {
@@ -51,8 +55,15 @@ export class RevocationFeed {
     );
   }
 
-  /** Drops entries written before `before`; a reader that fell this far behind clears its cache anyway. */
-  async prune(before: Date): Promise<void> {
-    await this.sql`DELETE FROM revocations WHERE at < ${before.toISOString()}`;
+  /**
+   * Drops entries older than `retainMs`; a reader that fell this far behind clears its cache anyway.
+   * Aged by the database's clock, which stamped them (the triggers' default), not by ours.
+   */
+  async prune(retainMs: number): Promise<void> {
+    if (this.dialect === "postgres") {
+      await this.sql`DELETE FROM revocations WHERE at < now() - ${Math.round(retainMs)}::int * interval '1 millisecond'`;
+    } else {
+      await this.sql`DELETE FROM revocations WHERE at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`-${retainMs / 1000} seconds`})`;
+    }
   }
 }

@@ -57,19 +57,27 @@ export type SessionRow = {
   userId: number;
   userVersion: number;
   secretHash: string;
-  expiresAt: string;
-  usedAt: string | null;
+  /** Times are epoch ms, as the clock gives them: sessions compare them with it, never show them. */
+  expiresAt: number;
+  usedAt: number | null;
   /** When the login that began the session checked the password (null for sessions from before it was kept). */
-  authTime: string | null;
+  authTime: number | null;
   /** The session's device label and client address at login (src/auth/device.ts); null for older sessions. */
   device: string | null;
   ip: string | null;
   /** When the session was last used, to the minute (null for older sessions until their next use). */
-  lastUsedAt: string | null;
+  lastUsedAt: number | null;
 };
 
 /** A session as its owner sees it in a list: one per login, whatever its refresh tokens. */
 export type SessionSummary = { id: string; createdAt: string; lastUsedAt: string; device: string | null; ip: string | null };
+
+/**
+ * A time (epoch ms, from the injected clock) as both dialects store it: an ISO 8601 UTC string, which
+ * SQLite keeps as TEXT and PostgreSQL reads into timestamptz. The only way a time goes into the database.
+ */
+export const stamp = (ms: number): string => new Date(ms).toISOString();
+const nullableStamp = (ms: number | null): string | null => (ms === null ? null : stamp(ms));
 
 // SQLite hands back the ISO strings we stored; PostgreSQL hands back Dates.
 export const iso = (value: unknown): string =>
@@ -77,6 +85,9 @@ export const iso = (value: unknown): string =>
 export const nullableNumber = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 export const nullableString = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
 export const nullableIso = (value: unknown): string | null => (value === null || value === undefined ? null : iso(value));
+// A stored time back as epoch ms, for the rows whose times are compared with the clock.
+export const epochMs = (value: unknown): number => Date.parse(iso(value));
+export const nullableEpochMs = (value: unknown): number | null => (value === null || value === undefined ? null : epochMs(value));
 // SQLite has no booleans: 0/1 there, true/false on PostgreSQL.
 export const bool = (value: unknown): boolean => value === true || Number(value) === 1;
 
@@ -106,8 +117,9 @@ export type AccountTokenRow = {
   /** The address the link went to, lower-cased. */
   email: string;
   secretHash: string;
-  expiresAt: string;
-  usedAt: string | null;
+  /** Epoch ms, compared with the clock. */
+  expiresAt: number;
+  usedAt: number | null;
 };
 export type AccountTokenPurpose = "password_reset" | "email_verification";
 
@@ -117,8 +129,8 @@ export const toLinkRow = (row: Record<string, unknown>): AccountTokenRow => ({
   purpose: row.purpose === "password_reset" ? "password_reset" : "email_verification",
   email: String(row.email),
   secretHash: String(row.secret_hash),
-  expiresAt: iso(row.expires_at),
-  usedAt: nullableIso(row.used_at),
+  expiresAt: epochMs(row.expires_at),
+  usedAt: nullableEpochMs(row.used_at),
 });
 
 export const toSessionUser = (row: Record<string, unknown>): SessionUser => ({ ...toUser(row), sessionAlive: bool(row.session_alive) });
@@ -132,12 +144,12 @@ export function toSessionRow(row: Record<string, unknown>): SessionRow {
     userId: Number(row.user_id),
     userVersion: Number(row.user_version),
     secretHash: String(row.secret_hash),
-    expiresAt: iso(row.expires_at),
-    usedAt: nullableIso(row.used_at),
-    authTime: nullableIso(row.authenticated_at),
+    expiresAt: epochMs(row.expires_at),
+    usedAt: nullableEpochMs(row.used_at),
+    authTime: nullableEpochMs(row.authenticated_at),
     device: nullableString(row.device),
     ip: nullableString(row.ip),
-    lastUsedAt: nullableIso(row.last_used_at),
+    lastUsedAt: nullableEpochMs(row.last_used_at),
   };
 }
 
@@ -149,16 +161,16 @@ export const toSessionSummary = (row: Record<string, unknown>): SessionSummary =
   ip: nullableString(row.ip),
 });
 
-export const sessionColumns = (token: Omit<SessionRow, "usedAt">, now: Date) => ({
+export const sessionColumns = (token: Omit<SessionRow, "usedAt">, now: number) => ({
   id: token.id,
   family_id: token.sessionId,
   user_id: token.userId,
   user_version: token.userVersion,
   secret_hash: token.secretHash,
-  expires_at: token.expiresAt,
-  authenticated_at: token.authTime,
+  expires_at: stamp(token.expiresAt),
+  authenticated_at: nullableStamp(token.authTime),
   device: token.device,
   ip: token.ip,
-  last_used_at: token.lastUsedAt,
-  created_at: now.toISOString(),
+  last_used_at: nullableStamp(token.lastUsedAt),
+  created_at: stamp(now),
 });

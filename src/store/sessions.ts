@@ -4,7 +4,7 @@ import type { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { falseIfUserGone, isForeignKeyViolation } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
-import { sessionColumns, toSessionRow, toSessionSummary, toSessionUser, type SessionRow, type SessionSummary, type SessionUser } from "./rows.ts";
+import { sessionColumns, stamp, toSessionRow, toSessionSummary, toSessionUser, type SessionRow, type SessionSummary, type SessionUser } from "./rows.ts";
 import { transaction } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";
 
@@ -67,7 +67,7 @@ export class SessionStore {
    * Stores a session's first token, only if the user's token version is still the one the login saw:
    * a password change or deletion that lands during the password check wins. False if it did.
    */
-  async insert(token: Omit<SessionRow, "usedAt">, now: Date): Promise<boolean> {
+  async insert(token: Omit<SessionRow, "usedAt">, now: number): Promise<boolean> {
     // The account can go between our check and our insert (PostgreSQL, READ COMMITTED).
     return falseIfUserGone(() =>
       transaction(this.sql, async (tx) => {
@@ -93,7 +93,7 @@ export class SessionStore {
    * outcome: on PostgreSQL by the row lock (on every instance), on SQLite because the first
    * statement writes, which holds the database's write lock from the start.
    */
-  async spend(id: string, next: Omit<SessionRow, "usedAt">, now: Date, decide: (row: SessionRow) => SpendDecision): Promise<SpendDecision | "gone"> {
+  async spend(id: string, next: Omit<SessionRow, "usedAt">, now: number, decide: (row: SessionRow) => SpendDecision): Promise<SpendDecision | "gone"> {
     // The successor goes in first: its foreign-key check locks the user row before any token row is
     // locked, the order an account deletion takes (user, then its tokens by cascade). The other
     // order deadlocks on PostgreSQL. Whatever does not keep it rolls back, successor and all.
@@ -111,7 +111,7 @@ export class SessionStore {
         if (!row) throw undo;
         outcome = decide(toSessionRow(row));
         if (outcome === "rotate") {
-          await tx`UPDATE refresh_tokens SET used_at = ${now.toISOString()} WHERE id = ${id} AND used_at IS NULL`;
+          await tx`UPDATE refresh_tokens SET used_at = ${stamp(now)} WHERE id = ${id} AND used_at IS NULL`;
         } else if (outcome !== "reuse") {
           throw undo;
         }
@@ -141,7 +141,7 @@ export class SessionStore {
    * The user's live sessions (a token neither spent nor expired, from since their latest password
    * change), most recently used first. A session is created when its login checked the password.
    */
-  async list(userId: number, now: Date): Promise<SessionSummary[]> {
+  async list(userId: number, now: number): Promise<SessionSummary[]> {
     const rows = await this.sql`
       SELECT refresh_tokens.family_id,
         MIN(COALESCE(refresh_tokens.authenticated_at, refresh_tokens.created_at)) AS created,
@@ -151,7 +151,7 @@ export class SessionStore {
       JOIN users ON users.id = refresh_tokens.user_id AND users.token_version = refresh_tokens.user_version
       WHERE refresh_tokens.user_id = ${userId}
       GROUP BY refresh_tokens.family_id
-      HAVING MAX(CASE WHEN refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > ${now.toISOString()} THEN 1 ELSE 0 END) = 1
+      HAVING MAX(CASE WHEN refresh_tokens.used_at IS NULL AND refresh_tokens.expires_at > ${stamp(now)} THEN 1 ELSE 0 END) = 1
       ORDER BY last_used DESC, refresh_tokens.family_id`;
     return rows.map(toSessionSummary);
   }
@@ -182,9 +182,9 @@ export class SessionStore {
   }
 
   /** Marks the session used at `now` unless it was at `since` or later; the tokens' successors inherit it. */
-  async touch(sessionId: string, now: Date, since: Date): Promise<void> {
-    await this.sql`UPDATE refresh_tokens SET last_used_at = ${now.toISOString()}
-      WHERE family_id = ${sessionId} AND (last_used_at IS NULL OR last_used_at < ${since.toISOString()})`;
+  async touch(sessionId: string, now: number, since: number): Promise<void> {
+    await this.sql`UPDATE refresh_tokens SET last_used_at = ${stamp(now)}
+      WHERE family_id = ${sessionId} AND (last_used_at IS NULL OR last_used_at < ${stamp(since)})`;
   }
 
   /**
@@ -192,8 +192,8 @@ export class SessionStore {
    * lately: only the `keep` most recently seen pairs are remembered. An account with none is on its
    * "first" login (or its first since this was kept), which has nothing to compare with.
    */
-  async rememberLogin(userId: number, device: string, network: string, now: Date, keep: number): Promise<LoginDevice> {
-    const seen = now.toISOString();
+  async rememberLogin(userId: number, device: string, network: string, now: number, keep: number): Promise<LoginDevice> {
+    const seen = stamp(now);
     // The usual login, from a pair seen before, is one statement.
     const again = await this.sql`UPDATE login_devices SET last_seen_at = ${seen}
       WHERE user_id = ${userId} AND device = ${device} AND network = ${network} RETURNING user_id`;
@@ -217,8 +217,8 @@ export class SessionStore {
     }
   }
 
-  async deleteExpired(now: Date): Promise<number> {
-    const rows = await this.sql`DELETE FROM refresh_tokens WHERE expires_at < ${now.toISOString()} RETURNING id`;
+  async deleteExpired(now: number): Promise<number> {
+    const rows = await this.sql`DELETE FROM refresh_tokens WHERE expires_at < ${stamp(now)} RETURNING id`;
     return rows.length;
   }
 

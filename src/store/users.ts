@@ -3,7 +3,7 @@
 import type { SQL } from "bun";
 import { EmailTakenError, isUniqueViolation, LastAdminError, NoLongerAdminError } from "./errors.ts";
 import type { Dialect } from "./migrations/index.ts";
-import { nullableNumber, pictureObjects, pictureSet, toUser, type PictureSet, type Role, type UserRow } from "./rows.ts";
+import { nullableNumber, stamp, pictureObjects, pictureSet, toUser, type PictureSet, type Role, type UserRow } from "./rows.ts";
 import { transaction } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";
 
@@ -29,11 +29,11 @@ export type NewUser = {
   name: string;
   email: string;
   passwordHash: string;
-  now: Date;
+  now: number;
   role?: Role;
   emailVerified?: boolean;
   /** For imported accounts: when they were created in the app they come from. */
-  createdAt?: Date;
+  createdAt?: number;
 };
 
 export class UserStore {
@@ -52,7 +52,7 @@ export class UserStore {
       const [row] = await this.sql`
         INSERT INTO users (name, email, password_hash, role, email_verified, created_at, updated_at)
         VALUES (${user.name}, ${user.email}, ${user.passwordHash}, ${user.role ?? "user"}, ${user.emailVerified ?? false},
-                ${(user.createdAt ?? user.now).toISOString()}, ${user.now.toISOString()})
+                ${stamp(user.createdAt ?? user.now)}, ${stamp(user.now)})
         RETURNING id`;
       return Number(row.id);
     } catch (err) {
@@ -132,8 +132,8 @@ export class UserStore {
    * voids any reset link in flight, and a new email every mailed link. Undefined when stale or gone.
    * Throws LastAdminError or EmailTakenError.
    */
-  async updateAccount(id: number, changes: AccountChanges, expect: Expectation, now: Date): Promise<UserRow | undefined> {
-    const at = now.toISOString();
+  async updateAccount(id: number, changes: AccountChanges, expect: Expectation, now: number): Promise<UserRow | undefined> {
+    const at = stamp(now);
     const set: Record<string, unknown> = { updated_at: at };
     if (changes.name !== undefined) set.name = changes.name;
     if (changes.email !== undefined) set.email = changes.email;
@@ -194,10 +194,10 @@ export class UserStore {
   }
 
   /** Points the row at a picture (a set, or with null at none, or at a legacy single JPEG); false if the account is gone. */
-  async setImageVersion(id: number, version: number | null, now: Date, set: PictureSet | null = null): Promise<boolean> {
+  async setImageVersion(id: number, version: number | null, now: number, set: PictureSet | null = null): Promise<boolean> {
     const json = version === null || set === null ? null : JSON.stringify(set);
     const rows = await this.sql`
-      UPDATE users SET image_version = ${version}, image_set = ${json}, updated_at = ${now.toISOString()} WHERE id = ${id} RETURNING id`.finally(() =>
+      UPDATE users SET image_version = ${version}, image_set = ${json}, updated_at = ${stamp(now)} WHERE id = ${id} RETURNING id`.finally(() =>
       this.announce({ user: id }),
     );
     return rows.length === 1;

@@ -44,7 +44,7 @@ describe("the first admin", () => {
     const me = await second.client.send("GET", "/me", { token: (await second.client.login(squatter.email, "squatter-pass")).body.access_token });
     expect(me.body.role).toBe("user");
 
-    await second.deps.store.updateAccount(squatter.id, { emailVerified: true }, {}, new Date());
+    await second.deps.store.updateAccount(squatter.id, { emailVerified: true }, {}, Date.now());
     await using third = await startServer({ DATABASE_URL: url, ADMIN_EMAIL: squatter.email, ADMIN_PASSWORD: "operator-password" });
     expect((await third.deps.store.userById(squatter.id))?.role).toBe("admin");
   });
@@ -78,8 +78,8 @@ describe("the first admin", () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toContain("never confirmed its address");
     expect((await run("--email", user.email, "--trust-unverified")).out).toMatchObject({ action: "promoted", id: user.id });
-    await fresh.deps.store.updateAccount(user.id, { role: "user" }, {}, new Date());
-    await fresh.deps.store.updateAccount(user.id, { emailVerified: true }, {}, new Date());
+    await fresh.deps.store.updateAccount(user.id, { role: "user" }, {}, Date.now());
+    await fresh.deps.store.updateAccount(user.id, { emailVerified: true }, {}, Date.now());
     expect((await run("--email", user.email)).out).toMatchObject({ action: "promoted", id: user.id });
     expect((await run("--email", user.email)).out).toMatchObject({ action: "unchanged", id: user.id });
     expect((await fresh.client.login(user.email, user.password)).status).toBe(200); // password untouched
@@ -237,8 +237,8 @@ describe("admin rights are checked when the change lands", () => {
     await as(admin.token).put(`/users/${mallory.id}`, { role: "admin" });
     await as(admin.token).put(`/users/${mallory.id}`, { role: "user" }); // demoted before her change lands
     const store = server.deps.store;
-    await expect(store.updateAccount(victim.id, { name: "Owned" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(NoLongerAdminError);
-    await expect(store.updateAccount(mallory.id, { role: "admin" }, { actingAdmin: mallory.id }, new Date())).rejects.toThrow(NoLongerAdminError);
+    await expect(store.updateAccount(victim.id, { name: "Owned" }, { actingAdmin: mallory.id }, Date.now())).rejects.toThrow(NoLongerAdminError);
+    await expect(store.updateAccount(mallory.id, { role: "admin" }, { actingAdmin: mallory.id }, Date.now())).rejects.toThrow(NoLongerAdminError);
     await expect(store.deleteUser(victim.id, mallory.id)).rejects.toThrow(NoLongerAdminError);
     expect((await store.userById(victim.id))?.name).toBe("Test User");
     expect((await store.userById(mallory.id))?.role).toBe("user");

@@ -37,7 +37,7 @@ describe("a login whose password check is overtaken", () => {
     const fresh = await server.deps.hasher.hash("new-password-2");
     const me = (await server.deps.store.userById(user.id))!;
     const sid = JSON.parse(Buffer.from(other.body.access_token.split(".")[1], "base64url").toString()).sid;
-    expect(await server.deps.store.updateAccount(user.id, { passwordHash: fresh }, { tokenVersion: me.tokenVersion, keepSession: sid }, new Date())).toBeDefined();
+    expect(await server.deps.store.updateAccount(user.id, { passwordHash: fresh }, { tokenVersion: me.tokenVersion, keepSession: sid }, Date.now())).toBeDefined();
     hold.release();
     expectProblem(await login, 401, "invalid_credentials");
   });
@@ -66,7 +66,7 @@ test("a PUT /me whose current_password check is overtaken by the owner's passwor
   const me = (await server.deps.store.userById(victim.id))!;
   const sid = JSON.parse(Buffer.from(victim.token.split(".")[1]!, "base64url").toString()).sid;
   const ownerHash = await server.deps.hasher.hash("owner-new-pass");
-  expect(await server.deps.store.updateAccount(victim.id, { passwordHash: ownerHash }, { tokenVersion: me.tokenVersion, passwordHash: me.passwordHash, keepSession: sid }, new Date())).toBeDefined();
+  expect(await server.deps.store.updateAccount(victim.id, { passwordHash: ownerHash }, { tokenVersion: me.tokenVersion, passwordHash: me.passwordHash, keepSession: sid }, Date.now())).toBeDefined();
   hold.release();
   expectProblem(await hijack, 401, "invalid_token");
   expect((await client.login(victim.email, "owner-new-pass")).status).toBe(200);

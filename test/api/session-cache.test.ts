@@ -18,7 +18,7 @@ beforeAll(async () => {
   a = await startServer({ SESSION_CACHE_BOUND_MS: String(BOUND_MS), ADMIN_EMAIL: ADMIN.email, ADMIN_PASSWORD: ADMIN.password });
   b = await startServer({ DATABASE_URL: a.deps.config.databaseUrl, SESSION_CACHE_BOUND_MS: String(BOUND_MS) });
   // What the operator commands open: a store of their own on the same database.
-  cli = (await openStore(a.deps.config.databaseUrl, { now: () => new Date() })).store;
+  cli = (await openStore(a.deps.config.databaseUrl, { now: Date.now })).store;
   admin = (await a.client.login(ADMIN.email, ADMIN.password)).body.access_token as string;
 });
 
@@ -114,7 +114,7 @@ describe("made elsewhere: refused within the bound", () => {
 
   test("a deactivation by another process (the CLI's store)", async () => {
     const user = await a.client.signUp();
-    await refusedWithin(b, user.token, () => cli.updateAccount(user.id, { disabled: true }, {}, new Date()));
+    await refusedWithin(b, user.token, () => cli.updateAccount(user.id, { disabled: true }, {}, Date.now()));
   });
 
   test("a session ended by another process", async () => {
@@ -131,4 +131,17 @@ test("SESSION_CACHE_SIZE=0: no cache, every request reads the database", async (
   const user = await server.client.signUp();
   expect(server.deps.sessionCache).toBeUndefined();
   expect(await status(server.client, user.token)).toBe(200);
+});
+
+test("the feed is aged by the database's clock, which stamped it: a service clock moved a week on prunes nothing fresh", async () => {
+  const user = await a.client.signUp();
+  await cli.updateAccount(user.id, { name: "Aged" }, {}, Date.now());
+  const mine = async () => (await cli.revocations.after(0, [])).filter((entry) => entry.user === user.id).length;
+  expect(await mine()).toBeGreaterThan(0);
+  a.clock.advance(7 * 24 * 3600);
+  await cli.revocations.prune(10 * 60_000);
+  expect(await mine()).toBeGreaterThan(0);
+  await Bun.sleep(20);
+  await cli.revocations.prune(1);
+  expect(await mine()).toBe(0);
 });

@@ -117,7 +117,7 @@ describe.each([
     const users = await Promise.all([server.client.signUp(), server.client.signUp(), server.client.signUp()]);
     for (const [i, user] of users.entries()) {
       await deps.storage.put(user.id, 3, await new Bun.Image(png(90 + i, 60)).jpeg().bytes());
-      await deps.store.setImageVersion(user.id, 3, new Date());
+      await deps.store.setImageVersion(user.id, 3, Date.now());
     }
     const before = (await server.client.send("GET", "/me", { token: users[0]!.token })).body;
     expect(before.image).toBeNull();

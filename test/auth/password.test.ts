@@ -102,7 +102,7 @@ describe("a wrong guess takes as long for an imported account as for an unknown 
   async function withImported(server: Awaited<ReturnType<typeof startServer>>) {
     const email = uniqueEmail("imported");
     const hash = await Bun.password.hash("imported-password", { algorithm: "bcrypt", cost: 10 });
-    await server.deps.store.createUser({ name: "Imported", email, passwordHash: hash, now: new Date() });
+    await server.deps.store.createUser({ name: "Imported", email, passwordHash: hash, now: Date.now() });
     return email;
   }
   const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

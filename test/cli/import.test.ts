@@ -203,7 +203,7 @@ describe("import: usage errors exit 2 before touching any database", () => {
 });
 
 describe("checkRow: what a row may hold", () => {
-  const now = new Date("2025-01-01T00:00:00Z");
+  const now = Date.parse("2025-01-01T00:00:00Z");
   const base = { email: "a@example.com", name: "A", password_hash: BCRYPT };
   const reasonsFor = (changes: Record<string, unknown>) => {
     const verdict = checkRow({ ...base, ...changes }, { now, verified: false });
@@ -211,7 +211,7 @@ describe("checkRow: what a row may hold", () => {
   };
   const createdAt = (value: string) => {
     const verdict = checkRow({ ...base, created_at: value }, { now, verified: false });
-    return "user" in verdict ? verdict.user.createdAt.toISOString() : verdict.reasons;
+    return "user" in verdict ? new Date(verdict.user.createdAt).toISOString() : verdict.reasons;
   };
 
   test("text NFC would take seconds over (issue 14.1) is refused by the API's own rules, at once", () => {

@@ -32,7 +32,7 @@ test("accounts, sessions and pictures survive the move, and a second run copies 
   const legacy = await laptop.client.signUp();
   const legacyJpeg = await new Bun.Image(png(50, 40)).jpeg().bytes();
   await laptop.deps.storage.put(legacy.id, 7, legacyJpeg);
-  await laptop.deps.store.setImageVersion(legacy.id, 7, new Date());
+  await laptop.deps.store.setImageVersion(legacy.id, 7, Date.now());
 
   const target = await freshDatabase(laptop.dir, "postgres");
   cleanups.push(() => target.drop());
