@@ -1,7 +1,7 @@
 // Races between a slow password check and a change that lands during it. The check is paused on
 // purpose (a gate around the hasher), so each interleaving happens every run, not by luck.
 import { describe, expect, test } from "bun:test";
-import { SQL } from "bun";
+import { lockTokenRow } from "../helpers/row-lock.ts";
 import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
@@ -99,26 +99,12 @@ test("a refresh and the account's deletion, queued on the same token row, both f
   await using pg = await startServer({}, { database: "postgres" });
   const user = await pg.client.signUp();
   const tokenId = user.refresh.split(".")[0]!;
-  await using holder = new SQL(pg.deps.config.databaseUrl, { max: 1 });
-  let release!: () => void;
-  let locked!: () => void;
-  const isLocked = new Promise<void>((resolve) => (locked = resolve));
-  const holding = holder.begin(async (tx) => {
-    await tx`SELECT id FROM refresh_tokens WHERE id = ${tokenId} FOR UPDATE`;
-    locked();
-    await new Promise<void>((resolve) => (release = resolve));
-  });
-  await isLocked;
+  await using lock = await lockTokenRow(pg, tokenId);
   const refreshed = pg.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
   await Bun.sleep(100); // the refresh queues first, as in the fuzzer's failing runs
   const deleted = pg.client.send("DELETE", "/me", { token: user.token });
-  for (let i = 0; i < 50; i++) {
-    const [{ waiting }] = await pg.deps.store.sql`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-    if (waiting >= 2) break;
-    await Bun.sleep(20);
-  }
-  release();
-  await holding;
+  await lock.waiters(2);
+  await lock.release();
 
   const [refresh, deletion] = await Promise.all([refreshed, deleted]);
   expect({ deletion: deletion.status, refreshOk: [200, 401].includes(refresh.status) }).toEqual({ deletion: 200, refreshOk: true });

@@ -1,8 +1,8 @@
 // The refresh-token reuse window (issue 9.11): the same token presented again within a few seconds
 // (two tabs, a retry after a lost response) continues the session; presented later, it ends it.
 import { describe, expect, test } from "bun:test";
-import { SQL } from "bun";
 import { expectProblem, serverForFile, startServer, type Client, type TestServer } from "../helpers/server.ts";
+import { lockTokenRow } from "../helpers/row-lock.ts";
 import { sendAndHangUp } from "../helpers/sockets.ts";
 
 const server = await serverForFile(); // REFRESH_TOKEN_REUSE_SECONDS at its default, 10
@@ -154,30 +154,12 @@ test("a logout racing a refresh of the same session leaves no live successor (Po
   await using pg = await startServer({}, { database: "postgres" });
   const user = await pg.client.signUp();
   const tokenId = user.refresh.split(".")[0]!;
-  await using holder = new SQL(pg.deps.config.databaseUrl, { max: 1 });
-  let release!: () => void;
-  let locked!: () => void;
-  const isLocked = new Promise<void>((resolve) => (locked = resolve));
-  const holding = holder.begin(async (tx) => {
-    await tx`SELECT id FROM refresh_tokens WHERE id = ${tokenId} FOR UPDATE`;
-    locked();
-    await new Promise<void>((resolve) => (release = resolve));
-  });
-  await isLocked;
-  const waiting = async (n: number) => {
-    for (let i = 0; i < 100; i++) {
-      const [row] = await pg.deps.store.sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-      if (row.n >= n) return;
-      await Bun.sleep(20);
-    }
-    throw new Error(`fewer than ${n} queries waited on a lock`);
-  };
+  await using lock = await lockTokenRow(pg, tokenId);
   const refreshed = refresh(pg.client, user.refresh);
-  await waiting(1);
+  await lock.waiters(1);
   const loggedOut = pg.client.send("POST", "/logout", { json: { refresh_token: user.refresh } });
-  await waiting(2);
-  release();
-  await holding;
+  await lock.waiters(2);
+  await lock.release();
   const [rotation, logout] = await Promise.all([refreshed, loggedOut]);
   expect(logout.status).toBe(204);
   expect(rotation.status).toBe(200);

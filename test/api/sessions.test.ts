@@ -1,7 +1,7 @@
 // Sessions users can see and end (issue 10 §2): the list with device, address and last use, ending
 // one at once, logout's scopes, the admin's view, and the mail on a login from a new device.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { SQL } from "bun";
+import { lockTokenRow } from "../helpers/row-lock.ts";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp.ts";
 import { expectProblem, startServer, uniqueEmail, type TestServer } from "../helpers/server.ts";
 
@@ -195,30 +195,12 @@ describe("ending a session while it refreshes leaves no live successor (PostgreS
       const user = await pg.client.signUp();
       const other = await pg.client.login(user.email, user.password);
       const sid = ((await pg.client.send("GET", "/me/sessions", { token: user.token })).body.sessions as any[]).find((s) => s.current).id;
-      await using holder = new SQL(pg.deps.config.databaseUrl, { max: 1 });
-      let release!: () => void;
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      const holding = holder.begin(async (tx) => {
-        await tx`SELECT id FROM refresh_tokens WHERE id = ${user.refresh.split(".")[0]!} FOR UPDATE`;
-        locked();
-        await new Promise<void>((resolve) => (release = resolve));
-      });
-      await isLocked;
-      const waiting = async (n: number) => {
-        for (let i = 0; i < 100; i++) {
-          const [row] = await pg.deps.store.sql`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
-          if (row.n >= n) return;
-          await Bun.sleep(20);
-        }
-        throw new Error(`fewer than ${n} queries waited on a lock`);
-      };
+      await using lock = await lockTokenRow(pg, user.refresh.split(".")[0]!);
       const refreshed = pg.client.send("POST", "/token/refresh", { json: { refresh_token: user.refresh } });
-      await waiting(1);
+      await lock.waiters(1);
       const ended = end(pg, other.body.access_token, sid);
-      await waiting(2);
-      release();
-      await holding;
+      await lock.waiters(2);
+      await lock.release();
       const [rotation, ending] = await Promise.all([refreshed, ended]);
       expect({ rotation: rotation.status, ending: ending.status }).toEqual({ rotation: 200, ending: 204 });
       expectProblem(await pg.client.send("POST", "/token/refresh", { json: { refresh_token: rotation.body.refresh_token } }), 401, "invalid_token");
