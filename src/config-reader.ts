@@ -45,6 +45,16 @@ export class Reader {
     return value as T;
   }
 
+  /** A comma-separated list of 1 to `maxCount` whole numbers from 1 to `max`, or the fallback. */
+  wholeNumbers(name: string, fallback: readonly number[], max: number, maxCount: number, what: string): readonly number[] {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const items = value.split(",").map((item) => item.trim());
+    if (items.length <= maxCount && items.every((item) => /^[1-9][0-9]*$/.test(item) && Number(item) <= max)) return items.map(Number);
+    this.problems.push(`${name} must be 1 to ${maxCount} comma-separated ${what} from 1 to ${max} (got "${value}")`);
+    return fallback;
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const value = this.raw(name)?.toLowerCase();
     if (value === undefined) return fallback;

@@ -150,16 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
     read.problems.push("JWT_ALG=EdDSA needs JWT_ED25519_KEYS or JWT_ED25519_KEYS_FILE when NODE_ENV=production");
   }
 
-  const variantSizesRaw = read.raw("IMAGE_VARIANT_SIZES");
-  let imageVariantSizes: readonly number[] = DEFAULT_VARIANT_SIZES;
-  if (variantSizesRaw !== undefined) {
-    const sizes = variantSizesRaw.split(",").map((size) => size.trim());
-    if (sizes.length <= 8 && sizes.every((size) => /^[1-9][0-9]{0,3}$/.test(size) && Number(size) <= 4096)) {
-      imageVariantSizes = validSizes(sizes.map(Number));
-    } else {
-      read.problems.push(`IMAGE_VARIANT_SIZES must be 1 to 8 comma-separated pixel sizes from 1 to 4096 (got "${variantSizesRaw}")`);
-    }
-  }
+  const imageVariantSizes = validSizes(read.wholeNumbers("IMAGE_VARIANT_SIZES", DEFAULT_VARIANT_SIZES, 4096, 8, "pixel sizes"));
 
   const corsOrigins = (read.raw("CORS_ORIGINS") ?? "")
     .split(",")

@@ -1,3 +1,5 @@
+// Types for the non-code files the service imports: SQL migrations as text, and Swagger UI's assets
+// as file paths, so the compiled binary carries them and tsc knows their shape.
 declare module "*.sql" { const text: string; export default text; }
 // Swagger UI's files, imported `with { type: "file" }`: Bun gives their path (inside a compiled
 // binary, a path in its embedded file system), read with Bun.file.
