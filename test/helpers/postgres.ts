@@ -2,10 +2,10 @@
 // cluster in a temp dir on a free loopback port, trust auth, database `test`, deleted when stopped.
 // PostgreSQL refuses to run as root, so as root it runs as the `postgres` user, or `nobody`.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chownSync, mkdtempSync, rmSync } from "node:fs";
+import { chownSync, cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export type EmbeddedPostgres = { url: string; version: string; dir: string; stop(): Promise<void> };
 
@@ -30,6 +30,17 @@ function unprivileged(): { uid: number; gid: number } | undefined {
   throw new Error("running as root and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as: set TEST_POSTGRES_URL");
 }
 
+/**
+ * The binaries where `user` may run them: in place, or, when the checkout is private to root (a
+ * `mktemp -d` clone is mode 700), copied with their libraries into `dir`, which `user` owns.
+ */
+function runnableBy(binaries: { initdb: string; postgres: string }, user: { uid: number; gid: number } | undefined, dir: string) {
+  if (!user || spawnSync(binaries.initdb, ["--version"], user).status === 0) return binaries;
+  const native = dirname(dirname(binaries.initdb));
+  cpSync(native, join(dir, "native"), { recursive: true, dereference: true });
+  return { initdb: join(dir, "native", "bin", "initdb"), postgres: join(dir, "native", "bin", "postgres") };
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().once("error", reject);
@@ -41,10 +52,10 @@ function freePort(): Promise<number> {
 }
 
 export async function startEmbeddedPostgres(): Promise<EmbeddedPostgres> {
-  const { initdb, postgres } = await postgresBinaries();
   const user = unprivileged();
   const dir = mkdtempSync(join(tmpdir(), "profile-test-postgres-"));
   if (user) chownSync(dir, user.uid, user.gid);
+  const { initdb, postgres } = runnableBy(await postgresBinaries(), user, dir);
   const data = join(dir, "data");
   const fail = (step: string, output: string) => {
     rmSync(dir, { recursive: true, force: true });
