@@ -3,6 +3,7 @@
 // That build links only NSS/NSPR/expat; the package's own copies of those are put on LD_LIBRARY_PATH.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import type { Page } from "playwright-core";
 
 export const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 
@@ -33,4 +34,14 @@ export function chromiumVersion(chromium: ChromiumBinary): string {
   });
   if (run.exitCode !== 0) throw new Error(`${chromium.source} at ${chromium.executablePath} does not start: ${run.stderr.toString().trim().slice(0, 300)}`);
   return run.stdout.toString().trim();
+}
+
+/** What a page complains about, collected as it happens: uncaught errors and console errors. */
+export function complaintsOf(page: Page): string[] {
+  const complaints: string[] = [];
+  page.on("pageerror", (err) => complaints.push(`page error: ${err.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") complaints.push(`console: ${message.text()}`);
+  });
+  return complaints;
 }

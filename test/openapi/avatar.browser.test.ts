@@ -5,7 +5,7 @@ import { chromium } from "playwright-core";
 import { avatarColour } from "../../src/images/avatar.ts";
 import { DEFAULT_VARIANT_SIZES } from "../../src/images/variants.ts";
 import { png } from "../fixtures/images.ts";
-import { findChromium } from "../helpers/chromium.ts";
+import { complaintsOf, findChromium } from "../helpers/chromium.ts";
 import { serverForFile } from "../helpers/server.ts";
 
 const CHROMIUM = await findChromium();
@@ -40,12 +40,8 @@ await context.route("**/*", (route) => {
   if (url.startsWith(`${server.url}/`) || url.startsWith(PUBLIC)) return route.continue();
   return route.abort("blockedbyclient");
 });
-const complaints: string[] = [];
 const page = await context.newPage();
-page.on("pageerror", (err) => complaints.push(`page error: ${err.message}`));
-page.on("console", (message) => {
-  if (message.type() === "error") complaints.push(`console: ${message.text()}`);
-});
+const complaints = complaintsOf(page);
 // A document of the service's own origin, so a generated avatar's pixels may be read back.
 await page.goto(`${server.url}/healthz`);
 

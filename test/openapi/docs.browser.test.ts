@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { chromium, type Page } from "playwright-core";
-import { findChromium } from "../helpers/chromium.ts";
+import { complaintsOf, findChromium } from "../helpers/chromium.ts";
 import { serverForFile, uniqueEmail } from "../helpers/server.ts";
 import { tableOperations } from "./observed.ts";
 
@@ -30,12 +30,8 @@ await context.route("**/*", (route) => {
   elsewhere.push(url);
   return route.abort("blockedbyclient");
 });
-const complaints: string[] = [];
 const page = await context.newPage();
-page.on("pageerror", (err) => complaints.push(`page error: ${err.message}`));
-page.on("console", (message) => {
-  if (message.type() === "error") complaints.push(`console: ${message.text()}`);
-});
+const complaints = complaintsOf(page);
 
 /** Expands an operation, fills its JSON body, executes it and returns the status and body shown. */
 async function tryItOut(page: Page, id: string, body: unknown): Promise<{ status: string; body: string }> {
