@@ -64,12 +64,8 @@ export class AccessTokens {
 
   /** Throws JwtError for anything but a well-formed, correctly signed, unexpired token of ours. */
   async verify(token: string): Promise<AccessClaims> {
-    const cached = this.verified.get(token);
-    if (cached) {
-      if (cached.exp > Math.floor(this.clock() / 1000)) return cached;
-      this.verified.delete(token);
-      throw new JwtError("ERR_JWT_EXPIRED", "the token has expired");
-    }
+    const remembered = this.remembered(token);
+    if (remembered) return remembered;
     let claims: JwtClaims;
     try {
       claims = await this.ring.verify(token);
@@ -95,6 +91,17 @@ export class AccessTokens {
     if (this.verified.size >= CACHE_LIMIT) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, result);
     return result;
+  }
+
+  /**
+   * The claims of a token verified before, without waiting: undefined for one not seen (verify it).
+   * Throws ERR_JWT_EXPIRED for a remembered token past its expiry.
+   */
+  remembered(token: string): AccessClaims | undefined {
+    const cached = this.verified.get(token);
+    if (cached === undefined || cached.exp > Math.floor(this.clock() / 1000)) return cached;
+    this.verified.delete(token);
+    throw new JwtError("ERR_JWT_EXPIRED", "the token has expired");
   }
 
   /** A token in the format before key rings: no kid in its header, and none of the new claims either. */

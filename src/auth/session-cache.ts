@@ -24,15 +24,15 @@ const PRUNE_EVERY_MS = 60_000;
 const MAX_GAPS = 1000;
 
 /**
- * Entries are `u<id>` → the user row (as read with a live session) and `s<sessionId>` → its user's id
- * (a session seen alive). A request is served from memory only when both are there and the feed was
+ * Entries are a user id (a number) → the user row (as read with a live session) and a session id (a
+ * string) → its user's id (a session seen alive): one map, as a number key never equals a string key. A request is served from memory only when both are there and the feed was
  * read successfully less than `boundMs` ago (measured from when that read began); otherwise it reads
  * the database as before, and stores what it read under a ticket, so a revocation that lands during
  * the read is never undone by it (src/util/lru.ts).
  */
 export class SessionCache {
   readonly #store: Store;
-  readonly #lru: LruMap<string, SessionUser | number>;
+  readonly #lru: LruMap<string | number, SessionUser | number>;
   readonly #boundMs: number;
   readonly #pollMs: number;
   readonly #log: Logger;
@@ -85,31 +85,37 @@ export class SessionCache {
     return { size: this.#lru.size, evictions: this.#lru.evictions, hits: this.#hits, misses: this.#misses, fresh: this.fresh };
   }
 
+  /**
+   * The user of a live session from memory, without waiting: undefined when it is not cached or the
+   * cache may not answer now (the request then reads through userBySession).
+   */
+  remembered(id: number, sessionId: string): SessionUser | undefined {
+    if (!this.fresh || this.#lru.get(sessionId) !== id) return undefined;
+    const user = this.#lru.get(id) as SessionUser | undefined;
+    if (user !== undefined) this.#hits++;
+    return user;
+  }
+
   /** Store.userBySession, from memory when it may be. */
   async userBySession(id: number, sessionId: string): Promise<SessionUser | undefined> {
+    const remembered = this.remembered(id, sessionId);
+    if (remembered !== undefined) return remembered;
     const fresh = this.fresh;
-    if (fresh && this.#lru.get(`s${sessionId}`) === id) {
-      const user = this.#lru.get(`u${id}`);
-      if (user !== undefined) {
-        this.#hits++;
-        return user as SessionUser;
-      }
-    }
     this.#misses++;
     const ticket = this.#lru.ticket();
     const user = await this.#store.userBySession(id, sessionId);
     // Only what lets a request in is kept: a refusal costs a read, and a flood of forged session
     // ids signed with a leaked key could otherwise push every real entry out.
     if (fresh && user?.sessionAlive && user.disabledAt === null) {
-      this.#lru.set(`u${id}`, user, ticket);
-      this.#lru.set(`s${sessionId}`, id, ticket);
+      this.#lru.set(id, user, ticket);
+      this.#lru.set(sessionId, id, ticket);
     }
     return user;
   }
 
   #drop(revocation: Revocation): void {
-    if (revocation.user !== undefined) this.#lru.invalidate(`u${revocation.user}`);
-    else this.#lru.invalidate(`s${revocation.session}`);
+    if (revocation.user !== undefined) this.#lru.invalidate(revocation.user);
+    else this.#lru.invalidate(revocation.session);
   }
 
   async #poll(): Promise<void> {

@@ -22,9 +22,10 @@ function allowedMethods(methods: Route): string[] {
 }
 
 function corsOrigin(req: Request, deps: Deps): string | undefined {
-  const origin = req.headers.get("origin");
   const allowed = deps.config.corsOrigins;
-  if (origin === null || allowed.length === 0) return undefined;
+  if (allowed.length === 0) return undefined;
+  const origin = req.headers.get("origin");
+  if (origin === null) return undefined;
   if (allowed.includes("*")) return "*";
   return allowed.includes(origin) ? origin : undefined;
 }
@@ -77,11 +78,13 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
   headers.set("X-Request-Id", ctx.requestId);
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
   const { corsOrigins } = ctx.deps.config;
-  if (corsOrigins.length > 0 && !corsOrigins.includes("*")) headers.append("Vary", "Origin");
-  const origin = corsOrigin(req, ctx.deps);
-  if (origin !== undefined) {
-    headers.set("Access-Control-Allow-Origin", origin);
-    headers.set("Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After, ETag");
+  if (corsOrigins.length > 0) {
+    if (!corsOrigins.includes("*")) headers.append("Vary", "Origin");
+    const origin = corsOrigin(req, ctx.deps);
+    if (origin !== undefined) {
+      headers.set("Access-Control-Allow-Origin", origin);
+      headers.set("Access-Control-Expose-Headers", "X-Request-Id, WWW-Authenticate, Retry-After, ETag");
+    }
   }
   const elapsedMs = performance.now() - started;
   // Bun accepts some 35 methods (PROPFIND, MKCALENDAR, …); each would add series to every route for
@@ -154,7 +157,9 @@ async function withoutBody(res: Response): Promise<Response> {
 /** The entry's limit (per client address) and access rule, then its handler. */
 async function run(entry: Entry, req: Request, ctx: Ctx): Promise<Response> {
   if (entry.limit !== undefined) await ctx.deps.limiter.take(entry.limit, ctx.ip());
-  ctx.acting = await authorize(entry.access, req, ctx);
+  // Nearly always known without waiting (src/http/auth.ts); an await would cost a turn of the queue.
+  const acting = authorize(entry.access, req, ctx);
+  ctx.acting = acting instanceof Promise ? await acting : acting;
   if (ctx.acting) ctx.deps.sessions.touch(ctx.acting.sessionId); // "last used", written at most once a minute
   return entry.handler(req, ctx);
 }

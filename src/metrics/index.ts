@@ -1,6 +1,6 @@
 // What the service counts, in one place: requests, latency, queues (hashing, images, mail), uploads,
 // rate-limit refusals and database errors. Handlers bump these; GET /metrics renders them.
-import { Counter, Gauge, Histogram, render } from "./prometheus.ts";
+import { Counter, Gauge, Histogram, render, type HistogramSeries } from "./prometheus.ts";
 
 // Seconds: 1 ms (a cached GET /me) to 10 s (an upload behind a full queue).
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -24,6 +24,7 @@ export class Metrics {
   readonly databaseErrors = new Counter("database_errors_total", "Database failures seen by requests, by kind (unavailable or query).");
   readonly mailRequests = new Counter("mail_requests_total", "Mail asked for by requests, by kind, counted before anyone looks up the address.");
   readonly mail = new Counter("mail_messages_total", "Mail messages, by result: sent, failed, or dropped because too many were on their way.");
+  private readonly requestSeries = new Map<string, Map<string, { latency: HistogramSeries; statuses: Map<number, { value: number }> }>>();
   private readonly gauges: Gauge[];
   private readonly mailQueue: Gauge;
   // When this process started: a fact about the process, not a reading of the service's clock.
@@ -40,8 +41,15 @@ export class Metrics {
   }
 
   observeRequest(route: string, method: string, status: number, seconds: number): void {
-    this.requests.inc({ route, method, status: String(status) });
-    this.latency.observe({ route, method }, seconds);
+    // Every request lands here: its series are looked up by route, method and status, not by a key built each time.
+    let methods = this.requestSeries.get(route);
+    if (!methods) this.requestSeries.set(route, (methods = new Map()));
+    let series = methods.get(method);
+    if (!series) methods.set(method, (series = { latency: this.latency.series({ route, method }), statuses: new Map() }));
+    let answered = series.statuses.get(status);
+    if (!answered) series.statuses.set(status, (answered = this.requests.series({ route, method, status: String(status) })));
+    answered.value++;
+    this.latency.record(series.latency, seconds);
   }
 
   render(view: MetricsView = "management"): string {

@@ -25,10 +25,15 @@ export class Counter implements Metric {
   ) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    this.series(labels).value += by;
+  }
+
+  /** The series for these labels, made on first use: a hot path keeps it and counts without a key. */
+  series(labels: Labels): { value: number } {
     const k = key(labels);
-    const entry = this.values.get(k);
-    if (entry) entry.value += by;
-    else this.values.set(k, { labels, value: by });
+    let entry = this.values.get(k);
+    if (!entry) this.values.set(k, (entry = { labels, value: 0 }));
+    return entry;
   }
 
   render(): string {
@@ -37,8 +42,10 @@ export class Counter implements Metric {
   }
 }
 
+export type HistogramSeries = { labels: Labels; counts: number[]; sum: number; count: number };
+
 export class Histogram implements Metric {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>();
+  private readonly all = new Map<string, HistogramSeries>();
 
   constructor(
     readonly name: string,
@@ -47,9 +54,18 @@ export class Histogram implements Metric {
   ) {}
 
   observe(labels: Labels, value: number): void {
+    this.record(this.series(labels), value);
+  }
+
+  /** The series for these labels, made on first use: a hot path keeps it and records into it. */
+  series(labels: Labels): HistogramSeries {
     const k = key(labels);
-    let s = this.series.get(k);
-    if (!s) this.series.set(k, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    let s = this.all.get(k);
+    if (!s) this.all.set(k, (s = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    return s;
+  }
+
+  record(s: HistogramSeries, value: number): void {
     // Counts per bucket, made cumulative when rendered.
     const i = this.buckets.findIndex((le) => value <= le);
     if (i >= 0) s.counts[i]!++;
@@ -59,7 +75,7 @@ export class Histogram implements Metric {
 
   render(): string {
     let out = header(this.name, this.help, "histogram");
-    for (const { labels, counts, sum, count } of this.series.values()) {
+    for (const { labels, counts, sum, count } of this.all.values()) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += counts[i]!;

@@ -142,10 +142,11 @@ export async function logout(req: Request, ctx: Ctx): Promise<Response> {
   if (refreshToken === undefined && !sentBearer(req)) throw credentialsRequired("Send the session's bearer access token or its refresh_token.");
   let session: Session | undefined;
   if (sentBearer(req)) {
-    session = await authenticate(req, ctx).catch((err) => {
-      if (refreshToken !== undefined && err instanceof HttpError && err.code === "invalid_token") return undefined;
-      throw err;
-    });
+    try {
+      session = await authenticate(req, ctx);
+    } catch (err) {
+      if (refreshToken === undefined || !(err instanceof HttpError) || err.code !== "invalid_token") throw err;
+    }
   }
   if (scope !== "local") {
     // "This session": the bearer's, else the refresh token's; neither known, nothing to end.

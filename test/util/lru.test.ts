@@ -29,6 +29,24 @@ describe("LRU behaviour", () => {
     expect(lru.evictions).toBe(0);
   });
 
+  test("a large map moves a hit back only once it has fallen a quarter behind, and keeps a key in use", () => {
+    const lru = new LruMap<number, number>(100);
+    for (let key = 0; key < 100; key++) lru.set(key, key);
+    lru.get(99); // already at the back: no move
+    lru.get(80); // 19 entries behind: stays where it is
+    expect(lru.keys().slice(-21)).toEqual(Array.from({ length: 21 }, (_, i) => 79 + i));
+    lru.get(0); // 99 behind: moved to the back
+    expect(lru.keys().at(-1)).toBe(0);
+    // A key read once every 50 new keys outlives 1,000 of them; one never read again does not.
+    for (let key = 100; key < 1100; key++) {
+      lru.set(key, key);
+      if (key % 50 === 0) expect(lru.get(0)).toBe(0);
+    }
+    expect(lru.has(0)).toBe(true);
+    expect(lru.has(80)).toBe(false);
+    expect(lru.size).toBe(100);
+  });
+
   test("undefined is a value like any other", () => {
     const lru = new LruMap<string, number | undefined>(2);
     lru.set("a", undefined);
