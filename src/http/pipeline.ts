@@ -74,9 +74,10 @@ async function refusal(req: Request, res: Response, cap: number): Promise<Respon
 
 function finish(req: Request, res: Response, ctx: Ctx, route: string, started: number): Response | Promise<Response> {
   const headers = res.headers;
-  headers.set("X-Content-Type-Options", "nosniff");
-  headers.set("X-Request-Id", ctx.requestId);
+  // Answers made by json() (src/context.ts) carry the first two already.
+  if (!headers.has("X-Content-Type-Options")) headers.set("X-Content-Type-Options", "nosniff");
   if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-store");
+  headers.set("X-Request-Id", ctx.requestId);
   const { corsOrigins } = ctx.deps.config;
   if (corsOrigins.length > 0) {
     if (!corsOrigins.includes("*")) headers.append("Vary", "Origin");
