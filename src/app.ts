@@ -13,7 +13,6 @@ import * as images from "./routes/images.ts";
 import * as links from "./routes/mailed-links.ts";
 import * as pages from "./routes/pages.ts";
 import * as service from "./routes/service.ts";
-import * as sessions from "./routes/sessions.ts";
 import * as statics from "./routes/static.ts";
 import * as users from "./routes/users.ts";
 
@@ -73,8 +72,8 @@ export const routes: RouteTable = {
   "/me": account("user", op.getMe, op.updateMe, op.deleteMe),
   "/me/upload-image": { POST: { handler: images.upload, access: "user", operation: op.uploadImage } },
   "/me/image": { DELETE: { handler: images.remove, access: "user", operation: op.deleteImage } },
-  "/me/sessions": { GET: { handler: sessions.list, access: "user", operation: op.listMySessions } },
-  "/me/sessions/:sid": { DELETE: { handler: sessions.end, access: "user", operation: op.endMySession } },
+  "/me/sessions": { GET: { handler: auth.listSessions, access: "user", operation: op.listMySessions } },
+  "/me/sessions/:sid": { DELETE: { handler: auth.endSession, access: "user", operation: op.endMySession } },
   "/password/forgot": { POST: { handler: links.forgotPassword, access: "public", limit: "forgot_ip", operation: op.forgotPassword } },
   "/password/reset": { POST: { handler: links.resetPassword, access: "public", limit: "link_ip", operation: op.resetPassword } },
   "/email/verify": { POST: { handler: links.verifyEmail, access: "public", limit: "link_ip", operation: op.verifyEmail } },
@@ -88,8 +87,8 @@ export const routes: RouteTable = {
   },
   // Public, like pictures: a 302 to the picture, or a generated default avatar.
   "/users/:id/avatar": { GET: { handler: avatar.avatar, access: "public", operation: op.userAvatar } },
-  "/users/:id/sessions": { GET: { handler: sessions.list, access: "self-or-admin", operation: op.listUserSessions } },
-  "/users/:id/sessions/:sid": { DELETE: { handler: sessions.end, access: "self-or-admin", operation: op.endUserSession } },
+  "/users/:id/sessions": { GET: { handler: auth.listSessions, access: "self-or-admin", operation: op.listUserSessions } },
+  "/users/:id/sessions/:sid": { DELETE: { handler: auth.endSession, access: "self-or-admin", operation: op.endUserSession } },
   "/static/profile/:file": { GET: { handler: statics.profileImage, access: "public", operation: op.profileImage } },
   "/static/p/:owner/:object": { GET: { handler: statics.pictureObject, access: "public", operation: op.pictureObject } },
   "/verify-email": { GET: { handler: pages.verifyEmailPage, access: "public", operation: op.verifyEmailPage } },
