@@ -6,7 +6,7 @@ import { actingOf, json, type Ctx } from "../context.ts";
 import { readMultipartFile } from "../http/body.ts";
 import { HttpError, validationFailed } from "../http/problem.ts";
 import { pictureUrl, profileImage } from "../accounts/profile.ts";
-import { storePictureSet } from "../images/store-set.ts";
+import { storePictureSet } from "../storage/sweeper.ts";
 import { pictureObjects } from "../store/index.ts";
 
 // Each upload leaves megabytes of body and pixel buffers behind, which the collector gets to late:
