@@ -3,7 +3,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { LoginDevice, SessionRow, SessionStore, SessionSummary, SpendDecision } from "../store/index.ts";
 import { coarseNetwork } from "./device.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
 
 // Opaque `id.secret` tokens (the Lucia design), for refresh tokens here and for mailed links
 // (src/accounts/mail-links.ts): the id finds the row, only a SHA-256 of the secret is stored, and

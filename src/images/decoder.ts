@@ -1,6 +1,6 @@
 // Runs one decode in a child process (this same file, run as a script) under a wall-clock budget
 // and kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 import type { VariantSet } from "./variants.ts";
 
 /** Exit codes the parent reads: 0 with the JPEG on stdout, or one of these with a codec code on stderr. */

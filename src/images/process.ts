@@ -1,6 +1,6 @@
 // Turns untrusted upload bytes into a clean JPEG, bounding each cost (bodies in flight, pixels, decode
 // work, memory, time) before paying it; re-encoding drops EXIF/GPS, ICC and bytes smuggled after the image.
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { complexity } from "./complexity.ts";
 import { decodeInChild, imageError, variantsInChild } from "./decoder.ts";

@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { boundedPostgres } from "./bounded.ts";
 import { patientSqlite, SYNC_BUSY_MS } from "./patient-sqlite.ts";
 import { stamp } from "./rows.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
 // Imported as text so a compiled binary carries them; never edit a shipped file, add the next number.
 import postgres0001 from "./migrations/postgres/0001_init.sql" with { type: "text" };
 import postgres0002 from "./migrations/postgres/0002_accounts.sql" with { type: "text" };

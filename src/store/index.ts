@@ -8,7 +8,7 @@ import type { SessionUser } from "./rows.ts";
 import { RevocationFeed } from "./revocations.ts";
 import { SessionStore } from "./sessions.ts";
 import { UserStore } from "./users.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
 
 export { isPostgresUrl, type Dialect, type OpenDatabase, type OpenOptions } from "./connect.ts";
 export { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError, StoreUnavailableError } from "./errors.ts";

@@ -1,7 +1,7 @@
 // The HTTP conventions every route shares: routing errors, the headers on every response, CORS,
 // content types, body limits, field validation and what an internal error may (not) say.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ProblemCode } from "../../src/errors.ts";
+import type { ProblemCode } from "../../src/core.ts";
 import { expectProblem, startServer, uniqueEmail, type Reply, type TestServer } from "../helpers/server.ts";
 import { closedAfter, pushBody, rawRequest } from "../helpers/sockets.ts";
 import { TEST_DB } from "../helpers/database.ts";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createServer } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
-import type { ProblemCode } from "../../src/errors.ts";
+import type { ProblemCode } from "../../src/core.ts";
 import { createLogger } from "../../src/log.ts";
 import { startMetricsListener } from "../../src/metrics/listener.ts";
 import { buildDeps } from "../../src/wire.ts";
