@@ -3,14 +3,11 @@
 import { CodedError } from "../core.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { complexity } from "./complexity.ts";
-import { decodeInChild, imageError, variantsInChild } from "./decoder.ts";
+import { decodeInChild, imageError, variantsInChild, type Encoding } from "./decoder.ts";
 import { jpegWithoutIcc, jpegWithoutMetadata, pngWithoutIcc, webpWithoutIcc } from "./metadata.ts";
 import { DEFAULT_VARIANT_SIZES, type VariantSet } from "./variants.ts";
 
-export type ImagePolicy = {
-  maxSide: number;
-  maxPixels: number;
-  quality: number;
+export type ImagePolicy = Encoding & {
   concurrency: number;
   queueMax: number;
   /** Wall-clock budget of one decode; past it the decoder is killed (422 image_too_complex). */
