@@ -1,6 +1,5 @@
-// Mailed links: a one-time token stored hashed, bound to the address it goes to, and a message
-// with a link to the front end (APP_URL) or to this service's own small pages. Called through the
-// Outbox, after the response, so no client waits on the mail server.
+// Mailed links: a one-time token stored hashed, bound to its address, in a message linking to APP_URL
+// or our own pages; sent through the Outbox after the response, so no client waits on the mail server.
 import { mintOpaque } from "../auth/session.ts";
 import type { Config } from "../config.ts";
 import type { Ctx, Deps } from "../context.ts";

@@ -1,6 +1,5 @@
-// Where mailed links land when no front end is configured (APP_URL unset): two small pages that
-// POST the token from their URL to the API. Following a link only shows a page; nothing is spent
-// until the person clicks, so mail scanners that prefetch links cannot use them up.
+// Where mailed links land without a front end (APP_URL unset): two small pages that POST their URL's
+// token to the API only when the person clicks, so mail scanners that prefetch links spend nothing.
 import { sha256 } from "../auth/session.ts";
 import type { Ctx } from "../context.ts";
 
