@@ -1,8 +1,8 @@
 // Request bodies on every route: content types, size limits enforced while reading (never buffered
 // past the limit), and multipart parsing. The conventions of every response are http.test.ts's.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { ProblemCode } from "../../src/core.ts";
-import { expectConventionHeaders, expectProblem, startServer, uniqueEmail, type Reply, type TestServer } from "../helpers/server.ts";
+import { expectConventionHeaders, expectProblem, serverForFile, uniqueEmail, type Reply } from "../helpers/server.ts";
 import { pushBody, rawRequest } from "../helpers/sockets.ts";
 
 const KiB = 1024;
@@ -64,17 +64,8 @@ async function timeToStream(bytes: number): Promise<number> {
   return performance.now() - started;
 }
 
-let server: TestServer;
-let user: Awaited<ReturnType<TestServer["client"]["signUp"]>>;
-
-beforeAll(async () => {
-  server = await startServer();
-  user = await server.client.signUp();
-});
-
-afterAll(async () => {
-  await server[Symbol.asyncDispose]();
-});
+const server = await serverForFile();
+const user = await server.client.signUp();
 
 describe("content types", () => {
   const valid = () => JSON.stringify({ name: "Typed", email: uniqueEmail("ct"), password: "password123" });

@@ -1,20 +1,11 @@
 // How connections end: a refused body is still read by Node's own clients as a status, never an
 // EPIPE, and a connection that stalls or idles is closed after IDLE_TIMEOUT_SECONDS.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startServer, type TestServer } from "../helpers/server.ts";
+import { describe, expect, test } from "bun:test";
+import { serverForFile, startServer } from "../helpers/server.ts";
 import { closedAfter } from "../helpers/sockets.ts";
 
-let server: TestServer;
-let user: Awaited<ReturnType<TestServer["client"]["signUp"]>>;
-
-beforeAll(async () => {
-  server = await startServer();
-  user = await server.client.signUp();
-});
-
-afterAll(async () => {
-  await server[Symbol.asyncDispose]();
-});
+const server = await serverForFile();
+const user = await server.client.signUp();
 
 describe("refusals that Node's own clients read (issue 9.2)", () => {
   const script = new URL("../helpers/node-refusals.mjs", import.meta.url).pathname;

@@ -1,7 +1,7 @@
 // The HTTP conventions every route shares: routing errors, the headers on every response, CORS,
 // field validation, what an internal error may (not) say, and the access log. Bodies: bodies.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { expectConventionHeaders, expectProblem, startServer, uniqueEmail, type Reply, type TestServer } from "../helpers/server.ts";
+import { expectConventionHeaders, expectProblem, serverForFile, startServer, uniqueEmail, type Reply, type TestServer } from "../helpers/server.ts";
 import { TEST_DB } from "../helpers/database.ts";
 
 const KiB = 1024;
@@ -9,17 +9,8 @@ const KiB = 1024;
 /** Names listed in a comma-separated header (Allow, Access-Control-Allow-*), upper-cased. */
 const listed = (header: string | null) => new Set((header ?? "").split(",").map((s) => s.trim().toUpperCase()).filter(Boolean));
 
-let server: TestServer;
-let user: Awaited<ReturnType<TestServer["client"]["signUp"]>>;
-
-beforeAll(async () => {
-  server = await startServer();
-  user = await server.client.signUp();
-});
-
-afterAll(async () => {
-  await server[Symbol.asyncDispose]();
-});
+const server = await serverForFile();
+const user = await server.client.signUp();
 
 describe("routing", () => {
   test.each([
