@@ -1,7 +1,7 @@
 // The dependencies every handler receives, wired once in main.ts (or a test) and passed down:
 // no handler imports a global, so tests can give each server its own database, clock and storage.
 import type { AccessTokens } from "./auth/access.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./core.ts";
 import type { PasswordHasher } from "./auth/password.ts";
 import type { Sessions } from "./auth/session.ts";
 import type { SessionCache } from "./auth/session-cache.ts";

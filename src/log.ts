@@ -1,6 +1,6 @@
 // JSON lines to stdout, one per event. Callers pass only what is safe to keep: the request log
 // names the route pattern, never the raw URL, so tokens in query strings cannot leak into it.
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./core.ts";
 
 export type LogFields = Record<string, unknown>;
 export type LogSink = (line: string) => void;

@@ -1,7 +1,7 @@
 // Entry point: read the config, build the dependencies, serve, and on SIGTERM/SIGINT stop taking
 // connections, let in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), close the database.
 import { createServer } from "./app.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./core.ts";
 import { ConfigError, loadConfig, logLevelFrom, redactUrl, type Config } from "./config.ts";
 import { isCliCommand, runCli } from "./cli/index.ts";
 import { runDecodeChild } from "./images/decoder.ts";

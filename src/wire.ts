@@ -1,7 +1,7 @@
 // Builds the service's dependencies from a Config: database (migrated), storage (reconciled),
 // hashers and token issuers. main.ts and the tests both start the service through here.
 import { AccessTokens } from "./auth/access.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock } from "./core.ts";
 import { PasswordHasher } from "./auth/password.ts";
 import { Sessions } from "./auth/session.ts";
 import { SessionCache } from "./auth/session-cache.ts";

@@ -1,7 +1,6 @@
-// Mailed links: a one-time token stored hashed, bound to the address it goes to, and a message
-// with a link to the front end (APP_URL) or to this service's own small pages. Called through the
-// Outbox, after the response, so no client waits on the mail server.
-import { mintOpaque } from "../auth/opaque.ts";
+// Mailed links: a one-time token stored hashed, bound to its address, in a message linking to APP_URL
+// or our own pages; sent through the Outbox after the response, so no client waits on the mail server.
+import { mintOpaque } from "../auth/session.ts";
 import type { Config } from "../config.ts";
 import type { Ctx, Deps } from "../context.ts";
 import type { Mail } from "../mail/mailer.ts";

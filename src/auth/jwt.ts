@@ -23,7 +23,7 @@ export class JwtError extends Error {
 
 export type JwtClaims = Record<string, unknown> & { exp: number; iat?: number; nbf?: number };
 
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
 export type { Clock };
 
 const MAX_TOKEN_LENGTH = 8192;

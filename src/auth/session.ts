@@ -1,9 +1,38 @@
 // Sessions, the whole design in one file: a login starts one; its refresh tokens rotate on use, and
 // a spent token seen again after the reuse window means a stolen copy, so the session ends.
+import { timingSafeEqual } from "node:crypto";
 import type { LoginDevice, SessionRow, SessionStore, SessionSummary, SpendDecision } from "../store/index.ts";
 import { coarseNetwork } from "./device.ts";
-import type { Clock } from "../clock.ts";
-import { mintOpaque, newId, parseOpaque, secretMatches } from "./opaque.ts";
+import type { Clock } from "../core.ts";
+
+// Opaque `id.secret` tokens (the Lucia design), for refresh tokens here and for mailed links
+// (src/accounts/mail-links.ts): the id finds the row, only a SHA-256 of the secret is stored, and
+// the check is constant-time.
+const randomPart = (bytes: number): string => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
+export const sha256 = (text: string): Buffer => Buffer.from(new Bun.CryptoHasher("sha256").update(text).digest());
+const TOKEN_SHAPE = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+/** 16 random bytes in base64url: a session's id, and the id half of an opaque token. */
+export const newId = (): string => randomPart(16);
+
+/** A fresh token: give `token` to the client, store `id` and `secretHash`. */
+export function mintOpaque(): { id: string; token: string; secretHash: string } {
+  const id = newId();
+  const secret = randomPart(32);
+  return { id, token: `${id}.${secret}`, secretHash: sha256(secret).toString("hex") };
+}
+
+/** The id and secret of a well-shaped token; undefined for anything else. */
+export function parseOpaque(token: string): { id: string; secret: string } | undefined {
+  const shape = TOKEN_SHAPE.exec(token);
+  return shape ? { id: shape[1]!, secret: shape[2]! } : undefined;
+}
+
+export function secretMatches(secret: string, secretHash: string): boolean {
+  const stored = Buffer.from(secretHash, "hex");
+  const presented = sha256(secret);
+  return stored.length === presented.length && timingSafeEqual(presented, stored);
+}
 
 /**
  * A session as login and refresh hand it out. `tokenVersion` is the user's current one: rotation

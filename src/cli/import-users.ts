@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
 import { ConfigError } from "../config.ts";
 import type { Store } from "../store/index.ts";
 import { checkRow, KNOWN_FIELDS, type ImportedUser } from "./import-row.ts";

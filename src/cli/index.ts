@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig, redactUrl } from "../config.ts";
 import { PasswordHasher } from "../auth/password.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
 import { isPostgresUrl, openStore, type Store } from "../store/index.ts";
 import { openStorage } from "../wire.ts";
 import { createAdmin } from "./create-admin.ts";

@@ -5,7 +5,7 @@ import { JwtError } from "../auth/jwt.ts";
 import type { Ctx } from "../context.ts";
 import type { SessionUser, UserRow } from "../store/index.ts";
 import { credentialsRequired, HttpError, unauthorized } from "./problem.ts";
-import type { Access } from "./route.ts";
+import type { Access } from "../app.ts";
 
 /** `authTime`: when this session's login checked the password (epoch seconds). */
 export type Session = { user: UserRow; sessionId: string; authTime: number };

@@ -7,7 +7,7 @@ import { describeError } from "../log.ts";
 import { authorize } from "./auth.ts";
 import { discardBody } from "./body.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
-import type { Entry, Route } from "./route.ts";
+import type { Entry, Route } from "../app.ts";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const METRIC_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);

@@ -1,8 +1,8 @@
 // One error type for everything a client may see, turned into RFC 9457 problem+json at one boundary.
 // The internal cause travels with the error for the log only; it never reaches the response.
-import { CodedError, type ErrorOptions, type FieldError, type ProblemCode } from "../errors.ts";
+import { CodedError, type ErrorOptions, type FieldError, type ProblemCode } from "../core.ts";
 
-export type { FieldError, ProblemCode } from "../errors.ts";
+export type { FieldError, ProblemCode } from "../core.ts";
 
 // Exported for the OpenAPI document, which lists every problem type from this table.
 export const TITLES: Readonly<Record<ProblemCode, readonly [status: number, title: string]>> = {

@@ -3,11 +3,10 @@
 import type { Logger } from "../log.ts";
 import { describeError } from "../log.ts";
 import type { ImageStorage } from "../storage/index.ts";
-import type { PictureSweeper } from "../storage/sweeper.ts";
+import { storePictureSet, type PictureSweeper } from "../storage/sweeper.ts";
 import type { Store } from "../store/index.ts";
 import type { KeyedMutex } from "../util/semaphore.ts";
 import type { ImageProcessor } from "./process.ts";
-import { storePictureSet } from "./store-set.ts";
 
 export type BackfillDeps = {
   store: Store;

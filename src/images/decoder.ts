@@ -1,16 +1,20 @@
 // Runs one decode in a child process (this same file, run as a script) under a wall-clock budget
 // and kills it past that: the one way to stop a codec busy with a kind of bomb no pre-check knows.
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 import type { VariantSet } from "./variants.ts";
 
 /** Exit codes the parent reads: 0 with the JPEG on stdout, or one of these with a codec code on stderr. */
 export const DECODE_FAILED = 3;
 export const DECODE_OVERTIME = 4;
 
-export type DecodeArgs = {
-  maxPixels: number;
-  maxSide: number;
-  quality: number;
+/** How a picture is re-encoded: at most `maxPixels` decoded, the longest side capped at `maxSide`, JPEG at `quality`. */
+export type Encoding = { maxPixels: number; maxSide: number; quality: number };
+
+/** The source decoded once (EXIF orientation applied), its longest side capped, as JPEG: the profile picture, and a set's full size. */
+export const cappedJpeg = (source: Uint8Array, { maxPixels, maxSide, quality }: Encoding) =>
+  new Bun.Image(source, { maxPixels, autoOrient: true }).resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true }).jpeg({ quality });
+
+export type DecodeArgs = Encoding & {
   budgetMs: number;
   /** Square variant sides: when present the child writes a whole variant set (variants.ts), not one JPEG. */
   variants?: number[];
@@ -79,7 +83,7 @@ export function imageError(err: unknown): unknown {
 // only by killing it (issue 9.1): it reads one image on stdin and writes the profile JPEG on stdout.
 /** Runs one decode from stdin to stdout; arguments come as one JSON argv entry. */
 export async function runDecodeChild(argv: string[]): Promise<number> {
-  const { maxPixels, maxSide, quality, budgetMs, variants } = JSON.parse(argv.at(-1)!) as DecodeArgs;
+  const { budgetMs, variants, ...encoding } = JSON.parse(argv.at(-1)!) as DecodeArgs;
   // Should the parent be gone, its timer is too: the decode still ends here, on this one.
   setTimeout(() => process.exit(DECODE_OVERTIME), budgetMs + 1000).unref();
   const input = await Bun.stdin.bytes();
@@ -87,14 +91,10 @@ export async function runDecodeChild(argv: string[]): Promise<number> {
     if (variants) {
       // Loaded only here, so the single-JPEG decode starts no slower than before.
       const { encodeVariantSet, makeVariants } = await import("./variants.ts");
-      await Bun.write(Bun.stdout, encodeVariantSet(await makeVariants(input, { maxPixels, maxSide, quality, sizes: variants })));
+      await Bun.write(Bun.stdout, encodeVariantSet(await makeVariants(input, { ...encoding, sizes: variants })));
       return 0;
     }
-    const jpeg = await new Bun.Image(input, { maxPixels, autoOrient: true })
-      .resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true })
-      .jpeg({ quality })
-      .bytes();
-    await Bun.write(Bun.stdout, jpeg);
+    await Bun.write(Bun.stdout, await cappedJpeg(input, encoding).bytes());
     return 0;
   } catch (err) {
     process.stderr.write(String((err as { code?: unknown } | null)?.code ?? "ERR_UNKNOWN"));

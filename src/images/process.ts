@@ -1,16 +1,13 @@
 // Turns untrusted upload bytes into a clean JPEG, bounding each cost (bodies in flight, pixels, decode
 // work, memory, time) before paying it; re-encoding drops EXIF/GPS, ICC and bytes smuggled after the image.
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 import { Semaphore } from "../util/semaphore.ts";
 import { complexity } from "./complexity.ts";
-import { decodeInChild, imageError, variantsInChild } from "./decoder.ts";
+import { decodeInChild, imageError, variantsInChild, type Encoding } from "./decoder.ts";
 import { jpegWithoutIcc, jpegWithoutMetadata, pngWithoutIcc, webpWithoutIcc } from "./metadata.ts";
 import { DEFAULT_VARIANT_SIZES, type VariantSet } from "./variants.ts";
 
-export type ImagePolicy = {
-  maxSide: number;
-  maxPixels: number;
-  quality: number;
+export type ImagePolicy = Encoding & {
   concurrency: number;
   queueMax: number;
   /** Wall-clock budget of one decode; past it the decoder is killed (422 image_too_complex). */

@@ -1,6 +1,5 @@
-// Centre-crops a PNG made by Bun.Image to a square, by hand: Bun.Image (1.4.5) resizes, rotates and
-// flips but cannot crop, and the square avatar variants must be cropped, not squashed (issue 11.1).
-// The square goes back to Bun.Image as a BMP: no deflate, no checksums, so the crop costs a memcpy.
+// Centre-crops a PNG made by Bun.Image to a square, by hand: Bun.Image (1.4.5) cannot crop, and square
+// variants must be cropped, not squashed. It goes back as a BMP (no deflate), so the crop is a memcpy.
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 // Channels per colour type, 8-bit only: grey, RGB, grey+alpha, RGBA. Bun.Image writes RGBA.

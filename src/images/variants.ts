@@ -1,5 +1,6 @@
 // Makes a profile picture's whole set of stored objects at upload, inside the decode child: the cleaned
 // full-size JPEG, square centre-cropped WebP and JPEG variants, and a ThumbHash placeholder (issue 11).
+import { cappedJpeg, type Encoding } from "./decoder.ts";
 import { jpegWithoutMetadata } from "./metadata.ts";
 import { centreSquareBmp, decodePng } from "./square.ts";
 
@@ -10,14 +11,8 @@ import { centreSquareBmp, decodePng } from "./square.ts";
  */
 export const DEFAULT_VARIANT_SIZES: readonly number[] = Object.freeze([64, 128, 256]);
 
-export type VariantOptions = {
-  maxPixels: number;
-  /** Longest side of the full-size JPEG, as for today's single re-encode. */
-  maxSide: number;
-  quality: number;
-  /** Square sides in pixels; DEFAULT_VARIANT_SIZES when absent. */
-  sizes?: readonly number[];
-};
+/** The full-size JPEG is encoded as the single profile JPEG is (decoder.ts); `sizes`: DEFAULT_VARIANT_SIZES when absent. */
+export type VariantOptions = Encoding & { sizes?: readonly number[] };
 
 export type ImageFormat = "jpeg" | "webp";
 
@@ -79,10 +74,8 @@ export function validSizes(sizes: readonly number[]): number[] {
  */
 export async function makeVariants(source: Uint8Array, options: VariantOptions): Promise<VariantSet> {
   const sizes = validSizes(options.sizes ?? DEFAULT_VARIANT_SIZES);
-  const { maxPixels, maxSide, quality } = options;
-  const decoded = new Bun.Image(source, { maxPixels, autoOrient: true })
-    .resize(maxSide, maxSide, { fit: "inside", withoutEnlargement: true })
-    .jpeg({ quality });
+  const { quality } = options;
+  const decoded = cappedJpeg(source, options);
   const full = stored("jpeg", await decoded.bytes());
   const { width, height } = decoded;
 

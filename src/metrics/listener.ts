@@ -1,7 +1,7 @@
 // The management listener: GET /metrics on its own port (METRICS_PORT, 9464) and address
 // (METRICS_HOST, loopback), so the full figures never share a port with the public API.
 import type { Server } from "bun";
-import { secretMatches, sha256 } from "../auth/opaque.ts";
+import { secretMatches, sha256 } from "../auth/session.ts";
 import type { Deps } from "../context.ts";
 import { describeError } from "../log.ts";
 

@@ -1,7 +1,6 @@
 // The OpenAPI 3.1 document served at GET /openapi.json, built by walking the route table in
 // src/app.ts: each entry carries its operation, so a route cannot exist without its description.
-import { routes } from "../app.ts";
-import { isAlias, resolve, type Entry } from "../http/route.ts";
+import { isAlias, resolve, routes, type Entry } from "../app.ts";
 import { PROBLEM_HEADERS, problems, problemSchemas } from "./problems.ts";
 import { schemas, type Json, type SchemaLimits } from "./schemas.ts";
 import { ASSET_NAMES } from "./swagger-ui.ts";

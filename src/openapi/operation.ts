@@ -38,6 +38,25 @@ export function operation({ summary, description, tag, optionalToken, parameters
   };
 }
 
+/** What differs between an account operation's two routes; `body` and `ok` override the shared ones. */
+type Side = Pick<Spec, "summary" | "description"> & Partial<Pick<Spec, "body" | "ok">>;
+
+/**
+ * An operation on one account, written once for its two routes and keyed by both ids: on /me (tag
+ * "me") the caller's own, so besides `codes` only the token or the database can fail it; on
+ * /users/{id} (tag "users") its owner's or an admin's, so also forbidden and not_found.
+ */
+export function onAccount<const M extends string, const U extends string>(
+  ids: [M, U],
+  { me, user, codes, ...shared }: Omit<Spec, "summary" | "description" | "tag" | "ok"> & { ok?: Spec["ok"]; me: Side; user: Side },
+): Record<M | U, ReturnType<typeof operation>> {
+  const side = (words: Side) => ({ ...shared, ...words, ok: words.ok ?? shared.ok ?? {} });
+  return {
+    [ids[0]]: operation({ ...side(me), tag: "me", codes: [...codes, ...SIGNED_IN, ...DATABASE] }),
+    [ids[1]]: operation({ ...side(user), tag: "users", codes: [...ON_AN_ACCOUNT, ...codes] }),
+  } as Record<M | U, ReturnType<typeof operation>>;
+}
+
 export const json = (schema: string, example?: Json, types = ["application/json"]): Json => ({
   required: true,
   content: Object.fromEntries(types.map((type) => [type, { schema: ref(schema), ...(example ? { example } : {}) }])),

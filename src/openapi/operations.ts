@@ -1,6 +1,6 @@
 // One OpenAPI operation per handler: what it reads, what it answers, and which problem codes it
 // may send (their statuses come from TITLES). Route table entries (src/app.ts) name them.
-import { DATABASE, HASHING, JSON_BODY, LIMITED, ON_AN_ACCOUNT, SIGNED_IN, answer, json, message, operation, withIds } from "./operation.ts";
+import { DATABASE, HASHING, JSON_BODY, LIMITED, SIGNED_IN, answer, json, message, onAccount, operation, withIds } from "./operation.ts";
 import { pictureOperations } from "./operations-pictures.ts";
 import { serviceOperations } from "./operations-service.ts";
 
@@ -45,39 +45,44 @@ export const operations = {
       ok: { 204: { description: "Logged out" } },
       codes: [...JSON_BODY, ...SIGNED_IN, ...DATABASE],
     }),
-    getMe: operation({
-      summary: "Your profile",
-      tag: "me",
-      ok: { 200: answer("Your profile", "Profile") },
-      codes: [...SIGNED_IN, ...DATABASE],
+    ...onAccount(["getMe", "getUser"], {
+      me: { summary: "Your profile", ok: { 200: answer("Your profile", "Profile") } },
+      user: { summary: "Read an account (its owner or an admin)", ok: { 200: answer("The account", "Profile") } },
+      codes: [],
     }),
-    updateMe: operation({
-      summary: "Change your profile, email or password",
-      tag: "me",
-      body: json("AccountUpdate", { name: "Johnny", bio: "Hello!" }),
+    ...onAccount(["updateMe", "updateUser"], {
+      me: { summary: "Change your profile, email or password", body: json("AccountUpdate", { name: "Johnny", bio: "Hello!" }) },
+      user: { summary: "Change an account (its owner or an admin)", body: json("AccountUpdate", { name: "Johnny" }) },
       ok: { 200: answer("Updated", "ProfileUpdated") },
-      codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "email_taken", "last_admin", ...LIMITED, ...HASHING, ...DATABASE],
+      codes: [...JSON_BODY, "forbidden", "email_taken", "last_admin", ...LIMITED, ...HASHING],
     }),
-    deleteMe: operation({
-      summary: "Delete your account and picture",
-      tag: "me",
+    ...onAccount(["deleteMe", "deleteUser"], {
+      me: { summary: "Delete your account and picture" },
+      user: { summary: "Delete an account (its owner or an admin)" },
       body: { ...json("DeleteAccountRequest"), required: false },
       ok: { 200: message("Deleted") },
-      codes: [...JSON_BODY, ...SIGNED_IN, "forbidden", "last_admin", ...LIMITED, ...HASHING, ...DATABASE],
+      codes: [...JSON_BODY, "forbidden", "last_admin", ...LIMITED, ...HASHING],
     }),
-    listMySessions: operation({
-      summary: "Your live sessions",
-      description: "One per login: its device (from the User-Agent), address and last use; `current` marks the one asking.",
-      tag: "me",
-      ok: { 200: answer("Your sessions", "SessionList") },
-      codes: [...SIGNED_IN, ...DATABASE],
+    ...onAccount(["listMySessions", "listUserSessions"], {
+      me: {
+        summary: "Your live sessions",
+        description: "One per login: its device (from the User-Agent), address and last use; `current` marks the one asking.",
+        ok: { 200: answer("Your sessions", "SessionList") },
+      },
+      user: { summary: "An account's live sessions (its owner or an admin)", ok: { 200: answer("The account's sessions", "SessionList") } },
+      codes: [],
     }),
-    endMySession: operation({
-      summary: "End one of your sessions",
-      description: "Its refresh token and access tokens stop working at once. An id that is not one of your sessions is 404.",
-      tag: "me",
+    ...onAccount(["endMySession", "endUserSession"], {
+      me: {
+        summary: "End one of your sessions",
+        description: "Its refresh token and access tokens stop working at once. An id that is not one of your sessions is 404.",
+      },
+      user: {
+        summary: "End one of an account's sessions (its owner or an admin)",
+        description: "Its refresh token and access tokens stop working at once. An id that is not one of the account's sessions is 404.",
+      },
       ok: { 204: { description: "Ended" } },
-      codes: [...SIGNED_IN, "not_found", ...DATABASE],
+      codes: ["not_found"],
     }),
     forgotPassword: operation({
       summary: "Mail a password-reset link",
@@ -121,39 +126,6 @@ export const operations = {
       ],
       ok: { 200: answer("Newest first", "UserPage") },
       codes: ["validation_failed", ...SIGNED_IN, "forbidden", ...DATABASE],
-    }),
-    getUser: operation({
-      summary: "Read an account (its owner or an admin)",
-      tag: "users",
-      ok: { 200: answer("The account", "Profile") },
-      codes: ON_AN_ACCOUNT,
-    }),
-    updateUser: operation({
-      summary: "Change an account (its owner or an admin)",
-      tag: "users",
-      body: json("AccountUpdate", { name: "Johnny" }),
-      ok: { 200: answer("Updated", "ProfileUpdated") },
-      codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "email_taken", "last_admin", ...LIMITED, ...HASHING],
-    }),
-    deleteUser: operation({
-      summary: "Delete an account (its owner or an admin)",
-      tag: "users",
-      body: { ...json("DeleteAccountRequest"), required: false },
-      ok: { 200: message("Deleted") },
-      codes: [...JSON_BODY, ...ON_AN_ACCOUNT, "last_admin", ...LIMITED, ...HASHING],
-    }),
-    listUserSessions: operation({
-      summary: "An account's live sessions (its owner or an admin)",
-      tag: "users",
-      ok: { 200: answer("The account's sessions", "SessionList") },
-      codes: ON_AN_ACCOUNT,
-    }),
-    endUserSession: operation({
-      summary: "End one of an account's sessions (its owner or an admin)",
-      description: "Its refresh token and access tokens stop working at once. An id that is not one of the account's sessions is 404.",
-      tag: "users",
-      ok: { 204: { description: "Ended" } },
-      codes: ON_AN_ACCOUNT,
     }),
   }),
   ...pictureOperations,

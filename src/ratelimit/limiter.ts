@@ -1,7 +1,7 @@
 // The named limits and how a request meets them: per client network (an IPv6 /64), per account.
 // Over a limit is a 429 with Retry-After and RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
 import { isIPv4, isIPv6 } from "node:net";
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 import type { Counters } from "./counters.ts";
 
 export type Limit = { max: number; windowSeconds: number };

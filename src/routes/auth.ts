@@ -1,7 +1,7 @@
-// Registration, login, token refresh and logout: the routes that hand out and take back credentials.
-// Every login failure looks the same from outside, and an unknown email still pays for a hash check.
+// Registration, login, token refresh, logout, and the sessions they make, seen and ended: the routes
+// that hand out and take back credentials. Every login failure looks the same from outside.
 import { sendVerification } from "../accounts/mail-links.ts";
-import { json, type Ctx } from "../context.ts";
+import { actingOf, json, type Ctx } from "../context.ts";
 import { authenticate, sentBearer, type Session } from "../http/auth.ts";
 import { JSON_LIMIT_BYTES, readJson, readJsonOrForm, readLimited } from "../http/body.ts";
 import { credentialsRequired, HttpError, unauthorized, validationFailed } from "../http/problem.ts";
@@ -9,7 +9,7 @@ import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import { coarseIp, deviceLabel } from "../auth/device.ts";
 import type { Client, IssuedSession } from "../auth/session.ts";
 import { newDeviceMail } from "../mail/messages.ts";
-import type { UserRow } from "../store/index.ts";
+import type { SessionSummary, UserRow } from "../store/index.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
 export async function register(req: Request, ctx: Ctx): Promise<Response> {
@@ -57,6 +57,7 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   }
   // Only failures count against the account (src/ratelimit/password-guard.ts), so its owner
   // logging in is never what locks it.
+  // An unknown email still pays for a hash check, so timing tells nothing either.
   const user = await guardPasswordCheck(limiter, email, ctx.ip(), async () => {
     const checking = performance.now();
     const found = await store.userByEmail(email);
@@ -156,5 +157,36 @@ export async function logout(req: Request, ctx: Ctx): Promise<Response> {
   }
   if (session) await sessions.end(session.sessionId);
   if (refreshToken !== undefined) await sessions.revoke(refreshToken);
+  return new Response(null, { status: 204 });
+}
+
+// Session ids are 16 random bytes in base64url (src/auth/session.ts newId).
+const SESSION_ID = /^[A-Za-z0-9_-]{22}$/;
+
+const sessionWire = (session: SessionSummary, current: string) => ({
+  id: session.id,
+  created_at: session.createdAt,
+  last_used_at: session.lastUsedAt,
+  device: session.device,
+  ip: session.ip,
+  current: session.id === current,
+});
+
+/** GET /me/sessions, GET /users/:id/sessions: the account's live sessions, most recently used first. */
+export async function listSessions(_req: Request, ctx: Ctx): Promise<Response> {
+  const { target, sessionId } = actingOf(ctx);
+  const sessions = await ctx.deps.sessions.list(target.id);
+  return json({ sessions: sessions.map((session) => sessionWire(session, sessionId)) });
+}
+
+/**
+ * DELETE /me/sessions/:sid, DELETE /users/:id/sessions/:sid: ends one session of the account. An id
+ * that is not one of the account's sessions is 404, whoever's it is: an id says nothing about others.
+ */
+export async function endSession(_req: Request, ctx: Ctx): Promise<Response> {
+  const { target } = actingOf(ctx);
+  const sid = ctx.params.sid ?? "";
+  const ended = SESSION_ID.test(sid) && (await ctx.deps.sessions.endOwned(target.id, sid));
+  if (!ended) throw new HttpError("not_found", "There is no session with this id.");
   return new Response(null, { status: 204 });
 }

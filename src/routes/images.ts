@@ -1,12 +1,10 @@
-// Upload and removal of a profile picture: one's own (/me/…) or, for its owner or an admin, any
-// user's (/users/{id}/profile-picture). The body is authenticated (by the pipeline) and given one of a
-// bounded number of places before it is read, refused past the size limit while reading, made into a
-// set of variants under time, memory and concurrency bounds, then stored.
+// Upload and removal of a profile picture, one's own (/me/…) or, for its owner or an admin, any user's:
+// the body waits for a bounded place, is read under the size limit, made into variants under bounds, stored.
 import { actingOf, json, type Ctx } from "../context.ts";
 import { readMultipartFile } from "../http/body.ts";
 import { HttpError, validationFailed } from "../http/problem.ts";
 import { pictureUrl, profileImage } from "../accounts/profile.ts";
-import { storePictureSet } from "../images/store-set.ts";
+import { storePictureSet } from "../storage/sweeper.ts";
 import { pictureObjects } from "../store/index.ts";
 
 // Each upload leaves megabytes of body and pixel buffers behind, which the collector gets to late:

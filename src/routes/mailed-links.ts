@@ -1,8 +1,7 @@
-// Forgotten passwords and email verification: the routes behind the links we mail. Requests that
-// name an address answer the same whether or not an account has it, and do the lookup after
-// answering (src/accounts/mail-links.ts), so neither the body nor the timing tells.
+// Forgotten passwords and email verification, the routes behind the links we mail. A request naming an
+// address answers alike whether an account has it, looking it up after answering: no body or timing tells.
 import { sendPasswordReset, sendVerification, sendVerificationTo } from "../accounts/mail-links.ts";
-import { parseOpaque, secretMatches } from "../auth/opaque.ts";
+import { parseOpaque, secretMatches } from "../auth/session.ts";
 import { json, type Ctx } from "../context.ts";
 import type { AccountTokenPurpose } from "../store/index.ts";
 import { authenticate } from "../http/auth.ts";

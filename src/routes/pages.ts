@@ -1,7 +1,6 @@
-// Where mailed links land when no front end is configured (APP_URL unset): two small pages that
-// POST the token from their URL to the API. Following a link only shows a page; nothing is spent
-// until the person clicks, so mail scanners that prefetch links cannot use them up.
-import { sha256 } from "../auth/opaque.ts";
+// Where mailed links land without a front end (APP_URL unset): two small pages that POST their URL's
+// token to the API only when the person clicks, so mail scanners that prefetch links spend nothing.
+import { sha256 } from "../auth/session.ts";
 import type { Ctx } from "../context.ts";
 
 const STYLE = "body{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}input,button{font:inherit;padding:.4rem;margin:.3rem 0;width:100%}";

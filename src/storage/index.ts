@@ -1,6 +1,6 @@
 // What the app needs from a place that keeps profile pictures: local files (the default) or an
 // S3-compatible bucket. Both drivers pass one shared test suite (test/storage/storage.test.ts).
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 
 export type StoredImage = { body: Blob; size: number; etag: string; lastModified: number };
 

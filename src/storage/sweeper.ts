@@ -1,6 +1,8 @@
-// Removes pictures the database no longer points at, while the service runs: a removal that fails
-// is retried with backoff, and a periodic pass catches what a crash or another instance left behind.
+// Keeps stored pictures in step with the rows: a new set is stored whole before its row points at it,
+// and what no row points at goes (a failed removal retried with backoff, a periodic pass for the rest).
+import { storedObjects, objectName, storedSet, type VariantSet } from "../images/variants.ts";
 import { describeError, type Logger } from "../log.ts";
+import { pictureObjects, type PictureSet } from "../store/index.ts";
 import type { KeyedMutex } from "../util/semaphore.ts";
 import type { CurrentObjects, CurrentVersions, ImageStorage } from "./index.ts";
 
@@ -180,4 +182,37 @@ export class PictureSweeper {
     }, delayMs);
     this.passTimer.unref();
   }
+}
+
+/**
+ * The one order of a new picture set, for uploads and the backfill: stores every object of `made`
+ * (each write atomic), then runs `commit` (the row update), so no row points at a missing object. If a write
+ * or the commit fails, the objects written are discarded, except those the current set also has (the
+ * same picture uploaded again makes the same names). On success the previous set's objects go, save
+ * those the new one shares. Call it inside the user's image lock. Returns the stored set.
+ */
+export async function storePictureSet(
+  storage: ImageStorage,
+  sweeper: PictureSweeper,
+  userId: number,
+  version: number,
+  made: VariantSet,
+  currentSet: PictureSet | null,
+  commit: (set: PictureSet) => Promise<void>,
+): Promise<PictureSet> {
+  const set: PictureSet = { version, ...storedSet(made, userId) };
+  const names = pictureObjects(set);
+  const current = currentSet ? pictureObjects(currentSet) : [];
+  try {
+    // All settled before deciding: a write still running must not land after its clean-up.
+    const writes = await Promise.allSettled(storedObjects(made).map((o) => storage.putObject(objectName(userId, o), o.bytes, o.contentType)));
+    const failed = writes.find((w): w is PromiseRejectedResult => w.status === "rejected");
+    if (failed) throw failed.reason;
+    await commit(set);
+  } catch (err) {
+    await sweeper.discardObjects(userId, names, current);
+    throw err;
+  }
+  await sweeper.discardObjects(userId, current, names);
+  return set;
 }

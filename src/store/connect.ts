@@ -4,12 +4,37 @@ import { SQL } from "bun";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { boundedPostgres } from "./bounded.ts";
-import { migrations, type Dialect, type Migration } from "./migrations/index.ts";
 import { patientSqlite, SYNC_BUSY_MS } from "./patient-sqlite.ts";
 import { stamp } from "./rows.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
+// Imported as text so a compiled binary carries them; never edit a shipped file, add the next number.
+import postgres0001 from "./migrations/postgres/0001_init.sql" with { type: "text" };
+import postgres0002 from "./migrations/postgres/0002_accounts.sql" with { type: "text" };
+import postgres0003 from "./migrations/postgres/0003_sessions.sql" with { type: "text" };
+import postgres0004 from "./migrations/postgres/0004_image_sets.sql" with { type: "text" };
+import postgres0005 from "./migrations/postgres/0005_revocations.sql" with { type: "text" };
+import sqlite0001 from "./migrations/sqlite/0001_init.sql" with { type: "text" };
+import sqlite0002 from "./migrations/sqlite/0002_accounts.sql" with { type: "text" };
+import sqlite0003 from "./migrations/sqlite/0003_sessions.sql" with { type: "text" };
+import sqlite0004 from "./migrations/sqlite/0004_image_sets.sql" with { type: "text" };
+import sqlite0005 from "./migrations/sqlite/0005_revocations.sql" with { type: "text" };
 
-export type { Dialect };
+export type Dialect = "sqlite" | "postgres";
+export type Migration = { version: number; name: string; sql: string };
+
+// The append-only list of schema changes: version n is the nth name, with one file per dialect.
+const MIGRATION_NAMES = ["init", "accounts", "sessions", "image_sets", "revocations"] as const;
+const MIGRATION_FILES: Record<Dialect, readonly string[]> = {
+  sqlite: [sqlite0001, sqlite0002, sqlite0003, sqlite0004, sqlite0005],
+  postgres: [postgres0001, postgres0002, postgres0003, postgres0004, postgres0005],
+};
+
+/** Each dialect's migrations in order, numbered from 1. */
+export function migrations(dialect: Dialect): Migration[] {
+  const files = MIGRATION_FILES[dialect];
+  if (files.length !== MIGRATION_NAMES.length) throw new TypeError(`${dialect}: ${files.length} migration files for ${MIGRATION_NAMES.length} names`);
+  return MIGRATION_NAMES.map((name, i) => ({ version: i + 1, name, sql: files[i]! }));
+}
 
 /** An open database; `file` is the SQLite file (not for :memory:), for the hot-path reader. */
 export type OpenDatabase = { sql: SQL; dialect: Dialect; file?: string };
@@ -75,7 +100,7 @@ export async function migrate(sql: SQL, dialect: Dialect, now: Clock): Promise<M
     )`;
     const rows: Array<{ version: number | string }> = await tx`SELECT version FROM schema_migrations`;
     const applied = new Set(rows.map((row) => Number(row.version)));
-    const pending = migrations[dialect].filter((m) => !applied.has(m.version));
+    const pending = migrations(dialect).filter((m) => !applied.has(m.version));
     for (const migration of pending) {
       await tx.unsafe(migration.sql);
       await tx`INSERT INTO schema_migrations (version, name, applied_at)

@@ -1,6 +1,6 @@
 // The store's failures as coded errors (src/errors.ts), and the sniffing of driver errors behind
 // them: SQLite and PostgreSQL say the same things differently, and callers should not care which.
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 
 export class EmailTakenError extends CodedError {
   constructor() {

@@ -2,14 +2,13 @@
 // the one way to open it, migrated, used by the server (src/wire.ts) and the operator commands alike.
 import { importAccounts, type ImportedAccount } from "./copy.ts";
 import { LinkStore } from "./links.ts";
-import { configureSqlite, migrate, openDatabase, type OpenDatabase, type OpenOptions } from "./connect.ts";
-import type { Migration } from "./migrations/index.ts";
+import { configureSqlite, migrate, openDatabase, type Migration, type OpenDatabase, type OpenOptions } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";
 import type { SessionUser } from "./rows.ts";
 import { RevocationFeed } from "./revocations.ts";
 import { SessionStore } from "./sessions.ts";
 import { UserStore } from "./users.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../core.ts";
 
 export { isPostgresUrl, type Dialect, type OpenDatabase, type OpenOptions } from "./connect.ts";
 export { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError, StoreUnavailableError } from "./errors.ts";

@@ -2,7 +2,7 @@
 // the address it was sent to; spending one is a conditional UPDATE, so it works exactly once.
 import type { SQL } from "bun";
 import { falseIfUserGone } from "./errors.ts";
-import type { Dialect } from "./migrations/index.ts";
+import type { Dialect } from "./connect.ts";
 import { stamp, toLinkRow, type AccountTokenPurpose, type AccountTokenRow } from "./rows.ts";
 import { transaction } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";

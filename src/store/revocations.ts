@@ -1,7 +1,7 @@
 // The revocation feed: what changed in the rows authentication reads, so every instance's session
 // cache (src/auth/session-cache.ts) can drop them. Local writes are announced at once; others are read back.
 import type { SQL } from "bun";
-import type { Dialect } from "./migrations/index.ts";
+import type { Dialect } from "./connect.ts";
 
 /** A user row changed or went (`user`), or a session's refresh tokens were deleted (`session`). */
 export type Revocation = { user: number; session?: undefined } | { session: string; user?: undefined };

@@ -3,7 +3,7 @@
 import type { SQL } from "bun";
 import { Database } from "bun:sqlite";
 import { falseIfUserGone, isForeignKeyViolation } from "./errors.ts";
-import type { Dialect } from "./migrations/index.ts";
+import type { Dialect } from "./connect.ts";
 import { sessionColumns, stamp, toSessionRow, toSessionSummary, toSessionUser, type SessionRow, type SessionSummary, type SessionUser } from "./rows.ts";
 import { transaction } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";

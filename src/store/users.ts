@@ -2,7 +2,7 @@
 // race (the last admin, a password changed meanwhile) checks its condition in the same transaction.
 import type { SQL } from "bun";
 import { EmailTakenError, isUniqueViolation, LastAdminError, NoLongerAdminError } from "./errors.ts";
-import type { Dialect } from "./migrations/index.ts";
+import type { Dialect } from "./connect.ts";
 import { nullableNumber, stamp, pictureObjects, pictureSet, toUser, type PictureSet, type Role, type UserRow } from "./rows.ts";
 import { transaction } from "./connect.ts";
 import type { Revocation } from "./revocations.ts";

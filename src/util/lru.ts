@@ -1,6 +1,6 @@
 // A bounded least-recently-used map in O(1) per operation (a Map keeps insertion order), with load tickets
 // so a cache of revocable things never stores a value read before the thing was revoked.
-//
+
 // The race it closes: a request reads a session from the store, a revocation then invalidates the cache,
 // and only afterwards the slow request stores what it read. Take a ticket before the read and pass it to set():
 // a set whose ticket predates an invalidation of that key (or a clear) is refused.

@@ -1,6 +1,6 @@
 // Bounds concurrent work. Semaphore: expensive jobs (hashing, decoding, weighed by memory) behind a
 // bounded wait line, so a flood gets a fast "busy", not ever-growing memory; KeyedMutex: one per key.
-import { CodedError } from "../errors.ts";
+import { CodedError } from "../core.ts";
 
 /** The wait line is full: clients see 503 server_busy with Retry-After, and may simply try again. */
 export class QueueFullError extends CodedError {

@@ -1,8 +1,7 @@
 // The route table's access rules, as a client meets them: every entry that is not public answers
 // 401 without a token, and 403 to a signed-in user where it wants an admin or another's account.
 import { describe, expect, test } from "bun:test";
-import { routes } from "../../src/app.ts";
-import { resolve } from "../../src/http/route.ts";
+import { resolve, routes } from "../../src/app.ts";
 import { serverForFile } from "../helpers/server.ts";
 
 const server = await serverForFile();

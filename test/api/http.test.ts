@@ -1,90 +1,16 @@
 // The HTTP conventions every route shares: routing errors, the headers on every response, CORS,
-// content types, body limits, field validation and what an internal error may (not) say.
+// field validation, what an internal error may (not) say, and the access log. Bodies: bodies.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { ProblemCode } from "../../src/errors.ts";
-import { expectProblem, startServer, uniqueEmail, type Reply, type TestServer } from "../helpers/server.ts";
-import { closedAfter, pushBody, rawRequest } from "../helpers/sockets.ts";
+import { expectConventionHeaders, expectProblem, serverForFile, startServer, uniqueEmail, type Reply, type TestServer } from "../helpers/server.ts";
 import { TEST_DB } from "../helpers/database.ts";
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
-const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Names listed in a comma-separated header (Allow, Access-Control-Allow-*), upper-cased. */
 const listed = (header: string | null) => new Set((header ?? "").split(",").map((s) => s.trim().toUpperCase()).filter(Boolean));
 
-function expectConventionHeaders(headers: Headers) {
-  expect(headers.get("x-content-type-options")).toBe("nosniff");
-  expect(headers.get("x-request-id")).toMatch(SANE_ID);
-}
-
-/** Encodes a FormData body the way fetch would, and returns it with its Content-Type. */
-async function multipart(form: FormData): Promise<{ body: Uint8Array; contentType: string }> {
-  const response = new Response(form);
-  // Read the header first: Bun drops the generated multipart Content-Type once the body is consumed.
-  const contentType = response.headers.get("content-type")!;
-  return { body: new Uint8Array(await response.arrayBuffer()), contentType };
-}
-
-/**
- * A request body that is produced lazily, chunk by chunk, only as fast as the connection pulls it,
- * never holding more than one chunk. `enqueued()` says how much the server made us produce.
- */
-function lazyBody(total: number, prefix: Uint8Array = new Uint8Array(0), chunkSize = 64 * KiB) {
-  const chunk = new Uint8Array(chunkSize).fill(0x41);
-  let enqueued = 0;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (enqueued === 0 && prefix.byteLength > 0) {
-          enqueued += prefix.byteLength;
-          controller.enqueue(prefix);
-          return;
-        }
-        if (enqueued >= total) {
-          controller.close();
-          return;
-        }
-        const next = Math.min(chunkSize, total - enqueued);
-        enqueued += next;
-        controller.enqueue(next === chunkSize ? chunk : chunk.subarray(0, next));
-      },
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, enqueued: () => enqueued };
-}
-
-/** How long this machine takes to stream `bytes` through fetch to a server that just drains it. */
-async function timeToStream(bytes: number): Promise<number> {
-  using sink = Bun.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    maxRequestBodySize: bytes * 2,
-    async fetch(req) {
-      let n = 0;
-      for await (const chunk of req.body!) n += chunk.byteLength;
-      return new Response(String(n));
-    },
-  });
-  const started = performance.now();
-  const res = await fetch(`http://127.0.0.1:${sink.port}/`, { method: "POST", body: lazyBody(bytes).stream, duplex: "half", signal: AbortSignal.timeout(30_000) });
-  expect(await res.text()).toBe(String(bytes));
-  return performance.now() - started;
-}
-
-let server: TestServer;
-let user: Awaited<ReturnType<TestServer["client"]["signUp"]>>;
-
-beforeAll(async () => {
-  server = await startServer();
-  user = await server.client.signUp();
-});
-
-afterAll(async () => {
-  await server[Symbol.asyncDispose]();
-});
+const server = await serverForFile();
+const user = await server.client.signUp();
 
 describe("routing", () => {
   test.each([
@@ -258,200 +184,6 @@ describe("CORS when CORS_ORIGINS is not set", () => {
   });
 });
 
-describe("content types", () => {
-  const valid = () => JSON.stringify({ name: "Typed", email: uniqueEmail("ct"), password: "password123" });
-
-  test.each<[string, number, ProblemCode, () => Promise<Reply>]>([
-    ["/register as text/plain", 415, "unsupported_media_type", () => server.client.send("POST", "/register", { body: valid(), headers: { "Content-Type": "text/plain" } })],
-    ["/register with no Content-Type", 415, "unsupported_media_type", () => server.client.send("POST", "/register", { body: new TextEncoder().encode(valid()) })],
-    ["/register as form data", 415, "unsupported_media_type", () => server.client.send("POST", "/register", { body: new URLSearchParams({ name: "x" }) })],
-    ["/register with invalid JSON", 400, "bad_request", () => server.client.send("POST", "/register", { body: '{"name": ', headers: { "Content-Type": "application/json" } })],
-    ["/register with invalid UTF-8", 400, "bad_request", () => server.client.send("POST", "/register", { body: new Uint8Array([0x22, 0xff, 0x22]), headers: { "Content-Type": "application/json" } })],
-    ["/register with a JSON array", 422, "validation_failed", () => server.client.send("POST", "/register", { json: [{ name: "x" }] })],
-    ["/register with a JSON string", 422, "validation_failed", () => server.client.send("POST", "/register", { json: "name" })],
-    ["/register with JSON null", 422, "validation_failed", () => server.client.send("POST", "/register", { body: "null", headers: { "Content-Type": "application/json" } })],
-    ["/me/upload-image with a JSON body", 415, "unsupported_media_type", () => server.client.send("POST", "/me/upload-image", { token: user.token, json: { image: "x" } })],
-  ])("%s → %d %s", async (_, status, code, send) => {
-    expectProblem(await send(), status, code);
-  });
-
-  test("/register accepts application/json with a charset parameter", async () => {
-    const reply = await server.client.send("POST", "/register", { body: valid(), headers: { "Content-Type": "application/json; charset=utf-8" } });
-    expect(reply.status).toBe(201);
-  });
-
-  test("/login accepts the OAuth2 password form (username + password) → 200 with tokens", async () => {
-    const reply = await server.client.send("POST", "/login", {
-      body: new URLSearchParams({ grant_type: "password", username: user.email, password: user.password }),
-    });
-    expect(reply.raw.headers.get("content-type")).toContain("application/json");
-    expect(reply.status).toBe(200);
-    expect(reply.body.token_type).toBe("bearer");
-    expect(typeof reply.body.access_token).toBe("string");
-    const me = await server.client.send("GET", "/me", { token: reply.body.access_token });
-    expect(me.body.email).toBe(user.email);
-  });
-
-  test("/login with the form and a wrong password → 401, like JSON", async () => {
-    const reply = await server.client.send("POST", "/login", { body: new URLSearchParams({ username: user.email, password: "wrong-password" }) });
-    expectProblem(reply, 401, "invalid_credentials");
-  });
-});
-
-describe("body limits", () => {
-  const jsonOf = (bytes: number) => `{"name":"${"n".repeat(bytes - 11)}"}`;
-
-  test("a JSON body of exactly 64 KiB is read (and judged on its fields), one byte more → 413", async () => {
-    expect(jsonOf(64 * KiB)).toHaveLength(64 * KiB);
-    const atLimit = await server.client.send("POST", "/register", { body: jsonOf(64 * KiB), headers: { "Content-Type": "application/json" } });
-    expectProblem(atLimit, 422, "validation_failed");
-    const over = await server.client.send("POST", "/register", { body: jsonOf(64 * KiB + 1), headers: { "Content-Type": "application/json" } });
-    expectProblem(over, 413, "payload_too_large");
-  });
-
-  test("a JSON body over 64 KiB with Content-Length → 413 problem+json", async () => {
-    const reply = await server.client.send("POST", "/register", { body: jsonOf(100 * KiB), headers: { "Content-Type": "application/json" } });
-    expectProblem(reply, 413, "payload_too_large");
-    expectConventionHeaders(reply.headers);
-  });
-
-  test("a JSON body over 64 KiB streamed without Content-Length → 413 problem+json", async () => {
-    const body = lazyBody(200 * KiB, new TextEncoder().encode('{"name":"'), 16 * KiB);
-    const res = await fetch(`${server.url}/register`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: body.stream,
-      duplex: "half",
-      signal: AbortSignal.timeout(10_000),
-    });
-    const reply: Reply = { status: res.status, headers: res.headers, body: await res.json(), raw: res };
-    expectProblem(reply, 413, "payload_too_large");
-  });
-
-  test("a small JSON body streamed without Content-Length is read normally → 201", async () => {
-    const json = new TextEncoder().encode(JSON.stringify({ name: "Streamed", email: uniqueEmail("stream"), password: "password123" }));
-    const res = await fetch(`${server.url}/register`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: new ReadableStream({
-        start(controller) {
-          controller.enqueue(json.subarray(0, 10));
-          controller.enqueue(json.subarray(10));
-          controller.close();
-        },
-      }),
-      duplex: "half",
-      signal: AbortSignal.timeout(10_000),
-    });
-    expect(res.status).toBe(201);
-  });
-
-  const uploadHead = (declared: number, requestId = "limit-1") => [
-    "POST /me/upload-image HTTP/1.1",
-    "Host: test",
-    `Authorization: Bearer ${user.token}`,
-    "Content-Type: multipart/form-data; boundary=XyZ",
-    `Content-Length: ${declared}`,
-    `X-Request-Id: ${requestId}`,
-  ];
-  const partHead = '--XyZ\r\nContent-Disposition: form-data; name="image"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n';
-  const declaredSizes: Array<[string, number]> = [
-    ["6 MiB", 6 * MiB],
-    ["100 MiB", 100 * MiB],
-    ["1 GiB", GiB],
-  ];
-
-  test.each(declaredSizes)("an upload declaring Content-Length %s is refused with 413 at once, before its body is sent", async (_, declared) => {
-    const reply = await rawRequest(server.url, uploadHead(declared), partHead);
-    expect(reply.status).toBe(413);
-    // Only the head and the part header were sent: a refusal that waited for the body would time out.
-    expect(reply.elapsedMs).toBeLessThan(1000);
-  });
-
-  test.each(declaredSizes)("the 413 for a declared %s upload is problem+json with nosniff and the X-Request-Id", async (_, declared) => {
-    const reply = await rawRequest(server.url, uploadHead(declared, "declared-big"), partHead);
-    expect(reply.status).toBe(413);
-    expect(reply.headers.get("content-type")).toStartWith("application/problem+json");
-    expect(JSON.parse(reply.body).status).toBe(413);
-    expect(reply.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(reply.headers.get("x-request-id")).toBe("declared-big");
-  });
-
-  test("a streamed 1 GiB upload is refused with 413 long before 1 GiB is sent", async () => {
-    // The yardstick: how long this machine needs to push 64 MiB (×16 = 1 GiB) to a server that reads it all.
-    const oneGiBMs = (await timeToStream(64 * MiB)) * 16;
-
-    const body = lazyBody(GiB, new TextEncoder().encode(partHead));
-    const started = performance.now();
-    let res: Response;
-    try {
-      res = await fetch(`${server.url}/me/upload-image`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${user.token}`, "Content-Type": "multipart/form-data; boundary=XyZ" },
-        body: body.stream,
-        duplex: "half",
-        signal: AbortSignal.timeout(20_000),
-      });
-    } catch (err) {
-      throw new Error(
-        `fetch failed instead of answering 413 after ${Math.round(performance.now() - started)} ms and ${body.enqueued()} bytes produced: ${String(err)}`,
-      );
-    }
-    const elapsed = performance.now() - started;
-    const reply: Reply = { status: res.status, headers: res.headers, body: await res.json(), raw: res };
-
-    expectProblem(reply, 413, "payload_too_large");
-    expect(elapsed).toBeLessThan(oneGiBMs / 4);
-    // The upload limit is 5 MiB (+16 KiB of multipart room); a server that read on would pull far more.
-    expect(body.enqueued()).toBeLessThan(32 * MiB);
-    // And the connection it abandoned does not poison the next requests.
-    for (let i = 0; i < 3; i++) expect((await server.client.send("GET", "/me", { token: user.token })).status).toBe(200);
-  });
-
-  test.each([["chunked"], ["content-length"]] as const)(
-    "a client that keeps sending 1 GiB (%s) after the 413 is cut off, not read to the end",
-    async (framing) => {
-      const head = ["POST /me/upload-image HTTP/1.1", "Host: test", `Authorization: Bearer ${user.token}`, "Content-Type: multipart/form-data; boundary=XyZ"];
-      const { written, status } = await pushBody(server.url, head, partHead, GiB, framing);
-      // Closing a socket with unread input makes the kernel send a reset, which may discard the 413
-      // before this client reads it (TCP, not the service): a 413 or nothing, but never another answer.
-      // (NaN: no answer; toContain compares with ===, which NaN never passes, hence the explicit test.)
-      expect(status === 413 || Number.isNaN(status)).toBe(true);
-      // fetch stops sending once answered; this client does not, so only the server can stop it.
-      expect(written).toBeLessThan(64 * MiB);
-    },
-  );
-});
-
-describe("multipart", () => {
-  const upload = (body: NonNullable<RequestInit["body"]>, contentType: string) =>
-    server.client.send("POST", "/me/upload-image", { token: user.token, body, headers: { "Content-Type": contentType } });
-  const imageForm = () => {
-    const form = new FormData();
-    form.append("image", new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], { type: "image/jpeg" }), "a.jpg");
-    return form;
-  };
-
-  test.each<[string, () => Promise<Reply>]>([
-    ["a body that does not match the boundary", async () => upload((await multipart(imageForm())).body, "multipart/form-data; boundary=not-the-one")],
-    ["no boundary parameter", async () => upload((await multipart(imageForm())).body, "multipart/form-data")],
-    ["a body that is not multipart at all", () => upload("hello", "multipart/form-data; boundary=abc")],
-    ["a missing closing delimiter", () => upload('--abc\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n\r\nxyz', "multipart/form-data; boundary=abc")],
-    ["a part without Content-Disposition", () => upload("--abc\r\nContent-Type: image/jpeg\r\n\r\nxyz\r\n--abc--\r\n", "multipart/form-data; boundary=abc")],
-  ])("%s → 400 bad_request", async (_, send) => {
-    expectProblem(await send(), 400, "bad_request");
-  });
-
-  test("a well-formed form without an `image` field → 422 naming image", async () => {
-    const form = new FormData();
-    form.append("avatar", new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], { type: "image/jpeg" }), "a.jpg");
-    form.append("note", "hello");
-    const { body, contentType } = await multipart(form);
-    const problem = expectProblem(await upload(body, contentType), 422, "validation_failed");
-    expect(problem.errors.map((e: { field: string }) => e.field)).toEqual(["image"]);
-  });
-});
-
 describe("validation", () => {
   const fieldsOf = (problem: { errors?: Array<{ field: string; message: string }> }) => (problem.errors ?? []).map((e) => e.field).sort();
 
@@ -524,34 +256,6 @@ describe("internal errors never leak", () => {
   });
 });
 
-describe("refusals that Node's own clients read (issue 9.2)", () => {
-  const script = new URL("../helpers/node-refusals.mjs", import.meta.url).pathname;
-  const MB = 1_000_000;
-  // [what, method, path, bytes, content type, token, status]
-  const cases = (): Array<[string, string, string, number, string, string, number]> => [
-    ["a 6 MB upload", "POST", "/me/upload-image", 6 * MB, "multipart/form-data; boundary=XyZ", user.token, 413],
-    ["a 147 KB upload with a bad token", "POST", "/me/upload-image", 147_000, "multipart/form-data; boundary=XyZ", "not-a-token", 401],
-    ["6 MB of JSON to /register", "POST", "/register", 6 * MB, "application/json", "", 413],
-  ];
-
-  for (const client of ["fetch", "http", "chunked"] as const) {
-    test(`Node ${client}: each of 10 attempts reads the status, never EPIPE`, async () => {
-      for (const [what, method, path, bytes, type, token, status] of cases()) {
-        const node = Bun.spawn(["/usr/bin/node", script, server.url, client, method, path, String(bytes), type, token, "10"], { stdout: "pipe", stderr: "pipe" });
-        const [out, err, code] = await Promise.all([new Response(node.stdout).text(), new Response(node.stderr).text(), node.exited]);
-        expect({ what, code, err }).toEqual({ what, code: 0, err: "" });
-        expect({ what, seen: JSON.parse(out) }).toEqual({ what, seen: Array(10).fill(status) });
-      }
-    }, 60_000);
-  }
-
-  test("after a refused body of known length the connection stays usable (keep-alive, no close)", async () => {
-    const reply = await server.client.send("POST", "/me/upload-image", { token: "not-a-token", body: new Uint8Array(147_000), headers: { "Content-Type": "multipart/form-data; boundary=XyZ" } });
-    expect(reply.status).toBe(401);
-    expect(reply.headers.get("connection")).not.toBe("close");
-  });
-});
-
 describe("the access log names the client (issue 14.12)", () => {
   const requestLine = (logs: string[], id: string) => logs.map((line) => JSON.parse(line)).find((line) => line.msg === "request" && line.request_id === id);
 
@@ -570,23 +274,4 @@ describe("the access log names the client (issue 14.12)", () => {
     await proxied.client.send("GET", "/healthz", { headers: { "X-Request-Id": "ip-proxied", "X-Forwarded-For": "198.51.100.7, 203.0.113.9" } });
     expect(requestLine(proxied.logs, "ip-proxied")).toMatchObject({ ip: "203.0.113.9" });
   });
-});
-
-describe("idle connections are closed (issue 14.4)", () => {
-  test("IDLE_TIMEOUT_SECONDS=1 closes a stalled body and an idle keep-alive connection in seconds; Bun closes a silent one by ~12 s", async () => {
-    await using idle = await startServer({ IDLE_TIMEOUT_SECONDS: "1" });
-    const [stalledBody, keptAlive, silent] = await Promise.all([
-      closedAfter(idle.url, 'POST /register HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"na', 8000),
-      closedAfter(idle.url, "GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n", 8000),
-      // Before a whole request head Bun's own fixed 10 s timer applies (checked every 4 s); no setting moves it.
-      closedAfter(idle.url, "GET /healthz HTTP/1.1\r\nHost: te", 20_000),
-    ]);
-    // Bun checks its timers every 4 s and a 1 s timeout fires at the next check, so "1 s" is anywhere
-    // from a few ms to ~4 s (a full run saw 160 ms); without the setting it is 10-12 s. What shows the
-    // close is for idleness is what came before it: nothing for the stalled body, the whole 200 here.
-    expect(stalledBody.received).toBe("");
-    expect(keptAlive.received).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\n\{"status":"ok"\}$/);
-    for (const { ms } of [stalledBody, keptAlive]) expect(ms).toBeLessThan(7000);
-    expect(silent.ms).toBeLessThan(16_000);
-  }, 30_000);
 });

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { bmp, gif, hasExif, hasComment, HTML, jpeg, NOT_AN_IMAGE, png, pngClaiming, polyglot, POLYGLOT_PAYLOAD, SVG, truncated, webp } from "../fixtures/images.ts";
 import { progressiveScanBomb, solidPng } from "../fixtures/bombs.ts";
 import { childrenOf } from "../helpers/held-upload.ts";
-import type { ProblemCode } from "../../src/errors.ts";
+import type { ProblemCode } from "../../src/core.ts";
 import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();

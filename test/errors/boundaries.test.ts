@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CodedError } from "../../src/errors.ts";
+import { CodedError } from "../../src/core.ts";
 import { HttpError, problemResponse, toHttpError } from "../../src/http/problem.ts";
 import { UploadAdmission } from "../../src/images/process.ts";
 import { imageError } from "../../src/images/decoder.ts";

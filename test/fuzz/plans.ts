@@ -1,7 +1,6 @@
 // What the request fuzzer sends: for each route and method in the app's own table, a valid request
 // (with placeholders for the live session), then mutations of its method, path, headers and body.
-import type { RouteTable } from "../../src/app.ts";
-import { resolve } from "../../src/http/route.ts";
+import { resolve, type RouteTable } from "../../src/app.ts";
 import type { Rng } from "./rng.ts";
 
 /** Placeholders filled at send time, so a plan depends only on the seed, not on the live session. */

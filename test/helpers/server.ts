@@ -1,13 +1,13 @@
 // Starts the real service on port 0 with its own temp database and picture folder, and gives tests
 // a small client, the captured log lines and a clock they can move. `await using` stops it.
-import { afterAll } from "bun:test";
+import { afterAll, expect } from "bun:test";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
-import type { ProblemCode } from "../../src/errors.ts";
+import type { ProblemCode } from "../../src/core.ts";
 import { createLogger } from "../../src/log.ts";
 import { startMetricsListener } from "../../src/metrics/listener.ts";
 import { buildDeps } from "../../src/wire.ts";
@@ -192,6 +192,12 @@ export class Client {
     form.append(opts.field ?? "image", new Blob([bytes], { type: opts.type ?? "image/jpeg" }), opts.filename ?? "photo.jpg");
     return this.send("POST", "/me/upload-image", { token, body: form });
   }
+}
+
+/** The headers every response carries, whatever its route or status: nosniff and a sane request id. */
+export function expectConventionHeaders(headers: Headers) {
+  expect(headers.get("x-content-type-options")).toBe("nosniff");
+  expect(headers.get("x-request-id")).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
 }
 
 /** Asserts the RFC 9457 shape every error must have, its status and its code, and returns the body. */

@@ -4,9 +4,8 @@
 // (Observed statuses: check-observed.ts, after the suites.)
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect, test } from "bun:test";
-import { routes } from "../../src/app.ts";
+import { isAlias, resolve, routes } from "../../src/app.ts";
 import { problemType, TITLES, type ProblemCode } from "../../src/http/problem.ts";
-import { isAlias, resolve } from "../../src/http/route.ts";
 import { openApiDocument } from "../../src/openapi/document.ts";
 import { serverForFile } from "../helpers/server.ts";
 import { tableOperations, toOpenApiPath, undocumented, type Doc } from "./observed.ts";

@@ -1,7 +1,6 @@
 // The observed-status check's logic: which (method, route, status) the API tests saw that the
 // document does not list. Bun itself maps each observed path to its route, so nothing here re-implements matching.
-import { routes } from "../../src/app.ts";
-import { resolve } from "../../src/http/route.ts";
+import { resolve, routes } from "../../src/app.ts";
 
 export type Doc = { paths: Record<string, Record<string, any>>; components: Record<string, any> };
 export type Observation = { method: string; path: string; status: number };

@@ -1,4 +1,12 @@
-// The closed set of problem codes a client may see, and the error any module throws to send one.
+// The vocabulary every layer shares and none owns, importing nothing: the injected clock, and the
+// closed set of problem codes with the error that carries one (src/http/problem.ts gives statuses).
+
+/**
+ * Milliseconds since the epoch, read from a Clock that is injected (src/main.ts and src/cli/index.ts
+ * make the only real ones) so tests can move time. Converted only at the database and JWT edges.
+ */
+export type Clock = () => number;
+
 // Domain modules (store, images, rate limits, storage) throw CodedError and never import http/.
 export type ProblemCode =
   | "bad_request"
