@@ -5,10 +5,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import { routes } from "../src/app.ts";
+import { resolve, routes } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { routeHandler } from "../src/http/pipeline.ts";
-import { resolve } from "../src/http/route.ts";
 import { createLogger } from "../src/log.ts";
 import { buildDeps } from "../src/wire.ts";
 

@@ -83,7 +83,7 @@ export type Acting = Session & { target: UserRow };
 const noSuchUser = () => new HttpError("not_found", "There is no user with this id.");
 
 /**
- * Applies a route's access rule (src/http/route.ts): undefined for a public route, else who acts on
+ * Applies a route's access rule (src/app.ts): undefined for a public route, else who acts on
  * which account. On `:id`, anyone but an admin gets 403 for an account that exists and 404 for one
  * that does not.
  */
