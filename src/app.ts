@@ -14,7 +14,6 @@ import * as links from "./routes/mailed-links.ts";
 import * as pages from "./routes/pages.ts";
 import * as service from "./routes/service.ts";
 import * as statics from "./routes/static.ts";
-import * as users from "./routes/users.ts";
 
 export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE";
 
@@ -79,7 +78,7 @@ export const routes: RouteTable = {
   "/email/verify": { POST: { handler: links.verifyEmail, access: "public", limit: "link_ip", operation: op.verifyEmail } },
   // Signed in or not; signed out it counts against forgot_ip (src/routes/mailed-links.ts).
   "/email/verify/resend": { POST: { handler: links.resendVerification, access: "public", operation: op.resendVerification } },
-  "/users": { GET: { handler: users.list, access: "admin", operation: op.listUsers } },
+  "/users": { GET: { handler: accounts.list, access: "admin", operation: op.listUsers } },
   "/users/:id": account("self-or-admin", op.getUser, op.updateUser, op.deleteUser),
   "/users/:id/profile-picture": {
     POST: { handler: images.upload, access: "self-or-admin", operation: op.uploadUserPicture },

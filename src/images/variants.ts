@@ -112,15 +112,6 @@ export function storedObjects(set: VariantSet): StoredImage[] {
   return [...new Map(all.map((image) => [`${image.hash}-${image.pixels}-${image.format}`, image])).values()];
 }
 
-/** The profile's `image` field, given how an object name becomes a URL (storage wiring decides). */
-export function profileImage(set: VariantSet, userId: number | string, url: (name: string) => string) {
-  const sizes: Record<string, { webp: string; jpeg: string }> = {};
-  for (const [size, pair] of Object.entries(set.sizes)) {
-    sizes[size] = { webp: url(objectName(userId, pair.webp)), jpeg: url(objectName(userId, pair.jpeg)) };
-  }
-  return { sizes, placeholder: set.placeholder, width: set.width, height: set.height };
-}
-
 /** The set as the row stores it (users.image_set): object names instead of bytes. */
 export function storedSet(set: VariantSet, userId: number | string) {
   const sizes: Record<string, { webp: string; jpeg: string }> = {};

@@ -10,8 +10,8 @@ import {
   encodeVariantSet,
   makeVariants,
   objectName,
-  profileImage,
   storedObjects,
+  storedSet,
   validSizes,
   type StoredImage,
 } from "../../src/images/variants.ts";
@@ -157,9 +157,9 @@ describe("the set across the child's stdout", () => {
     const fromChild = await variantsInChild(source, args);
     const here = await makeVariants(source, OPTIONS);
     expect(storedObjects(fromChild).map((o) => o.hash)).toEqual(storedObjects(here).map((o) => o.hash));
-    const image = profileImage(fromChild, 9, (name) => `https://cdn.example/${name}`);
-    expect(image.width).toBe(700);
-    expect(image.sizes["128"]!.webp).toBe(`https://cdn.example/9/${fromChild.sizes["128"]!.webp.hash}-128.webp`);
+    const row = storedSet(fromChild, 9);
+    expect(row.width).toBe(700);
+    expect(row.sizes["128"]!.webp).toBe(`9/${fromChild.sizes["128"]!.webp.hash}-128.webp`);
   });
 
   test("a file the codec cannot read is the same 422 as today's path", async () => {
