@@ -1,7 +1,7 @@
 // The dependencies every handler receives, wired once in main.ts (or a test) and passed down:
 // no handler imports a global, so tests can give each server its own database, clock and storage.
 import type { AccessTokens } from "./auth/access.ts";
-import type { Clock } from "./core.ts";
+import type { Clock, ProblemCode } from "./core.ts";
 import type { PasswordHasher } from "./auth/password.ts";
 import type { Sessions } from "./auth/session.ts";
 import type { SessionCache } from "./auth/session-cache.ts";
@@ -56,7 +56,7 @@ export type Ctx = {
   /** Who acts on which account, set by the pipeline from the route's access rule (none on public routes). */
   acting?: Acting;
   /** The problem code of an error answer, for the access log. */
-  problem?: string;
+  problem?: ProblemCode;
 };
 
 export type Handler = (req: Request, ctx: Ctx) => Promise<Response>;

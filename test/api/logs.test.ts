@@ -1,7 +1,7 @@
 // The log is for operators, not attackers: one JSON line per request with the route pattern,
 // and never a password, a token or a query string, whatever the request carried.
 import { expect, test } from "bun:test";
-import { serverForFile } from "../helpers/server.ts";
+import { serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
 const { client } = server;
@@ -15,6 +15,19 @@ test("one parseable line per request, with id, method, route, status, duration a
   expect(lines[0]).toMatchObject({ level: "info", msg: "request", request_id: "trace-42", method: "GET", route: "/me", status: 200, user_id: user.id });
   expect(typeof lines[0].duration_ms).toBe("number");
   expect(lines[0].time).toMatch(/Z$/);
+});
+
+test("every line parses whatever the client sends: an unusual method, a forwarded address with quotes, a refusal's code", async () => {
+  await using proxied = await startServer({ TRUST_PROXY: "1" });
+  const forwarded = 'evil" "injected": "1\\';
+  await fetch(`${proxied.url}/me`, { method: "PROPFIND", headers: { "X-Forwarded-For": forwarded } });
+  await fetch(`${proxied.url}/me`, { headers: { "X-Forwarded-For": forwarded } });
+  const lines = proxied.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === "request");
+  expect(lines).toEqual([
+    expect.objectContaining({ msg: "request", method: "PROPFIND", route: "/me", status: 405, problem: "method_not_allowed", ip: forwarded }),
+    expect.objectContaining({ msg: "request", method: "GET", route: "/me", status: 401, problem: "invalid_token", ip: forwarded }),
+  ]);
+  expect(lines.some((line) => "injected" in line)).toBe(false);
 });
 
 test("no password, token or query secret ever reaches the log", async () => {
