@@ -2,6 +2,7 @@
 # The session cache's bars, in one run: GET /me on SQLite and PostgreSQL beside a bare Bun.serve (cache
 # on, and off for comparison), and two instances on one PostgreSQL, each on its own core, beside one.
 #   bash bench/cache.sh     → markdown on stdout and in bench/out/cache.md (servers pinned with taskset)
+# Each GET /me figure is taken side by side with a bare Bun.serve on the same core at the same time (ROUNDS, default 3).
 # Needs wrk, psql, PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,7 +10,8 @@ ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 BUN="$ROOT/node_modules/.bin/bun"
 LUA="$BENCH_DIR/wrk/request.lua"
 PG="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
-DURATION="${DURATION:-6s}"
+DURATION="${DURATION:-5s}"
+ROUNDS="${ROUNDS:-3}"
 CONNS=32
 # Every engineer's benchmark pins its servers to core 0 on this shared machine; SERVER_CORE=1 CLIENT_CORE=0 swaps.
 SC="${SERVER_CORE:-0}"
@@ -42,7 +44,6 @@ start() {
   SERVER_PID=$!
   wait_up "$port"
 }
-baseline() { (PORT=9300 exec taskset -c "$SC" "$BUN" "$BENCH_DIR/baseline.ts" >/dev/null 2>&1) & PIDS+=($!); SERVER_PID=$!; wait_up_baseline; }
 wait_up_baseline() { for _ in $(seq 1 100); do curl -sf http://127.0.0.1:9300/healthz >/dev/null && return; sleep 0.05; done; exit 1; }
 stop_all() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; PIDS=(); }
 token() {
@@ -54,26 +55,46 @@ token() {
 # load <wrk cpus> <connections> <url> [KEY=VALUE…]: 2 s warm-up, then one measured run; prints BENCH_JSON
 # with "cpu_us": the server's CPU time (utime+stime of SERVER_PID, all its threads) per request in the
 # measured run. On a shared machine throughput follows whatever else runs on the core; CPU per request does not.
-ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 load() {
   local cpus=$1 conns=$2 url=$3; shift 3
   env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d2s -s "$LUA" "$url" >/dev/null
   local t0 t1 json
-  t0=$(ticks)
+  t0=$(ticks "$SERVER_PID")
   json=$(env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d"$DURATION" --latency -s "$LUA" "$url" | sed -n 's/^BENCH_JSON //p')
-  t1=$(ticks)
+  t1=$(ticks "$SERVER_PID")
   local requests; requests=$(echo "$json" | sed -E 's/.*"requests":([0-9]+).*/\1/')
   echo "${json%\}},\"cpu_us\":$(echo "scale=1; ($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)}"
 }
 rps() { sed -E 's/.*"rps":([0-9.]+).*/\1/'; }
 cpu() { sed -E 's/.*"cpu_us":([0-9.]+).*/\1/'; }
-non2xx() { sed -E 's/.*"non2xx":([0-9]+).*/\1/' | grep -E '^[0-9]+$' || echo "?"; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# side <port> <token>: the service on <port> and the bare baseline side by side, both on core $SC, loaded at
+# the same time by one wrk each on core $CC (1 s warm-up, then $DURATION). Whatever else the machine runs
+# then weighs on both alike. Prints "<service CPU µs> <bare CPU µs> <service req/s> <bare req/s>".
+side() {
+  local port=$1 tok=$2 w
+  WRK_AUTH="Bearer x" taskset -c "$CC" wrk -t1 -c$CONNS -d1s -s "$LUA" http://127.0.0.1:9300/me >/dev/null & w=$!
+  WRK_AUTH="Bearer $tok" taskset -c "$CC" wrk -t1 -c$CONNS -d1s -s "$LUA" "http://127.0.0.1:$port/me" >/dev/null; wait "$w"
+  local s0 b0 s1 b1
+  s0=$(ticks "$SERVER_PID"); b0=$(ticks "$BARE_PID")
+  WRK_AUTH="Bearer x" taskset -c "$CC" wrk -t1 -c$CONNS -d"$DURATION" -s "$LUA" http://127.0.0.1:9300/me | sed -n 's/^BENCH_JSON //p' >"$WORK/bare.json" & w=$!
+  WRK_AUTH="Bearer $tok" taskset -c "$CC" wrk -t1 -c$CONNS -d"$DURATION" -s "$LUA" "http://127.0.0.1:$port/me" | sed -n 's/^BENCH_JSON //p' >"$WORK/service.json"
+  wait "$w"
+  s1=$(ticks "$SERVER_PID"); b1=$(ticks "$BARE_PID")
+  local sn bn hz; hz=$(getconf CLK_TCK)
+  sn=$(sed -E 's/.*"requests":([0-9]+).*/\1/' "$WORK/service.json"); bn=$(sed -E 's/.*"requests":([0-9]+).*/\1/' "$WORK/bare.json")
+  [ "$(sed -E 's/.*"non2xx":([0-9]+).*/\1/' "$WORK/service.json")" = 0 ] || { echo "non-2xx answers from the service" >&2; exit 1; }
+  echo "$(echo "scale=1; ($s1 - $s0) * 1000000 / $hz / $sn" | bc) $(echo "scale=1; ($b1 - $b0) * 1000000 / $hz / $bn" | bc) $(rps <"$WORK/service.json") $(rps <"$WORK/bare.json")"
+}
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-baseline; j=$(load "$CC" $CONNS http://127.0.0.1:9300/me); base1=$(echo "$j" | rps); cbase1=$(echo "$j" | cpu); stop_all
+(PORT=9300 exec taskset -c "$SC" "$BUN" "$BENCH_DIR/baseline.ts" >/dev/null 2>&1) & BARE_PID=$!
+wait_up_baseline
 
-declare -A R C
+declare -A ROW
 for db in sqlite postgres; do
   url="sqlite://$WORK/sqlite.db"; [ "$db" = postgres ] && url="$PG?search_path=$SCHEMA"
   for size in 50000 0 nolog; do
@@ -81,17 +102,17 @@ for db in sqlite postgres; do
     if [ "$size" = nolog ]; then extra=(SESSION_CACHE_SIZE=50000 ACCESS_LOG=false); else extra=(SESSION_CACHE_SIZE=$size); fi
     start "$db-$size" 9301 "$url" "$SC" "${extra[@]}"
     tok=$(token 9301)
-    out=$(load "$CC" $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok")
-    R[$db-$size]=$(echo "$out" | rps)
-    C[$db-$size]=$(echo "$out" | cpu)
-    echo "$db SESSION_CACHE_SIZE=$size: $out" >&2
-    stop_all
+    ratios=""; cpus=""; bares=""; reqs=""; breqs=""
+    for round in $(seq 1 "$ROUNDS"); do
+      read -r s b sr br < <(side 9301 "$tok")
+      echo "$db ${extra[*]} round $round: service ${s} µs ${sr}/s, bare beside it ${b} µs ${br}/s" >&2
+      ratios+="$(ratio "$b" "$s") "; cpus+="$s "; bares+="$b "; reqs+="$sr "; breqs+="$br "
+    done
+    ROW[$db-$size]="$(echo "$cpus" | median) µs / $(echo "$bares" | median) µs | **$(echo "$ratios" | median)** (${ratios% }) | $(echo "$reqs" | median) / $(echo "$breqs" | median)"
+    kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true
   done
 done
-
-baseline; j=$(load "$CC" $CONNS http://127.0.0.1:9300/me); base2=$(echo "$j" | rps); cbase2=$(echo "$j" | cpu); stop_all
-cbase=$(echo "($cbase1 + $cbase2) / 2" | bc -l)
-base=$(echo "($base1 + $base2) / 2" | bc -l)
+kill -TERM "$BARE_PID" 2>/dev/null || true; wait "$BARE_PID" 2>/dev/null || true
 
 # One PostgreSQL instance on core 0, wrk on core 1; then two, on cores 0 and 1, one wrk each (-c16),
 # each wrk unpinned: with two cores only, the load generators and PostgreSQL share the servers' cores.
@@ -112,17 +133,19 @@ two=$(echo "$a + $b" | bc)
 stop_all
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
-row() { echo "| $1 | $2 | $(ratio "$2" "$base") | ${3} µs | $(ratio "$cbase" "$3") |"; }
 {
-  echo "| measurement | req/s | ratio of bare (req/s) | server CPU per request | ratio of bare (bare CPU / this CPU) |"
-  echo "|---|---|---|---|---|"
-  echo "| bare Bun.serve GET /me, before the services | $base1 | | $cbase1 µs | |"
-  echo "| bare Bun.serve GET /me, after the services | $base2 | | $cbase2 µs | |"
-  row "GET /me, SQLite, session cache on (access log on)" "${R[sqlite-50000]}" "${C[sqlite-50000]}"
-  row "GET /me, SQLite, session cache on, ACCESS_LOG=false" "${R[sqlite-nolog]}" "${C[sqlite-nolog]}"
-  row "GET /me, SQLite, SESSION_CACHE_SIZE=0" "${R[sqlite-0]}" "${C[sqlite-0]}"
-  row "GET /me, PostgreSQL, session cache on" "${R[postgres-50000]}" "${C[postgres-50000]}"
-  row "GET /me, PostgreSQL, SESSION_CACHE_SIZE=0" "${R[postgres-0]}" "${C[postgres-0]}"
-  echo "| one PostgreSQL instance (core $SC; wrk on core $CC) | $one | | | |"
-  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) | $(ratio "$two" "$one")× one | | |"
+  echo "Side by side: the service and a bare Bun.serve both on core $SC, one wrk each on core $CC at the same time, $DURATION runs, $ROUNDS rounds; medians (every round's ratio in brackets)."
+  echo
+  echo "| measurement | server CPU per request: service / bare beside it | ratio (bare CPU / service CPU) | req/s: service / bare beside it |"
+  echo "|---|---|---|---|"
+  echo "| GET /me, SQLite, session cache on (access log on) | ${ROW[sqlite-50000]} |"
+  echo "| GET /me, SQLite, session cache on, ACCESS_LOG=false | ${ROW[sqlite-nolog]} |"
+  echo "| GET /me, SQLite, SESSION_CACHE_SIZE=0 | ${ROW[sqlite-0]} |"
+  echo "| GET /me, PostgreSQL, session cache on (access log on) | ${ROW[postgres-50000]} |"
+  echo "| GET /me, PostgreSQL, SESSION_CACHE_SIZE=0 | ${ROW[postgres-0]} |"
+  echo
+  echo "| scale-out | req/s |"
+  echo "|---|---|"
+  echo "| one PostgreSQL instance (core $SC; wrk on core $CC) | $one |"
+  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) = $(ratio "$two" "$one")× one |"
 } | tee "$BENCH_DIR/out/cache.md"
