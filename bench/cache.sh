@@ -60,9 +60,10 @@ load() {
   local cpus=$1 conns=$2 url=$3; shift 3
   env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d2s -s "$LUA" "$url" >/dev/null
   local t0 t1 json
-  t0=$(ticks "$SERVER_PID")
+  local pid=${LOAD_PID:-$SERVER_PID}
+  t0=$(ticks "$pid")
   json=$(env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d"$DURATION" --latency -s "$LUA" "$url" | sed -n 's/^BENCH_JSON //p')
-  t1=$(ticks "$SERVER_PID")
+  t1=$(ticks "$pid")
   local requests; requests=$(echo "$json" | sed -E 's/.*"requests":([0-9]+).*/\1/')
   echo "${json%\}},\"cpu_us\":$(echo "scale=1; ($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)}"
 }
@@ -122,8 +123,9 @@ onejson=$(load "$CC" $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok"); on
 echo "one instance: $onejson" >&2
 stop_all
 start pg-a 9301 "$PG?search_path=$SCHEMA" 0
+A_PID=$SERVER_PID
 start pg-b 9302 "$PG?search_path=$SCHEMA" 1
-load 0,1 16 http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok" >"$WORK/a.json" &
+LOAD_PID=$A_PID load 0,1 16 http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok" >"$WORK/a.json" &
 first=$!
 bjson=$(load 0,1 16 http://127.0.0.1:9302/me "WRK_AUTH=Bearer $tok"); b=$(echo "$bjson" | rps)
 echo "two instances: B $bjson" >&2
@@ -144,8 +146,8 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   echo "| GET /me, PostgreSQL, session cache on (access log on) | ${ROW[postgres-50000]} |"
   echo "| GET /me, PostgreSQL, SESSION_CACHE_SIZE=0 | ${ROW[postgres-0]} |"
   echo
-  echo "| scale-out | req/s |"
-  echo "|---|---|"
-  echo "| one PostgreSQL instance (core $SC; wrk on core $CC) | $one |"
-  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) = $(ratio "$two" "$one")× one |"
+  echo "| scale-out | req/s | server CPU per request |"
+  echo "|---|---|---|"
+  echo "| one PostgreSQL instance (core $SC; wrk on core $CC) | $one | $(echo "$onejson" | cpu) µs |"
+  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) = $(ratio "$two" "$one")× one | A $(cpu <"$WORK/a.json") µs, B $(echo "$bjson" | cpu) µs |"
 } | tee "$BENCH_DIR/out/cache.md"
