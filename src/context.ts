@@ -69,8 +69,10 @@ export function actingOf(ctx: Ctx): Acting {
 
 // The headers the pipeline would add to any answer (src/http/pipeline.ts), given at construction:
 // setting them one by one afterwards cost more than the rest of building the answer.
-const JSON_HEADERS = { "Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" };
+// A Headers object is copied into each Response (measured cheaper than reading a plain object's keys).
+const JSON_HEADER_FIELDS = { "Content-Type": "application/json", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff" };
+const JSON_HEADERS = new Headers(JSON_HEADER_FIELDS);
 
 // JSON.stringify into a plain Response: measured faster here than Response.json on the hot path.
 export const json = (body: unknown, status = 200, headers?: Record<string, string>): Response =>
-  new Response(JSON.stringify(body), { status, headers: headers === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...headers } });
+  new Response(JSON.stringify(body), { status, headers: headers === undefined ? JSON_HEADERS : { ...JSON_HEADER_FIELDS, ...headers } });
