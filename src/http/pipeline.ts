@@ -133,18 +133,20 @@ function failure(err: unknown, ctx: Ctx, route: string): Response {
 }
 
 /** With N trusted proxies in front, the client is the Nth address from the right of X-Forwarded-For. */
-function clientIp(req: Request, socketIp: string, trustProxy: number): string {
-  if (trustProxy === 0) return socketIp;
+function clientIp(req: Request, socketIp: () => string, trustProxy: number): string {
+  if (trustProxy === 0) return socketIp();
   const forwarded = (req.headers.get("x-forwarded-for") ?? "").split(",").map((part) => part.trim()).filter(Boolean);
   // Fewer entries than proxies means the chain is not what we were told: trust only the socket.
-  return forwarded[forwarded.length - trustProxy] ?? socketIp;
+  return forwarded[forwarded.length - trustProxy] ?? socketIp();
 }
 
 function newContext(req: Request, deps: Deps, params: Record<string, string>, server?: Server<undefined>): Ctx {
   const given = req.headers.get("x-request-id");
   const requestId = given !== null && SANE_REQUEST_ID.test(given) ? given : crypto.randomUUID();
   let ip: string | undefined;
-  const lookup = () => (ip ??= clientIp(req, server?.requestIP(req)?.address ?? "unknown", deps.config.trustProxy));
+  // Asking the socket is a system call per request in Bun; behind proxies the header usually answers.
+  const socketIp = () => server?.requestIP(req)?.address ?? "unknown";
+  const lookup = () => (ip ??= clientIp(req, socketIp, deps.config.trustProxy));
   return { deps, params, requestId, ip: lookup };
 }
 

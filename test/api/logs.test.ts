@@ -1,6 +1,9 @@
 // The log is for operators, not attackers: one JSON line per request with the route pattern,
 // and never a password, a token or a query string, whatever the request carried.
 import { expect, test } from "bun:test";
+import type { Server } from "bun";
+import { resolve, routes } from "../../src/app.ts";
+import { routeHandler } from "../../src/http/pipeline.ts";
 import { serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
@@ -28,6 +31,19 @@ test("every line parses whatever the client sends: an unusual method, a forwarde
     expect.objectContaining({ msg: "request", method: "GET", route: "/me", status: 401, problem: "invalid_token", ip: forwarded }),
   ]);
   expect(lines.some((line) => "injected" in line)).toBe(false);
+});
+
+test("behind proxies the logged address comes from X-Forwarded-For without asking the socket; without one, from the socket", async () => {
+  await using proxied = await startServer({ TRUST_PROXY: "1" });
+  const healthz = routeHandler("/healthz", resolve(routes, routes["/healthz"]!), proxied.deps);
+  let asked = 0;
+  const socket = { requestIP: () => (asked++, { address: "10.0.0.9", family: "IPv4", port: 40000 }) } as unknown as Server<undefined>;
+  await healthz(new Request("http://127.0.0.1/healthz", { headers: { "X-Forwarded-For": "198.51.100.1, 203.0.113.7" } }), socket);
+  expect(asked).toBe(0);
+  await healthz(new Request("http://127.0.0.1/healthz"), socket);
+  expect(asked).toBe(1);
+  const ips = proxied.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === "request").map((line) => line.ip);
+  expect(ips).toEqual(["203.0.113.7", "10.0.0.9"]);
 });
 
 test("no password, token or query secret ever reaches the log", async () => {
