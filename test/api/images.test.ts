@@ -209,7 +209,7 @@ describe("GET/HEAD /static/profile/<id>.jpg", async () => {
 });
 
 describe("colour profiles are not carried over", async () => {
-  const { pngWithIcc, jpegWithIcc, webpWithIcc } = await import("../fixtures/icc.ts");
+  const { pngWithIcc, jpegWithIcc, webpWithIcc } = await import("../fixtures/bombs.ts");
   const payload = new TextEncoder().encode(`<script>alert("icc")</script>`.repeat(50));
   const cases: Array<[string, () => Promise<Uint8Array> | Uint8Array]> = [
     ["a PNG with a 50 MB (deflated to kilobytes) iCCP chunk", () => pngWithIcc(png(16, 16), new Uint8Array(50 * 1024 * 1024))],
