@@ -1,6 +1,8 @@
 // A real SMTP server on 127.0.0.1 for the tests (the npm smtp-server package): it accepts every
 // message, keeps it, and lets a test wait for the one sent to an address and pull its link out.
+import { afterAll } from "bun:test";
 import { SMTPServer } from "smtp-server";
+import { startServer, type TestServer } from "./server.ts";
 
 export type ReceivedMail = { from: string; to: string[]; raw: string; text: string; subject: string };
 
@@ -98,4 +100,18 @@ export async function startSmtpSink(auth?: { user: string; pass: string }): Prom
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** A mail sink and a server that sends to it, shared by a whole test file and stopped after its last test. */
+export async function mailServerForFile(
+  env: Record<string, string> = {},
+  auth?: { user: string; pass: string },
+): Promise<{ smtp: SmtpSink; server: TestServer }> {
+  const smtp = await startSmtpSink(auth);
+  const server = await startServer({ ...env, SMTP_URL: smtp.url });
+  afterAll(async () => {
+    await server.close();
+    await smtp.close();
+  });
+  return { smtp, server };
 }
