@@ -1,6 +1,6 @@
 // Issue 14.1: text that NFC takes seconds over (long runs of combining marks), sent to every route
 // that takes text, against the real entry point; each answer and a /healthz sent meanwhile are timed.
-// Shared by test/scale/text-cost.test.ts (which asserts the bar) and `bun bench/text-cost.ts [reps]`.
+// Shared by test/fuzz/hostile-text.test.ts (which asserts the bar) and `bun bench/text-cost.ts [reps]`.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
