@@ -4,8 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAIN, startProcess } from "../test/helpers/process.ts";
-import { Client } from "../test/helpers/server.ts";
+import { Client, MAIN, startProcess } from "../test/helpers/server.ts";
 
 // Descending combining class, so canonical reordering has every pair to swap (the list).
 const MARKS = ["\u0345", "\u035d", "\u035c", "\u0315", "\u0301", "\u0316", "\u031b", "\u0327"];

@@ -8,8 +8,7 @@ import { createLogger } from "../src/log.ts";
 import { hardNofile, SAFE_NOFILE, warnIfLowNofile } from "../src/startup.ts";
 import { png } from "./fixtures/images.ts";
 import { freshDatabase } from "./helpers/database.ts";
-import { MAIN, startProcess as start } from "./helpers/process.ts";
-import { Client } from "./helpers/server.ts";
+import { Client, MAIN, startProcess as start } from "./helpers/server.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));

@@ -1,7 +1,7 @@
 // Sessions users can end (issue 10 §2): one at once, even while it refreshes, logout's scopes, and the
 // admin's view of a user's sessions.
 import { describe, expect, test } from "bun:test";
-import { lockTokenRow } from "../helpers/row-lock.ts";
+import { lockTokenRow } from "../helpers/database.ts";
 import { ADMIN, IPHONE, sessionsServerForFile } from "../helpers/sessions.ts";
 import { expectProblem, startServer, type TestServer } from "../helpers/server.ts";
 

@@ -6,8 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { solidPng } from "../fixtures/bombs.ts";
 import { heldUpload, watchMemory, type HeldUpload } from "../helpers/held-upload.ts";
-import { startProcess, type ServiceProcess } from "../helpers/process.ts";
-import { Client, expectProblem } from "../helpers/server.ts";
+import { Client, expectProblem, type ServiceProcess, startProcess } from "../helpers/server.ts";
 
 const MIB = 1024 * 1024;
 const dirs: string[] = [];

@@ -1,9 +1,9 @@
-// Starts the real service on port 0 with its own temp database and picture folder, and gives tests
-// a small client, the captured log lines and a clock they can move. `await using` stops it.
+// Starts the real service for a test: in this process on port 0 with its own temp database and picture folder, a client,
+// the log lines and a movable clock (`await using` stops it); or src/main.ts as a child process, for what only a process shows.
 import { afterAll, expect } from "bun:test";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createServer } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
@@ -212,4 +212,45 @@ export function expectProblem(reply: Reply, status: number, code: ProblemCode) {
   if (typeof problem.detail !== "string" || problem.status !== status) throw new Error(`bad problem: ${JSON.stringify(problem)}`);
   if (problem.code !== code) throw new Error(`expected code ${code}, got ${problem.code}`);
   return problem;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real entry point as a child process, waited on until it listens: signals, restarts, several instances.
+// ---------------------------------------------------------------------------------------------
+
+export const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
+export type ServiceProcess = { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; url: string; output: () => Promise<string> };
+
+/** `nofile` starts it under `ulimit -n <nofile>` (soft and hard), as a host with a low limit would. */
+export async function startProcess(cwd: string, env: Record<string, string> = {}, options: { nofile?: number } = {}): Promise<ServiceProcess> {
+  const command = options.nofile === undefined ? [process.execPath, MAIN] : ["sh", "-c", `ulimit -n ${options.nofile} && exec "$0" "$1"`, process.execPath, MAIN];
+  const proc = Bun.spawn(command, {
+    stdin: "ignore",
+    cwd,
+    env: { PATH: process.env.PATH ?? "", PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = proc.stdout.getReader();
+  let output = "";
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    output += new TextDecoder().decode(value);
+    const match = /"msg":"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(output);
+    if (match) {
+      const rest = (async () => {
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) return output;
+          output += new TextDecoder().decode(next.value);
+        }
+      })();
+      return { proc, url: `http://127.0.0.1:${match[1]}`, output: () => rest };
+    }
+  }
+  proc.kill();
+  throw new Error(`server did not start: ${output}${await new Response(proc.stderr).text()}`);
 }

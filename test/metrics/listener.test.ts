@@ -9,7 +9,7 @@ import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { Metrics } from "../../src/metrics/index.ts";
 import { startMetricsListener } from "../../src/metrics/listener.ts";
-import { MAIN, startProcess } from "../helpers/process.ts";
+import { MAIN, startProcess } from "../helpers/server.ts";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
