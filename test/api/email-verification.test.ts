@@ -1,20 +1,10 @@
 // Email verification end to end: the link mailed at registration, resend, a changed address, and
 // REQUIRE_EMAIL_VERIFICATION; every message is read from a real SMTP server on 127.0.0.1.
 import { describe, expect, test } from "bun:test";
-import { mailServerForFile, tokenFrom } from "../helpers/smtp.ts";
+import { accountsServerForFile, tokenFrom } from "../helpers/smtp.ts";
 import { expectProblem, startServer, uniqueEmail } from "../helpers/server.ts";
 
-const FROM = "Profiles <accounts@profiles.test>";
-// With credentials, so the tests also prove SMTP_URL's user and password reach the server.
-const { smtp, server } = await mailServerForFile({ MAIL_FROM: FROM }, { user: "mailer", pass: "s3cret pass" });
-
-async function registered(email = uniqueEmail("acct")) {
-  const reply = await server.client.register({ email });
-  expect(reply.status).toBe(201);
-  return { id: reply.body.id as number, email, password: "password123" };
-}
-
-const me = async (token: string) => (await server.client.send("GET", "/me", { token })).body;
+const { smtp, server, registered, me } = await accountsServerForFile();
 
 describe("email verification", () => {
   test("registration mails a link (text and HTML, from MAIL_FROM); POST /email/verify marks email_verified, once", async () => {

@@ -6,12 +6,10 @@ import { jpeg, png } from "../fixtures/images.ts";
 import { progressiveScanBomb, solidPng } from "../fixtures/bombs.ts";
 import { childrenOf } from "../helpers/held-upload.ts";
 import type { ProblemCode } from "../../src/core.ts";
-import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
+import { expectProblem, fetchBytes, localUrl, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
 const { client } = server;
-const fetchBytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-const localUrl = (imageUrl: string) => imageUrl.replace("http://pictures.test", server.url);
 
 describe("image work is bounded", () => {
   test("a side over 16384 pixels → 413, even under the pixel budget", async () => {
@@ -60,7 +58,7 @@ describe("decode work is bounded before and during decoding (issue 9.1)", () => 
       const photo = await new Bun.Image(pixels).jpeg({ quality: 90, progressive }).bytes();
       const reply = await client.upload(user.token, photo);
       expect(reply.status).toBe(200);
-      expect(await new Bun.Image(await fetchBytes(localUrl(reply.body.image_url))).metadata()).toEqual({ format: "jpeg", width: 1024, height: 683 });
+      expect(await new Bun.Image(await fetchBytes(localUrl(server, reply.body.image_url))).metadata()).toEqual({ format: "jpeg", width: 1024, height: 683 });
     }
   }, 30_000);
 

@@ -4,12 +4,10 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { png } from "../fixtures/images.ts";
-import { expectProblem, serverForFile } from "../helpers/server.ts";
+import { expectProblem, fetchBytes, localUrl, serverForFile } from "../helpers/server.ts";
 
 const server = await serverForFile();
 const { client } = server;
-const fetchBytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-const localUrl = (imageUrl: string) => imageUrl.replace("http://pictures.test", server.url);
 
 describe("DELETE /me/image", () => {
   test("200, image_url is null again and the file is gone; a second delete is 404", async () => {
@@ -20,7 +18,7 @@ describe("DELETE /me/image", () => {
     expect(reply.body).toEqual({ message: "Image removed" });
     expect((await client.send("GET", "/me", { token: user.token })).body.image_url).toBeNull();
     expect(existsSync(join(server.dir, "static", "profile", `${user.id}.jpg`))).toBe(false);
-    expect((await fetch(localUrl(up.body.image_url))).status).toBe(404);
+    expect((await fetch(localUrl(server, up.body.image_url))).status).toBe(404);
     expectProblem(await client.send("DELETE", "/me/image", { token: user.token }), 404, "not_found");
   });
 
@@ -53,7 +51,7 @@ describe("GET/HEAD /static/profile/<id>.jpg", async () => {
   test("HEAD gives the headers and length with no body", async () => {
     const head = await fetch(server.url + path, { method: "HEAD" });
     expect(head.status).toBe(200);
-    expect(Number(head.headers.get("content-length"))).toBe((await fetchBytes(localUrl(up.body.image_url))).length);
+    expect(Number(head.headers.get("content-length"))).toBe((await fetchBytes(localUrl(server, up.body.image_url))).length);
     expect(await head.text()).toBe("");
   });
 

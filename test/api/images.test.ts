@@ -5,12 +5,10 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { bmp, gif, hasExif, hasComment, HTML, jpeg, NOT_AN_IMAGE, png, pngClaiming, polyglot, POLYGLOT_PAYLOAD, SVG, truncated, webp } from "../fixtures/images.ts";
 import type { ProblemCode } from "../../src/core.ts";
-import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
+import { expectProblem, fetchBytes, localUrl, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
 const { client } = server;
-const fetchBytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
-const localUrl = (imageUrl: string) => imageUrl.replace("http://pictures.test", server.url);
 
 describe("accepted uploads", async () => {
   const accepted: Array<[string, () => Promise<Uint8Array> | Uint8Array]> = [
@@ -25,7 +23,7 @@ describe("accepted uploads", async () => {
     expect(reply.status).toBe(200);
     expect(reply.body.message).toBe("Upload successful");
     expect(reply.body.image_url).toMatch(new RegExp(`^http://pictures\\.test/static/profile/${user.id}\\.jpg\\?v=\\d+$`));
-    const served = await fetch(localUrl(reply.body.image_url));
+    const served = await fetch(localUrl(server, reply.body.image_url));
     expect(served.status).toBe(200);
     expect(served.headers.get("content-type")).toBe("image/jpeg");
     const meta = await new Bun.Image(new Uint8Array(await served.arrayBuffer())).metadata();
@@ -37,7 +35,7 @@ describe("accepted uploads", async () => {
   test("the longest side is capped at IMAGE_MAX_SIDE, keeping the aspect ratio", async () => {
     const user = await client.signUp();
     const reply = await client.upload(user.token, png(2048, 1024));
-    const meta = await new Bun.Image(await fetchBytes(localUrl(reply.body.image_url))).metadata();
+    const meta = await new Bun.Image(await fetchBytes(localUrl(server, reply.body.image_url))).metadata();
     expect(meta).toEqual({ format: "jpeg", width: 1024, height: 512 });
   });
 
@@ -46,7 +44,7 @@ describe("accepted uploads", async () => {
     const original = await jpeg(40, 20, { orientation: 6, gps: true });
     expect(hasExif(original)).toBe(true);
     const reply = await client.upload(user.token, original);
-    const stored = await fetchBytes(localUrl(reply.body.image_url));
+    const stored = await fetchBytes(localUrl(server, reply.body.image_url));
     expect(hasExif(stored)).toBe(false);
     expect(await new Bun.Image(stored).metadata()).toMatchObject({ width: 20, height: 40 });
   });
@@ -55,7 +53,7 @@ describe("accepted uploads", async () => {
     const user = await client.signUp();
     const reply = await client.upload(user.token, await polyglot());
     expect(reply.status).toBe(200);
-    const stored = await fetchBytes(localUrl(reply.body.image_url));
+    const stored = await fetchBytes(localUrl(server, reply.body.image_url));
     expect(Buffer.from(stored).includes(POLYGLOT_PAYLOAD)).toBe(false);
     expect(hasComment(stored, POLYGLOT_PAYLOAD)).toBe(false);
   });
@@ -65,7 +63,7 @@ describe("accepted uploads", async () => {
     const first = await client.upload(user.token, png(50, 50));
     const second = await client.upload(user.token, png(70, 30));
     expect(second.body.image_url).not.toBe(first.body.image_url);
-    const meta = await new Bun.Image(await fetchBytes(localUrl(second.body.image_url))).metadata();
+    const meta = await new Bun.Image(await fetchBytes(localUrl(server, second.body.image_url))).metadata();
     expect(meta).toMatchObject({ width: 70, height: 30 });
   });
 });
@@ -99,7 +97,7 @@ describe("refused uploads", async () => {
     const good = await client.upload(user.token, png(30, 30));
     expectProblem(await client.upload(user.token, SVG), 415, "unsupported_image_type");
     expect((await client.send("GET", "/me", { token: user.token })).body.image_url).toBe(good.body.image_url);
-    expect((await fetch(localUrl(good.body.image_url))).status).toBe(200);
+    expect((await fetch(localUrl(server, good.body.image_url))).status).toBe(200);
   });
 
   test("a file over MAX_UPLOAD_BYTES → 413", async () => {
@@ -144,7 +142,7 @@ describe("colour profiles are not carried over", async () => {
     const user = await client.signUp();
     const reply = await client.upload(user.token, await make());
     expect(reply.status).toBe(200);
-    const stored = await fetchBytes(localUrl(reply.body.image_url));
+    const stored = await fetchBytes(localUrl(server, reply.body.image_url));
     expect(stored.length).toBeLessThan(20_000);
     expect(Buffer.from(stored).includes("alert")).toBe(false);
     expect(await new Bun.Image(stored).metadata()).toMatchObject({ format: "jpeg", width: 16, height: 16 });

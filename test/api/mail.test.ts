@@ -2,12 +2,10 @@
 // (a silent or absent mail server, no SMTP_URL, APP_URL); read from a real SMTP server on 127.0.0.1.
 import { describe, expect, test } from "bun:test";
 import { sendVerification } from "../../src/accounts/mail-links.ts";
-import { mailServerForFile } from "../helpers/smtp.ts";
+import { accountsServerForFile } from "../helpers/smtp.ts";
 import { expectProblem, startServer, uniqueEmail } from "../helpers/server.ts";
 
-const FROM = "Profiles <accounts@profiles.test>";
-// With credentials, so the tests also prove SMTP_URL's user and password reach the server.
-const { smtp, server } = await mailServerForFile({ MAIL_FROM: FROM }, { user: "mailer", pass: "s3cret pass" });
+const { smtp, server } = await accountsServerForFile();
 
 describe("rate limits on mail", () => {
   test("forgot: per email (3 / 15 min) and per IP (10 / 15 min) → 429 with Retry-After", async () => {

@@ -1,19 +1,10 @@
 // Password reset end to end: forgot → mail → new password, its timing, expiry, races and policy;
 // every message is read from a real SMTP server on 127.0.0.1 and its link followed through the HTTP API.
 import { describe, expect, test } from "bun:test";
-import { mailServerForFile, tokenFrom } from "../helpers/smtp.ts";
+import { accountsServerForFile, tokenFrom } from "../helpers/smtp.ts";
 import { expectProblem, uniqueEmail } from "../helpers/server.ts";
 
-const FROM = "Profiles <accounts@profiles.test>";
-// With credentials, so the tests also prove SMTP_URL's user and password reach the server.
-const { smtp, server } = await mailServerForFile({ MAIL_FROM: FROM }, { user: "mailer", pass: "s3cret pass" });
-
-async function registered(email = uniqueEmail("acct")) {
-  const reply = await server.client.register({ email });
-  expect(reply.status).toBe(201);
-  return { id: reply.body.id as number, email, password: "password123" };
-}
-const me = async (token: string) => (await server.client.send("GET", "/me", { token })).body;
+const { smtp, server, registered, me } = await accountsServerForFile();
 
 describe("password reset", () => {
   test("POST /password/forgot → 202 with the same body for a known and an unknown address; only the known one gets mail", async () => {

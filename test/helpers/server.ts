@@ -31,6 +31,9 @@ export type TestServer = {
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+/** Where test servers say their pictures are (PUBLIC_BASE_URL); localUrl points such a URL at the server. */
+const PICTURES_BASE = "http://pictures.test";
+
 /** One server for a whole test file, stopped after its last test. */
 export async function serverForFile(env: Record<string, string> = {}): Promise<TestServer> {
   const server = await startServer(env);
@@ -55,7 +58,7 @@ export async function startServer(
     DATA_DIR: join(dir, "data"),
     STATIC_DIR: join(dir, "static"),
     JWT_SECRET: TEST_SECRET,
-    PUBLIC_BASE_URL: "http://pictures.test",
+    PUBLIC_BASE_URL: PICTURES_BASE,
     // Cheap hashes keep the suite fast; the production parameters have their own test.
     ARGON2_MEMORY_KIB: "1024",
     ARGON2_TIME_COST: "1",
@@ -102,6 +105,12 @@ export async function startServer(
 }
 
 export type Reply = { status: number; headers: Headers; body: any; raw: Response };
+
+/** A picture URL the service handed out, pointed at the test server that handed it out. */
+export const localUrl = (server: TestServer, url: string) => url.replace(PICTURES_BASE, server.url);
+
+/** The body at `url`, as bytes. */
+export const fetchBytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 
 let counter = 0;
 export const uniqueEmail = (prefix = "user") => `${prefix}${++counter}.${Date.now()}@example.com`;

@@ -1,8 +1,8 @@
 // A real SMTP server on 127.0.0.1 for the tests (the npm smtp-server package): it accepts every
 // message, keeps it, and lets a test wait for the one sent to an address and pull its link out.
-import { afterAll } from "bun:test";
+import { afterAll, expect } from "bun:test";
 import { SMTPServer } from "smtp-server";
-import { startServer, type TestServer } from "./server.ts";
+import { startServer, type TestServer, uniqueEmail } from "./server.ts";
 
 export type ReceivedMail = { from: string; to: string[]; raw: string; text: string; subject: string };
 
@@ -114,4 +114,19 @@ export async function mailServerForFile(
     await smtp.close();
   });
   return { smtp, server };
+}
+
+/**
+ * The account-mail suites' server: MAIL_FROM set, and SMTP credentials, so they also prove SMTP_URL's user and
+ * password reach the mail server; `registered` makes an account (201) and `me` reads the signed-in user back.
+ */
+export async function accountsServerForFile() {
+  const { smtp, server } = await mailServerForFile({ MAIL_FROM: "Profiles <accounts@profiles.test>" }, { user: "mailer", pass: "s3cret pass" });
+  async function registered(email = uniqueEmail("acct")) {
+    const reply = await server.client.register({ email });
+    expect(reply.status).toBe(201);
+    return { id: reply.body.id as number, email, password: "password123" };
+  }
+  const me = async (token: string) => (await server.client.send("GET", "/me", { token })).body;
+  return { smtp, server, registered, me };
 }
