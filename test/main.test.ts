@@ -1,6 +1,6 @@
 // The real entry point as a process: configuration errors, the kept development secret, clean-up of what a crash
 // left behind, a graceful SIGTERM, and the start-up warning about a low open-files limit (issue 14.4).
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,16 +8,9 @@ import { createLogger } from "../src/log.ts";
 import { hardNofile, SAFE_NOFILE, warnIfLowNofile } from "../src/startup.ts";
 import { png } from "./fixtures/images.ts";
 import { freshDatabase } from "./helpers/database.ts";
-import { Client, MAIN, startProcess as start } from "./helpers/server.ts";
+import { Client, MAIN, startProcess as start, tempDirsForFile } from "./helpers/server.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "profile-main-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirsForFile("profile-main-");
 
 /** Runs main.ts to completion (it is expected to refuse to start) and returns what it said. */
 async function refusal(env: Record<string, string>) {

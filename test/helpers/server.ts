@@ -31,6 +31,17 @@ export type TestServer = {
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+/** Temp directories for a whole test file: each call makes one (named `prefix`…), all removed after the last test. */
+export function tempDirsForFile(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+}
+
 /** Where test servers say their pictures are (PUBLIC_BASE_URL); localUrl points such a URL at the server. */
 const PICTURES_BASE = "http://pictures.test";
 
