@@ -1,5 +1,5 @@
 // Crash safety, the long run: ITERATIONS (default 50) SIGKILLs at random moments during registrations,
-// uploads and password changes, each followed by a restart and the checks in bench/crash-core.ts.
+// uploads and password changes, each followed by a restart and the checks in bench/crash-verify.ts.
 // Usage: taskset -c 1 bun bench/crash.ts   (env: ITERATIONS, SEED, WORKERS, MIN_KILL_MS, MAX_KILL_MS, KEEP=1)
 // The server runs under taskset -c 0. Exit 1 on any failed check. The seed is printed: SEED=<it> replays the choices.
 import { mkdtempSync, rmSync } from "node:fs";

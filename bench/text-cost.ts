@@ -1,11 +1,10 @@
 // Issue 14.1: text that NFC takes seconds over (long runs of combining marks), sent to every route
 // that takes text, against the real entry point; each answer and a /healthz sent meanwhile are timed.
-// Shared by test/scale/text-cost.test.ts (which asserts the bar) and `bun bench/text-cost.ts [reps]`.
+// Shared by test/fuzz/hostile-text.test.ts (which asserts the bar) and `bun bench/text-cost.ts [reps]`.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAIN, startProcess } from "../test/helpers/process.ts";
-import { Client } from "../test/helpers/server.ts";
+import { Client, MAIN, startProcess } from "../test/helpers/server.ts";
 
 // Descending combining class, so canonical reordering has every pair to swap (the issue's list).
 const MARKS = ["\u0345", "\u035d", "\u035c", "\u0315", "\u0301", "\u0316", "\u031b", "\u0327"];

@@ -2,8 +2,7 @@
 // the decode children, 16 at once, for a 5 MiB photo-like JPEG and bench/uploads.ts's 5 MiB noise JPEG.
 // Usage: bun bench/variants.ts [parallel=16] [out.json|-] [sizes=64,128,256,512]
 import { DEFAULT_VARIANT_SIZES, decodeVariantSet, storedObjects } from "../src/images/variants.ts";
-import { noiseJpeg } from "../test/fixtures/images.ts";
-import { photoLike } from "../test/fixtures/photo.ts";
+import { noiseJpeg, photoLike } from "../test/fixtures/images.ts";
 import { MIB, procStatus } from "./lib.ts";
 
 const parallel = Number(process.argv[2] ?? 16);

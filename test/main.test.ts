@@ -1,22 +1,16 @@
-// The real entry point as a process: configuration errors, the kept development secret, clean-up
-// of what a crash left behind, and a graceful SIGTERM.
-import { afterAll, describe, expect, test } from "bun:test";
+// The real entry point as a process: configuration errors, the kept development secret, clean-up of what a crash
+// left behind, a graceful SIGTERM, and the start-up warning about a low open-files limit (issue 14.4).
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createLogger } from "../src/log.ts";
+import { hardNofile, SAFE_NOFILE, warnIfLowNofile } from "../src/startup.ts";
 import { png } from "./fixtures/images.ts";
 import { freshDatabase } from "./helpers/database.ts";
-import { MAIN, startProcess as start } from "./helpers/process.ts";
-import { Client } from "./helpers/server.ts";
+import { Client, MAIN, startProcess as start, tempDirsForFile } from "./helpers/server.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "profile-main-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirsForFile("profile-main-");
 
 /** Runs main.ts to completion (it is expected to refuse to start) and returns what it said. */
 async function refusal(env: Record<string, string>) {
@@ -253,4 +247,33 @@ describe("a low open-files limit (issue 14.4)", () => {
     expect(warning.fix).toContain("ulimit -Hn");
     expect(warning.fix).toContain("--ulimit nofile=");
   });
+});
+
+// The open-files warning itself: when it speaks, and what it reads.
+function warnings(hard: number | undefined): Array<Record<string, unknown>> {
+  const lines: string[] = [];
+  warnIfLowNofile(createLogger((line) => lines.push(line)), hard);
+  return lines.map((line) => JSON.parse(line));
+}
+
+test.each([[1024], [SAFE_NOFILE - 1]])("a hard limit of %d: one warning naming it", (hard) => {
+  expect(warnings(hard)).toMatchObject([{ level: "warn", nofile: hard, safe_floor: SAFE_NOFILE }]);
+});
+
+test.each([[SAFE_NOFILE], [1_048_576], [undefined]])("a hard limit of %p: silent", (hard) => {
+  expect(warnings(hard)).toEqual([]);
+});
+
+test("reads the hard column of /proc/<pid>/limits, not the soft one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "nofile-"));
+  try {
+    const file = join(dir, "limits");
+    writeFileSync(file, "Limit                     Soft Limit           Hard Limit           Units     \nMax open files            512                  2048                 files     \n");
+    expect(hardNofile(file)).toBe(2048);
+    writeFileSync(file, "Max open files            unlimited            unlimited            files     \n");
+    expect(hardNofile(file)).toBeUndefined();
+    expect(hardNofile(join(dir, "missing"))).toBeUndefined();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

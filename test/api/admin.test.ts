@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { png } from "../fixtures/images.ts";
-import { MAIN } from "../helpers/process.ts";
-import { expectProblem, startServer, uniqueEmail, type TestServer } from "../helpers/server.ts";
+import { expectProblem, MAIN, startServer, type TestServer, uniqueEmail } from "../helpers/server.ts";
 import { NoLongerAdminError } from "../../src/store/index.ts";
 
 const ADMIN = { email: "root@admins.test", password: "admin-password-1" };

@@ -6,7 +6,7 @@ import { AVATAR_CSP, avatarColour, hex } from "../../src/images/avatar.ts";
 import { initials } from "../../src/images/initials.ts";
 import { acceptsWebp } from "../../src/routes/avatar.ts";
 import { png } from "../fixtures/images.ts";
-import { expectProblem, serverForFile } from "../helpers/server.ts";
+import { expectProblem, localUrl, serverForFile } from "../helpers/server.ts";
 
 const server = await serverForFile();
 const { client } = server;
@@ -123,7 +123,7 @@ describe("an account with a picture: a redirect", () => {
     const head = await avatar(user.id, "?size=128&format=webp", {}, "HEAD");
     expect([head.status, head.headers.get("location")]).toEqual([302, sizes["128"].webp]);
     // Followed, the redirect gives the immutable object itself, at the size asked for.
-    const followed = await fetch(sizes["128"].webp.replace("http://pictures.test", server.url));
+    const followed = await fetch(localUrl(server, sizes["128"].webp));
     expect(followed.headers.get("content-type")).toBe("image/webp");
     expect(followed.headers.get("cache-control")).toContain("immutable");
     expect(await new Bun.Image(new Uint8Array(await followed.arrayBuffer())).metadata()).toMatchObject({ format: "webp", width: 128, height: 128 });

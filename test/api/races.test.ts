@@ -1,7 +1,7 @@
 // Races between a slow password check and a change that lands during it. The check is paused on
 // purpose (a gate around the hasher), so each interleaving happens every run, not by luck.
 import { describe, expect, test } from "bun:test";
-import { lockTokenRow } from "../helpers/row-lock.ts";
+import { lockTokenRow } from "../helpers/database.ts";
 import { expectProblem, serverForFile, startServer } from "../helpers/server.ts";
 
 const server = await serverForFile();

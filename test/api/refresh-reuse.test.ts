@@ -2,7 +2,7 @@
 // (two tabs, a retry after a lost response) continues the session; presented later, it ends it.
 import { describe, expect, test } from "bun:test";
 import { expectProblem, serverForFile, startServer, type Client, type TestServer } from "../helpers/server.ts";
-import { lockTokenRow } from "../helpers/row-lock.ts";
+import { lockTokenRow } from "../helpers/database.ts";
 import { sendAndHangUp } from "../helpers/sockets.ts";
 
 const server = await serverForFile(); // REFRESH_TOKEN_REUSE_SECONDS at its default, 10

@@ -2,7 +2,7 @@
 // sent to their own route names, get the canonical responses.
 import { describe, expect, test } from "bun:test";
 import { png } from "../fixtures/images.ts";
-import { serverForFile, uniqueEmail, type TestServer } from "../helpers/server.ts";
+import { localUrl, serverForFile, uniqueEmail, type TestServer } from "../helpers/server.ts";
 
 const server = await serverForFile();
 
@@ -88,7 +88,7 @@ describe("seed 002: POST /users/{user_id}/profile-picture", () => {
     const reply = await send("POST", `/users/${user.id}/profile-picture`, { token: user.token, body: form });
     expect(reply.status).toBe(200);
     expect(reply.body.message).toBe("Upload successful");
-    const picture = await fetch(reply.body.image_url.replace("http://pictures.test", server.url));
+    const picture = await fetch(localUrl(server, reply.body.image_url));
     expect(picture.headers.get("content-type")).toBe("image/jpeg");
   });
 });

@@ -4,10 +4,10 @@
 import { afterAll, expect, test } from "bun:test";
 import { loadConfig } from "../../src/config.ts";
 import { S3ImageStorage } from "../../src/storage/s3.ts";
-import { pictureObjects } from "../../src/store/index.ts";
+import { pictureObjects, type PictureSet } from "../../src/store/index.ts";
 import { png } from "../fixtures/images.ts";
 import { freshBucket } from "../helpers/s3.ts";
-import { expectProblem, startServer } from "../helpers/server.ts";
+import { expectProblem, startServer, type TestServer } from "../helpers/server.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
 
 const proxies: TcpProxy[] = [];
@@ -32,12 +32,22 @@ async function until(condition: () => Promise<boolean>, timeoutMs = 15_000): Pro
   }
 }
 
+/** A signed-up user with a 20 px picture stored, and the user's row (which names the picture set). */
+async function userWithPicture(server: TestServer) {
+  const user = await server.client.signUp();
+  expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
+  return { user, row: (await server.deps.store.userById(user.id))! };
+}
+
+/** Waits until no object of the picture set is left in the bucket. */
+const setGone = (direct: S3ImageStorage, set: PictureSet) =>
+  until(async () => (await Promise.all(pictureObjects(set).map((name) => direct.getObject(name)))).every((o) => o === undefined));
+
 test("DELETE /me/image with the bucket down: 200 at once, and the object goes once the bucket is back", async () => {
   const { server, proxy, direct } = await behindProxy();
   await using _ = server;
-  const user = await server.client.signUp();
-  expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
-  const set = (await server.deps.store.userById(user.id))!.imageSet!;
+  const { user, row } = await userWithPicture(server);
+  const set = row.imageSet!;
 
   proxy.cut();
   const started = performance.now();
@@ -52,16 +62,15 @@ test("DELETE /me/image with the bucket down: 200 at once, and the object goes on
 
   await Bun.sleep(1500);
   proxy.restore();
-  await until(async () => (await Promise.all(pictureObjects(set).map((name) => direct.getObject(name)))).every((o) => o === undefined));
+  await setGone(direct, set);
   expect(server.deps.sweeper.backlog).toBe(0);
 }, 30_000);
 
 test("DELETE /me with the bucket down: 200, and the picture goes once the bucket is back", async () => {
   const { server, proxy, direct } = await behindProxy();
   await using _ = server;
-  const user = await server.client.signUp();
-  expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
-  const set = (await server.deps.store.userById(user.id))!.imageSet!;
+  const { user, row } = await userWithPicture(server);
+  const set = row.imageSet!;
 
   proxy.cut();
   expect((await server.client.send("DELETE", "/me", { token: user.token })).status).toBe(200);
@@ -69,14 +78,13 @@ test("DELETE /me with the bucket down: 200, and the picture goes once the bucket
   expect(await direct.getObject(set.full)).toBeDefined();
 
   proxy.restore();
-  await until(async () => (await Promise.all(pictureObjects(set).map((name) => direct.getObject(name)))).every((o) => o === undefined));
+  await setGone(direct, set);
 }, 30_000);
 
 test("uploads and GET /static with the bucket down: 503 service_unavailable with Retry-After, then fine again", async () => {
   const { server, proxy } = await behindProxy();
   await using _ = server;
-  const user = await server.client.signUp();
-  expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
+  const { user } = await userWithPicture(server);
 
   proxy.cut();
   const upload = await server.client.upload(user.token, png(30, 30));
@@ -110,9 +118,7 @@ test("a bucket that accepts and never answers: the upload gets 503 within S3_TIM
 test("an orphan goes by a periodic sweep while the service runs, once older than STORAGE_GRACE_SECONDS", async () => {
   const { server, direct } = await behindProxy({ STORAGE_SWEEP_SECONDS: "1", STORAGE_GRACE_SECONDS: "60" });
   await using _ = server;
-  const user = await server.client.signUp();
-  expect((await server.client.upload(user.token, png(20, 20))).status).toBe(200);
-  const row = (await server.deps.store.userById(user.id))!;
+  const { user, row } = await userWithPicture(server);
   const current = row.imageVersion!;
   // What a crash between put and commit leaves, or a removal whose retries were lost: a single
   // JPEG of before sets, and an object of a set the row never pointed at.

@@ -1,21 +1,15 @@
 // What uploads cost the whole service process (src/main.ts run as it is in production): held
 // bodies (issue 14.2) and pixel bombs (issue 14.3), measured as peak resident memory from /proc.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, test } from "bun:test";
 import { solidPng } from "../fixtures/bombs.ts";
 import { heldUpload, watchMemory, type HeldUpload } from "../helpers/held-upload.ts";
-import { startProcess, type ServiceProcess } from "../helpers/process.ts";
-import { Client, expectProblem } from "../helpers/server.ts";
+import { Client, expectProblem, type ServiceProcess, startProcess, tempDirsForFile } from "../helpers/server.ts";
 
 const MIB = 1024 * 1024;
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirsForFile("profile-memory-");
 
 async function service(env: Record<string, string> = {}): Promise<ServiceProcess & { client: Client; [Symbol.asyncDispose](): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), "profile-memory-"));
-  dirs.push(dir);
+  const dir = tempDir();
   const started = await startProcess(dir, { RATE_LIMITS: "off", ACCESS_LOG: "false", ...env });
   return {
     ...started,

@@ -1,7 +1,9 @@
-// The hashing CPU budget: a token bucket of CPU time. Jobs start while it covers them, first come first
-// served; a flood of hashes is held to the configured share, and a lone job after a quiet spell never waits.
+// The hashing threads' share of the CPU: a token bucket of CPU time holds a flood of hashes to the configured share
+// (a lone job never waits), and each thread runs at the nice value its pool got from config, not from the environment.
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
 import { CpuBudget } from "../../src/auth/cpu-budget.ts";
+import { HashPool } from "../../src/auth/hash-pool.ts";
 import { PasswordHasher } from "../../src/auth/password.ts";
 
 /** A clock and timers moved by hand. */
@@ -117,3 +119,30 @@ test("with the event loop idle, the budget does not hold hashing back (work-cons
   const { seconds, spent } = await flood(false);
   expect(spent).toBeGreaterThan(100 * seconds + 50 + 100);
 }, 20_000);
+
+// Field 19 of /proc/<pid>/task/<tid>/stat is the nice value; the name in parentheses may hold spaces.
+const threadNices = (): number[] =>
+  readdirSync("/proc/self/task").flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
+    } catch {
+      return [];
+    }
+  });
+
+test("a hashing thread runs at the nice value its pool was given, whatever the environment says", async () => {
+  const before = threadNices().filter((n) => n === 7).length;
+  const previous = process.env.HASH_THREAD_NICE;
+  process.env.HASH_THREAD_NICE = "12";
+  const pool = new HashPool(1, { nice: 7 });
+  try {
+    expect(await pool.run({ op: "verify", password: "x", hash: "not a hash" })).toBe(false);
+    expect(threadNices().filter((n) => n === 7).length).toBe(before + 1);
+    expect(threadNices()).not.toContain(12);
+  } finally {
+    pool.close();
+    if (previous === undefined) delete process.env.HASH_THREAD_NICE;
+    else process.env.HASH_THREAD_NICE = previous;
+  }
+});

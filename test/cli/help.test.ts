@@ -4,7 +4,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MAIN } from "../helpers/process.ts";
+import { MAIN } from "../helpers/server.ts";
 
 const cwd = mkdtempSync(join(tmpdir(), "profile-help-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));

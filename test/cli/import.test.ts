@@ -7,8 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkRow } from "../../src/cli/import-row.ts";
 import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
-import { MAIN } from "../helpers/process.ts";
-import { startServer } from "../helpers/server.ts";
+import { MAIN, startServer } from "../helpers/server.ts";
 
 const PASSWORD = "legacy-password-1";
 // passlib's bcrypt writes $2b$, as Bun does; cost 4 keeps the test fast.

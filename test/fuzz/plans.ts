@@ -1,7 +1,7 @@
 // What the request fuzzer sends: for each route and method in the app's own table, a valid request
 // (with placeholders for the live session), then mutations of its method, path, headers and body.
 import { resolve, type RouteTable } from "../../src/app.ts";
-import type { Rng } from "./rng.ts";
+import type { Rng } from "./seed.ts";
 
 /** Placeholders filled at send time, so a plan depends only on the seed, not on the live session. */
 export const SLOT = { token: "@@TOKEN@@", refresh: "@@REFRESH@@", newEmail: "@@NEW_EMAIL@@", email: "@@EMAIL@@", user: "@@USER@@" } as const;

@@ -1,6 +1,6 @@
 // HTTP/1.1 over a bare socket, for what fetch will not send: lying or doubled Content-Length,
 // broken chunking, malformed request lines and headers. Collects every response until close/idle.
-import type { Rng } from "./rng.ts";
+import type { Rng } from "./seed.ts";
 
 export type RawPlan = {
   bytes: string; // latin1, with the fuzzer's placeholders still in it

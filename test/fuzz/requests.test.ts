@@ -7,8 +7,7 @@ import { gif, HTML, jpeg, NOT_AN_IMAGE, png, pngClaiming, polyglot, SVG, truncat
 import { startServer } from "../helpers/server.ts";
 import { plan, SLOT, targets } from "./plans.ts";
 import { rawPlan } from "./raw-http.ts";
-import { Rng } from "./rng.ts";
-import { SEED } from "./seed.ts";
+import { Rng, SEED } from "./seed.ts";
 import { LiveTarget, preview, type Result } from "./target.ts";
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 2000);

@@ -1,7 +1,6 @@
 // The running server the request fuzzer talks to: fills a plan's placeholders from a live session,
 // sends it (fetch, or a bare socket), judges the reply, and starts a new session when one ends.
-import type { TestServer } from "../helpers/server.ts";
-import { uniqueEmail } from "../helpers/server.ts";
+import { type TestServer, uniqueEmail } from "../helpers/server.ts";
 import { SLOT, type Plan } from "./plans.ts";
 import { exchange, type RawPlan } from "./raw-http.ts";
 

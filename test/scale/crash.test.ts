@@ -1,21 +1,14 @@
 // Crash safety in CI: three SIGKILLs at random moments during registrations, uploads and password
 // changes, with the checks of bench/crash.ts (which runs 50); and proof that those checks can fail.
-import { afterAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync, unlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { runCrashTrial } from "../../bench/crash-core.ts";
 import { databaseFile, pictureFolder } from "../../bench/service.ts";
+import { tempDirsForFile } from "../helpers/server.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-const tempDir = () => {
-  const dir = mkdtempSync(join(tmpdir(), "profile-crash-"));
-  dirs.push(dir);
-  return dir;
-};
-
+const tempDir = tempDirsForFile("profile-crash-");
 test("3 kills mid-write: database intact, no temp files, every acknowledged write survives", async () => {
   const seed = Math.floor(Math.random() * 2 ** 31);
   console.log(`crash seed ${seed} (same choices: SEED=${seed} ITERATIONS=3 MIN_KILL_MS=100 MAX_KILL_MS=600 bun bench/crash.ts)`);

@@ -1,6 +1,5 @@
-// PostgreSQL that stops answering without closing anything: a network that swallows packets, or a
-// lock held on `users`. Every request gets an answer (503 with Retry-After) well before Bun's 10 s
-// idle cut, /readyz tells the truth, and once the network heals requests succeed within seconds.
+// PostgreSQL going away under a running service, closing its connections or silently (a network that swallows
+// packets, a lock on `users`): 503 with Retry-After in bounded time, /readyz tells the truth, service again after.
 import { afterAll, expect, test } from "bun:test";
 import { SQL } from "bun";
 import { POSTGRES_URL } from "../helpers/database.ts";
@@ -86,4 +85,33 @@ test("a lock held on users: 503 with Retry-After, /readyz 503, and 200 again onc
   } finally {
     await locker.close();
   }
+}, 30_000);
+
+test("503 while PostgreSQL is unreachable, 200 again once it returns", async () => {
+  const through = new URL(POSTGRES_URL);
+  through.port = String(proxy.port);
+  await using server = await startServer({}, { database: "postgres", postgresUrl: through.toString() });
+  const user = await server.client.signUp();
+  expect((await server.client.send("GET", "/readyz")).status).toBe(200);
+
+  proxy.cut();
+  const ready = expectProblem(await server.client.send("GET", "/readyz"), 503, "service_unavailable");
+  expect(ready.checks.database).toBe("unavailable");
+  const me = await server.client.send("GET", "/me", { token: user.token });
+  expectProblem(me, 503, "service_unavailable");
+  expect(me.headers.get("retry-after")).not.toBeNull();
+  expectProblem(await server.client.login(user.email), 503, "service_unavailable");
+  // Counted where an operator looks: GET /me and the login each met the outage.
+  const metrics = await (await fetch(server.metricsUrl!)).text();
+  expect(Number(/^database_errors_total\{kind="unavailable"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
+
+  proxy.restore();
+  let status = 0;
+  for (let i = 0; i < 50 && status !== 200; i++) {
+    status = (await server.client.send("GET", "/readyz")).status;
+    if (status !== 200) await Bun.sleep(100);
+  }
+  expect(status).toBe(200);
+  expect((await server.client.send("GET", "/me", { token: user.token })).status).toBe(200);
+  expect((await server.client.login(user.email)).status).toBe(200);
 }, 30_000);

@@ -8,8 +8,7 @@ import { join } from "node:path";
 import { decodeProtectedHeader } from "jose";
 import { hmacKid } from "../../src/auth/signing-key-config.ts";
 import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
-import { startProcess, type ServiceProcess } from "../helpers/process.ts";
-import { Client, expectProblem } from "../helpers/server.ts";
+import { Client, expectProblem, type ServiceProcess, startProcess } from "../helpers/server.ts";
 
 const OLD = "rotation-old-secret-0123456789abcdefghijklmn";
 const NEW = "rotation-new-secret-0123456789abcdefghijklmn";

@@ -3,9 +3,8 @@
 import { afterAll, expect, test } from "bun:test";
 import { png } from "../fixtures/images.ts";
 import { freshDatabase } from "../helpers/database.ts";
-import { MAIN } from "../helpers/process.ts";
+import { MAIN, startServer } from "../helpers/server.ts";
 import { freshBucket } from "../helpers/s3.ts";
-import { startServer } from "../helpers/server.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 afterAll(async () => {

@@ -7,9 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { png } from "../fixtures/images.ts";
 import { freshDatabase, POSTGRES_URL, type TestDatabase } from "../helpers/database.ts";
-import { startProcess, type ServiceProcess } from "../helpers/process.ts";
+import { Client, type ServiceProcess, startProcess } from "../helpers/server.ts";
 import { freshBucket } from "../helpers/s3.ts";
-import { Client } from "../helpers/server.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
 
 // Bounded for a shared machine; ROLLING_SECONDS=60 runs it longer, ROLLING_DB_DELAY_MS changes the latency.

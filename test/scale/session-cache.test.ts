@@ -5,8 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshDatabase, POSTGRES_URL, TEST_DB } from "../helpers/database.ts";
-import { startProcess } from "../helpers/process.ts";
-import { Client, startServer } from "../helpers/server.ts";
+import { Client, startProcess, startServer } from "../helpers/server.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
 
 const BOUND_MS = 1000;

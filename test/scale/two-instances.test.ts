@@ -6,9 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { png } from "../fixtures/images.ts";
 import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
-import { startProcess, type ServiceProcess } from "../helpers/process.ts";
+import { Client, expectProblem, type ServiceProcess, startProcess, uniqueEmail } from "../helpers/server.ts";
 import { freshBucket } from "../helpers/s3.ts";
-import { Client, expectProblem, uniqueEmail } from "../helpers/server.ts";
 import { startSmtpSink, type SmtpSink } from "../helpers/smtp.ts";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

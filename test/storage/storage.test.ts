@@ -1,21 +1,19 @@
 // One suite, both drivers: local files and an S3 bucket (a real S3-protocol server on 127.0.0.1)
 // must behave the same through the ImageStorage interface.
-import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.ts";
 import { StorageUnavailableError, type ImageStorage } from "../../src/storage/index.ts";
 import { LocalImageStorage } from "../../src/storage/local.ts";
 import { S3ImageStorage } from "../../src/storage/s3.ts";
 import { freshBucket } from "../helpers/s3.ts";
+import { tempDirsForFile } from "../helpers/server.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirsForFile("storage-");
 
 async function local(): Promise<ImageStorage> {
-  const dir = mkdtempSync(join(tmpdir(), "storage-"));
-  dirs.push(dir);
+  const dir = tempDir();
   const storage = new LocalImageStorage(dir, "http://pictures.test");
   await storage.init();
   return storage;
@@ -202,8 +200,7 @@ describe("S3 specifics", () => {
 
 describe("local specifics", () => {
   test("reconcile also removes temp files a crash left", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "storage-"));
-    dirs.push(dir);
+    const dir = tempDir();
     const storage = new LocalImageStorage(dir, "http://x");
     await storage.init();
     writeFileSync(join(dir, "profile", "9.jpg.4.abc.tmp"), "half");
@@ -216,8 +213,7 @@ describe("local specifics", () => {
   });
 
   test("a full disk is StorageUnavailableError, and the temp file goes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "storage-"));
-    dirs.push(dir);
+    const dir = tempDir();
     const storage = new LocalImageStorage(dir, "http://x");
     await storage.init();
     // /dev/full answers every write with ENOSPC, as a full disk does: the picture's bytes go there.

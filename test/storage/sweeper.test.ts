@@ -1,17 +1,16 @@
 // The picture sweeper on its own: failed removals retried with backoff until they succeed, never
 // taking what a row points at by then, and passes that respect the grace period.
-import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { expect, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger } from "../../src/log.ts";
 import { StorageUnavailableError } from "../../src/storage/index.ts";
 import { LocalImageStorage } from "../../src/storage/local.ts";
 import { PictureSweeper } from "../../src/storage/sweeper.ts";
 import { KeyedMutex } from "../../src/util/semaphore.ts";
+import { tempDirsForFile } from "../helpers/server.ts";
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+const tempDir = tempDirsForFile("sweeper-");
 
 /** Local files whose removals fail while `down` is set, as a disk or bucket that is not answering. */
 class Flaky extends LocalImageStorage {
@@ -25,8 +24,7 @@ class Flaky extends LocalImageStorage {
 }
 
 async function setup(options: { graceMs?: number } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "sweeper-"));
-  dirs.push(dir);
+  const dir = tempDir();
   const storage = new Flaky(dir, "http://x");
   await storage.init();
   const rows = new Map<number, number>();

@@ -5,8 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { toHttpError } from "../../src/http/problem.ts";
 import { EmailTakenError, isUnavailable, LastAdminError, NoLongerAdminError, StoreUnavailableError } from "../../src/store/index.ts";
-import { MAIN } from "../helpers/process.ts";
-import { startServer } from "../helpers/server.ts";
+import { MAIN, startServer } from "../helpers/server.ts";
 
 test("the store's errors map to problems through toHttpError alone", () => {
   const cases = [
