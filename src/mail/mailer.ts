@@ -1,6 +1,6 @@
 // Where mail goes: an SMTP server (nodemailer) when SMTP_URL is set, otherwise the log, so a
 // developer with curl can follow a reset or verification link without running a mail server.
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 
@@ -14,24 +14,29 @@ const SMTP_TIMEOUT_MS = 10_000;
 function smtpMailer(smtpUrl: string, from: string): Mailer {
   const url = new URL(smtpUrl);
   const secure = url.protocol === "smtps:";
-  // Pooled: a burst of sign-ups shares a few connections instead of opening one each, which
-  // providers throttle or refuse; the outbox's bound does the queuing in front of the pool.
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: 5,
-    host: url.hostname.replace(/^\[|\]$/g, ""),
-    port: url.port === "" ? (secure ? 465 : 587) : Number(url.port),
-    secure,
-    auth: url.username === "" ? undefined : { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) },
-    connectionTimeout: SMTP_TIMEOUT_MS,
-    greetingTimeout: SMTP_TIMEOUT_MS,
-    socketTimeout: SMTP_TIMEOUT_MS,
-  });
+  // nodemailer is loaded with the first mail, not at start: loading it was a third of a cold start.
+  let transport: Promise<Transporter> | undefined;
+  const open = () =>
+    (transport ??= import("nodemailer").then(({ default: nodemailer }) =>
+      // Pooled: a burst of sign-ups shares a few connections instead of opening one each, which
+      // providers throttle or refuse; the outbox's bound does the queuing in front of the pool.
+      nodemailer.createTransport({
+        pool: true,
+        maxConnections: 5,
+        host: url.hostname.replace(/^\[|\]$/g, ""),
+        port: url.port === "" ? (secure ? 465 : 587) : Number(url.port),
+        secure,
+        auth: url.username === "" ? undefined : { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) },
+        connectionTimeout: SMTP_TIMEOUT_MS,
+        greetingTimeout: SMTP_TIMEOUT_MS,
+        socketTimeout: SMTP_TIMEOUT_MS,
+      }),
+    ));
   return {
     async send(mail) {
-      await transport.sendMail({ from, ...mail });
+      await (await open()).sendMail({ from, ...mail });
     },
-    close: () => transport.close(),
+    close: () => void transport?.then((opened) => opened.close()),
   };
 }
 
