@@ -22,40 +22,13 @@ mkdir -p "$BENCH_DIR/out"
 
 WORK="$(mktemp -d)"
 SCHEMA="bench_cache_$(date +%s)_$$"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql -q "$PG" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$BENCH_DIR/services.sh"
+trap bench_cleanup EXIT
 psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
 
-wait_up() { for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return; sleep 0.05; done; echo "port $1 did not start" >&2; exit 1; }
-# start <name> <port> <database url> <core> [KEY=VALUE…]: the real entry point, rate limits off, access log on (default).
-start() {
-  local name=$1 port=$2 url=$3 core=$4; shift 4
-  mkdir -p "$WORK/$name"
-  (cd "$WORK/$name" && exec env PORT="$port" HOST=127.0.0.1 NODE_ENV=production RATE_LIMITS=off SMTP_URL=smtp://127.0.0.1:9 DATABASE_URL="$url" \
-    JWT_SECRET=bench-secret-0123456789abcdef0123456789abcdef STATIC_DIR="$WORK/$name/static" DATA_DIR="$WORK/$name/data" "$@" \
-    taskset -c "$core" "$BUN" "$ROOT/src/main.ts" >"$WORK/$name/log" 2>&1) &
-  PIDS+=($!)
-  SERVER_PID=$!
-  wait_up "$port"
-}
-wait_up_baseline() { for _ in $(seq 1 100); do curl -sf http://127.0.0.1:9300/healthz >/dev/null && return; sleep 0.05; done; exit 1; }
-stop_all() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; PIDS=(); }
-token() {
-  curl -s -o /dev/null -X POST "http://127.0.0.1:$1/register" -H 'Content-Type: application/json' \
-    -d '{"name":"Bench","email":"bench@example.com","password":"bench-password-123"}'
-  curl -s -X POST "http://127.0.0.1:$1/login" -H 'Content-Type: application/json' \
-    -d '{"email":"bench@example.com","password":"bench-password-123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
-}
 # load <wrk cpus> <connections> <url> [KEY=VALUE…]: 2 s warm-up, then one measured run; prints BENCH_JSON
 # with "cpu_us": the server's CPU time (utime+stime of SERVER_PID, all its threads) per request in the
 # measured run. On a shared machine throughput follows whatever else runs on the core; CPU per request does not.
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 load() {
   local cpus=$1 conns=$2 url=$3; shift 3
   env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d2s -s "$LUA" "$url" >/dev/null
@@ -92,8 +65,7 @@ side() {
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-(PORT=9300 exec taskset -c "$SC" "$BUN" "$BENCH_DIR/baseline.ts" >/dev/null 2>&1) & BARE_PID=$!
-wait_up_baseline
+start_baseline "$SC"
 
 declare -A ROW
 for db in sqlite postgres; do
@@ -101,7 +73,7 @@ for db in sqlite postgres; do
   for size in 50000 0 nolog; do
     [ "$db" = postgres ] && [ "$size" = nolog ] && continue
     if [ "$size" = nolog ]; then extra=(SESSION_CACHE_SIZE=50000 ACCESS_LOG=false); else extra=(SESSION_CACHE_SIZE=$size); fi
-    start "$db-$size" 9301 "$url" "$SC" "${extra[@]}"
+    start_service "$db-$size" "$ROOT" 9301 "$url" "$SC" "${extra[@]}"
     tok=$(token 9301)
     ratios=""; cpus=""; bares=""; reqs=""; breqs=""
     for round in $(seq 1 "$ROUNDS"); do
@@ -117,14 +89,14 @@ kill -TERM "$BARE_PID" 2>/dev/null || true; wait "$BARE_PID" 2>/dev/null || true
 
 # One PostgreSQL instance on core 0, wrk on core 1; then two, on cores 0 and 1, one wrk each (-c16),
 # each wrk unpinned: with two cores only, the load generators and PostgreSQL share the servers' cores.
-start pg-one 9301 "$PG?search_path=$SCHEMA" "$SC"
+start_service pg-one "$ROOT" 9301 "$PG?search_path=$SCHEMA" "$SC"
 tok=$(token 9301)
 onejson=$(load "$CC" $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok"); one=$(echo "$onejson" | rps)
 echo "one instance: $onejson" >&2
 stop_all
-start pg-a 9301 "$PG?search_path=$SCHEMA" 0
+start_service pg-a "$ROOT" 9301 "$PG?search_path=$SCHEMA" 0
 A_PID=$SERVER_PID
-start pg-b 9302 "$PG?search_path=$SCHEMA" 1
+start_service pg-b "$ROOT" 9302 "$PG?search_path=$SCHEMA" 1
 LOAD_PID=$A_PID load 0,1 16 http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok" >"$WORK/a.json" &
 first=$!
 bjson=$(load 0,1 16 http://127.0.0.1:9302/me "WRK_AUTH=Bearer $tok"); b=$(echo "$bjson" | rps)

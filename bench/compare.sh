@@ -16,35 +16,15 @@ CC="${CLIENT_CORE:-1}"
 command -v wrk >/dev/null || { echo "wrk is not installed. Install it with: apt-get install wrk" >&2; exit 1; }
 
 WORK="$(mktemp -d)"
-PIDS=()
+source "$BENCH_DIR/services.sh"
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.5
   git -C "$ROOT" worktree remove --force "$WORK/old-tree" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  bench_cleanup
 }
 trap cleanup EXIT
 git -C "$ROOT" worktree add --detach "$WORK/old-tree" "$REV" >/dev/null 2>&1
 ln -s "$ROOT/node_modules" "$WORK/old-tree/node_modules"
 
-up() { for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return; sleep 0.05; done; echo "port $1 did not start" >&2; exit 1; }
-# start <name> <tree> <port> [KEY=VALUE…]: the real entry point on SQLite, rate limits off, access log on (default).
-start() {
-  local name=$1 tree=$2 port=$3; shift 3
-  mkdir -p "$WORK/$name"
-  (cd "$WORK/$name" && exec env "$@" PORT="$port" HOST=127.0.0.1 NODE_ENV=production RATE_LIMITS=off SMTP_URL=smtp://127.0.0.1:9 \
-    DATABASE_URL="sqlite://$WORK/$name/db.sqlite" JWT_SECRET=bench-secret-0123456789abcdef0123456789abcdef \
-    STATIC_DIR="$WORK/$name/static" DATA_DIR="$WORK/$name/data" taskset -c "$SC" "$BUN" "$tree/src/main.ts" >"$WORK/$name/log" 2>&1) &
-  PIDS+=($!)
-  up "$port"
-}
-token() {
-  curl -s -o /dev/null -X POST "http://127.0.0.1:$1/register" -H 'Content-Type: application/json' \
-    -d '{"name":"Bench","email":"bench@example.com","password":"bench-password-123"}'
-  curl -s -X POST "http://127.0.0.1:$1/login" -H 'Content-Type: application/json' \
-    -d '{"email":"bench@example.com","password":"bench-password-123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
-}
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # wrk_all <seconds> <out prefix>: the three loads at once, each wrk's request count in <prefix>.<port>
 wrk_all() {
   local waits=() port auth
@@ -59,10 +39,10 @@ wrk_all() {
 
 read -r -a env_old <<<"${ENV_OLD:-}"
 read -r -a env_new <<<"${ENV_NEW:-}"
-start old "$WORK/old-tree" 9311 "${env_old[@]}"; OLD_PID=${PIDS[-1]}; OLD_TOKEN=$(token 9311)
-start new "$ROOT" 9312 "${env_new[@]}"; NEW_PID=${PIDS[-1]}; NEW_TOKEN=$(token 9312)
-(PORT=9300 exec taskset -c "$SC" "$BUN" "$BENCH_DIR/baseline.ts" >/dev/null 2>&1) & PIDS+=($!); BARE_PID=$!
-up 9300
+# Each revision on SQLite in its own folder.
+start_service old "$WORK/old-tree" 9311 "sqlite://$WORK/old.sqlite" "$SC" "${env_old[@]}"; OLD_PID=$SERVER_PID; OLD_TOKEN=$(token 9311)
+start_service new "$ROOT" 9312 "sqlite://$WORK/new.sqlite" "$SC" "${env_new[@]}"; NEW_PID=$SERVER_PID; NEW_TOKEN=$(token 9312)
+start_baseline "$SC"
 echo "old: $(git -C "$ROOT" rev-parse --short "$REV"); new: the working tree of $ROOT; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 per() { echo "scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $3" | bc; }
 for round in $(seq 1 "$ROUNDS"); do

@@ -15,36 +15,10 @@ command -v psql >/dev/null || { echo "psql is not installed. Install it with: ap
 
 WORK="$(mktemp -d)"
 SCHEMA="bench_$(date +%s)_$$"
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  psql -q "$PG" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$BENCH_DIR/services.sh"
+trap bench_cleanup EXIT
 psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
 
-# start <name> <port> <database url>: the real entry point, rate limits off (README: for load tests).
-# Production wants SMTP_URL; nothing listens on port 9, so the one sign-up's mail fails, logged.
-start() {
-  mkdir -p "$WORK/$1"
-  (cd "$WORK/$1" && exec env PORT="$2" HOST=127.0.0.1 NODE_ENV=production RATE_LIMITS=off SMTP_URL=smtp://127.0.0.1:9 DATABASE_URL="$3" \
-    JWT_SECRET=bench-secret-0123456789abcdef0123456789abcdef STATIC_DIR="$WORK/$1/static" DATA_DIR="$WORK/$1/data" \
-    taskset -c 0 "$BUN" "$ROOT/src/main.ts" >"$WORK/$1/log" 2>&1) &
-  PIDS+=($!)
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$2/healthz" >/dev/null && return; sleep 0.05; done
-  echo "$1 did not start" >&2; cat "$WORK/$1/log" >&2; exit 1
-}
-stop_all() { for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; PIDS=(); }
-
-# token <port>: registers (409 is fine) and logs in the benchmark user; prints the access token.
-token() {
-  curl -s -o /dev/null -X POST "http://127.0.0.1:$1/register" -H 'Content-Type: application/json' \
-    -d '{"name":"Bench","email":"bench@example.com","password":"bench-password-123"}'
-  curl -s -X POST "http://127.0.0.1:$1/login" -H 'Content-Type: application/json' \
-    -d '{"email":"bench@example.com","password":"bench-password-123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
-}
 
 # load <connections> <url> [KEY=VALUE…]: one wrk run after a 2 s warm-up; prints its BENCH_JSON line.
 load() {
@@ -60,7 +34,7 @@ row() { ROWS+=("| $1 | $2 | $3 |"); }
 
 for db in sqlite postgres; do
   url="sqlite://$WORK/sqlite.db"; [ "$db" = postgres ] && url="$PG?search_path=$SCHEMA"
-  start "$db" 9301 "$url"
+  start_service "$db" "$ROOT" 9301 "$url" 0
   tok=$(token 9301)
   me=$(load 32 http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok")
   login=$(load 4 http://127.0.0.1:9301/login "${LOGIN[@]}")
@@ -70,8 +44,8 @@ for db in sqlite postgres; do
 done
 
 # Two instances on one PostgreSQL, both on core 0 (the same CPU budget as one): one wrk each, -c16 each.
-start pg-a 9301 "$PG?search_path=$SCHEMA"
-start pg-b 9302 "$PG?search_path=$SCHEMA"
+start_service pg-a "$ROOT" 9301 "$PG?search_path=$SCHEMA" 0
+start_service pg-b "$ROOT" 9302 "$PG?search_path=$SCHEMA" 0
 tok=$(token 9301)
 load 16 http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok" >"$WORK/a.json" &
 first=$!
