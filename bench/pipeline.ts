@@ -10,6 +10,7 @@ import { loadConfig } from "../src/config.ts";
 import { routeHandler } from "../src/http/pipeline.ts";
 import { createLogger } from "../src/log.ts";
 import { buildDeps } from "../src/wire.ts";
+import { PROFILE } from "./baseline.ts";
 
 const rounds = Number(process.argv[2] ?? 7);
 const perRound = Number(process.argv[3] ?? 50_000);
@@ -38,7 +39,6 @@ const credentials = { email: "bench@example.com", password: "bench-password-123"
 await post("/register", { name: "Bench", ...credentials });
 const { access_token: token } = (await (await post("/login", credentials)).json()) as { access_token: string };
 const me = handler("/me");
-const PROFILE = { id: 1, name: "Bench User", email: "bench-me@example.com", bio: "", image_url: null, role: "user", created_at: "2025-01-01T00:00:00.000Z", updated_at: "2025-01-01T00:00:00.000Z" };
 const bare = async (_req: Request) => Response.json(PROFILE);
 
 type Call = (req: Request) => Promise<Response>;

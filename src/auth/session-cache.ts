@@ -25,10 +25,11 @@ const MAX_GAPS = 1000;
 
 /**
  * Entries are a user id (a number) → the user row (as read with a live session) and a session id (a
- * string) → its user's id (a session seen alive): one map, as a number key never equals a string key. A request is served from memory only when both are there and the feed was
- * read successfully less than `boundMs` ago (measured from when that read began); otherwise it reads
- * the database as before, and stores what it read under a ticket, so a revocation that lands during
- * the read is never undone by it (src/util/lru.ts).
+ * string) → its user's id (a session seen alive): one map, as a number key never equals a string key.
+ * A request is served from memory only when both are there and the feed was read successfully less
+ * than `boundMs` ago (measured from when that read began); otherwise it reads the database as before,
+ * and stores what it read under a ticket, so a revocation that lands during the read is never undone
+ * by it (src/util/lru.ts).
  */
 export class SessionCache {
   readonly #store: Store;

@@ -53,10 +53,6 @@ export class Histogram implements Metric {
     private readonly buckets: readonly number[],
   ) {}
 
-  observe(labels: Labels, value: number): void {
-    this.record(this.series(labels), value);
-  }
-
   /** The series for these labels, made on first use: a hot path keeps it and records into it. */
   series(labels: Labels): HistogramSeries {
     const k = key(labels);
