@@ -4,6 +4,8 @@
 --   WRK_BODY          request body (POST /login sends a fixed JSON credential pair)
 --   WRK_CONTENT_TYPE  Content-Type of the body
 --   WRK_AUTH          value of the Authorization header ("Bearer <token>")
+--   WRK_PIPELINE      requests sent at once on each connection (HTTP/1.1 pipelining; default 1), so the
+--                     load generator spends less per request (bench/two-instances.sh)
 -- No response() callback: wrk then skips per-response Lua work and the load generator stays cheap.
 -- Non-2xx/3xx answers are still counted by wrk itself (summary.errors.status).
 
@@ -14,6 +16,13 @@ local ct = os.getenv("WRK_CONTENT_TYPE")
 if ct and ct ~= "" then wrk.headers["Content-Type"] = ct end
 local auth = os.getenv("WRK_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+
+local depth = tonumber(os.getenv("WRK_PIPELINE") or "1") or 1
+if depth > 1 then
+  local batch
+  init = function() batch = string.rep(wrk.format(), depth) end
+  request = function() return batch end
+end
 
 -- done(): the BENCH_JSON line, from report.lua beside this file (found via this file's own path).
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "report.lua")

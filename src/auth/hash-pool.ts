@@ -1,6 +1,7 @@
 // A fixed set of hashing threads (src/auth/hash-worker.ts). A thread that dies fails its job and is
 // replaced, so no request ever waits on a dead thread.
-import type { HashJob, HashReply, HashWorkerData } from "./hash-worker.ts";
+import type { HashPacer } from "./hash-pacer.ts";
+import type { HashJob, HashReply, HashThreadReady, HashWorkerData } from "./hash-worker.ts";
 
 type Pending = { resolve: (result: { value: string | boolean; cpuMs: number }) => void; reject: (err: Error) => void };
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -16,12 +17,14 @@ export class HashPool {
   private readonly idle: Worker[] = [];
   private readonly running = new Map<Worker, number>();
   private readonly pending = new Map<number, Pending>();
+  private readonly tids = new Map<Worker, number>();
   private nextId = 1;
   private closed = false;
 
   constructor(
     size: number,
     private readonly threadData: HashWorkerData = {},
+    private readonly pacer?: HashPacer,
   ) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
@@ -29,14 +32,20 @@ export class HashPool {
   private spawn(): Worker {
     // Bun's Worker takes Node's workerData option; its DOM typing does not list it.
     const worker = new Worker(WORKER_URL, { workerData: this.threadData } as WorkerOptions);
-    worker.onmessage = (event: MessageEvent<HashReply>) => this.settle(worker, event.data);
+    worker.onmessage = (event: MessageEvent<HashReply | HashThreadReady>) => {
+      if ("id" in event.data) this.settle(worker, event.data);
+      else if (event.data.tid !== undefined) {
+        this.tids.set(worker, event.data.tid);
+        this.pacer?.watch(event.data.tid);
+      }
+    };
     worker.onerror = (event) => this.replace(worker, new Error(`hashing thread failed: ${event.message}`));
     worker.unref();
     return worker;
   }
 
   private settle(worker: Worker, reply: HashReply): void {
-    this.running.delete(worker);
+    if (this.running.delete(worker)) this.pacer?.end();
     worker.unref();
     this.idle.push(worker);
     const pending = this.pending.get(reply.id);
@@ -48,7 +57,10 @@ export class HashPool {
 
   private replace(worker: Worker, error: Error): void {
     const id = this.running.get(worker);
-    this.running.delete(worker);
+    if (this.running.delete(worker)) this.pacer?.end();
+    const tid = this.tids.get(worker);
+    if (tid !== undefined) this.pacer?.forget(tid);
+    this.tids.delete(worker);
     const at = this.idle.indexOf(worker);
     if (at >= 0) this.idle.splice(at, 1);
     worker.terminate();
@@ -69,6 +81,7 @@ export class HashPool {
     if (!worker) return Promise.reject(new Error("no idle hashing thread: callers must bound concurrency"));
     const id = this.nextId++;
     this.running.set(worker, id);
+    this.pacer?.begin();
     // An idle thread must not keep the process alive, a busy one must: at start nothing else may
     // (hashing the first admin's password, before the server listens).
     worker.ref();

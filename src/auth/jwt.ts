@@ -1,5 +1,6 @@
 // Compact JWS on Web Crypto: the parsing and claim checks every token here goes through (HS256 below and
 // the key ring in signing-keys.ts), in one fixed order: shape, header, algorithm allowlist, signature, claims.
+import { timingSafeEqual } from "node:crypto";
 
 export type JwtErrorCode =
   | "ERR_JWT_MALFORMED"
@@ -30,18 +31,43 @@ const MAX_TOKEN_LENGTH = 8192;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 export const encoder = new TextEncoder();
 
+// The secret behind each HMAC key imported here. Web Crypto runs every HMAC on Bun's thread pool, and
+// waking that pool preempts the event loop, which on a shared core can let a hashing thread hold the
+// core until the next scheduler tick (4 ms; bench/RESULTS.md). The same HMAC inline takes ~2 µs.
+const hmacSecrets = new WeakMap<CryptoKey, Uint8Array>();
+
 export async function importHs256Key(secret: string | Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   const raw = typeof secret === "string" ? encoder.encode(secret) : secret;
   if (raw.byteLength < 32) throw new TypeError("an HS256 secret must be at least 32 bytes");
-  return crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  hmacSecrets.set(key, raw.slice());
+  return key;
 }
 
 export const b64url = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString("base64url");
 
+/** A JWS signature over `input`: HMAC-SHA256 inline for our HMAC keys, Web Crypto for anything else. */
+export async function signJws(algorithm: "HMAC" | "Ed25519", key: CryptoKey, input: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const secret = algorithm === "HMAC" ? hmacSecrets.get(key) : undefined;
+  if (secret) return new Uint8Array(new Bun.CryptoHasher("sha256", secret).update(input).digest());
+  return new Uint8Array(await crypto.subtle.sign(algorithm, key, input));
+}
+
+/** Whether `signature` signs `signed`, compared in constant time; false (never a throw) on any failure. */
+export async function verifyJws(algorithm: "HMAC" | "Ed25519", key: CryptoKey, signature: Uint8Array<ArrayBuffer>, signed: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  try {
+    const secret = algorithm === "HMAC" ? hmacSecrets.get(key) : undefined;
+    if (!secret) return await crypto.subtle.verify(algorithm, key, signature, signed);
+    const expected = new Bun.CryptoHasher("sha256", secret).update(signed).digest();
+    return signature.byteLength === expected.byteLength && timingSafeEqual(signature, expected);
+  } catch {
+    return false; // fail closed: a throwing check is a refusal, never a pass
+  }
+}
+
 export async function signHs256(claims: JwtClaims, key: CryptoKey): Promise<string> {
   const input = `${b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }))}.${b64url(JSON.stringify(claims))}`;
-  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(input));
-  return `${input}.${b64url(new Uint8Array(signature))}`;
+  return `${input}.${b64url(await signJws("HMAC", key, encoder.encode(input)))}`;
 }
 
 function decodeJsonObject(segment: string, code: JwtErrorCode, what: string): Record<string, unknown> {
@@ -115,8 +141,7 @@ export async function verifyHs256(
   options: { now: Clock; leewaySeconds?: number },
 ): Promise<JwtClaims> {
   const { payloadSegment, signature, signed } = parseJws(token, "HS256");
-  // subtle.verify compares in constant time and fails closed on a wrong-length signature.
-  if (!(await crypto.subtle.verify("HMAC", key, signature, signed))) {
+  if (!(await verifyJws("HMAC", key, signature, signed))) {
     throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
   }
   return checkClaims(payloadSegment, options);

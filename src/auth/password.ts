@@ -2,15 +2,17 @@
 // behind a bounded queue, so a login flood neither starves other requests nor grows memory without end.
 import { Semaphore } from "../util/semaphore.ts";
 import { CpuBudget, eventLoopIdle } from "./cpu-budget.ts";
+import { HashPacer } from "./hash-pacer.ts";
 import { HashPool } from "./hash-pool.ts";
 
 /**
  * The hashing threads' CPU priority (0–19, HASH_THREAD_NICE) and their CPU budget (HASH_CPU_PERCENT of
  * the cores they may use). Nice 15 alone made hashing take the leftovers: under a GET /me flood logins
- * crawled (0.6–0.9/s, p99 9 s). Now hashing runs at normal priority, so a login gets its share of a
- * busy core at once, and the budget caps what a login flood takes (bench/RESULTS.md has the figures).
+ * crawled (0.6–0.9/s, p99 9 s). Nice 0 gave logins their share, but Linux hands a busy core back and
+ * forth only at its 4 ms tick, so GET /me waited 4–8 ms behind a hash. At 19 the threads take the
+ * lowest class (SCHED_IDLE) and the pacer gives them their share in turns under 1 ms (bench/RESULTS.md).
  */
-export const DEFAULT_THREAD_NICE = 0;
+export const DEFAULT_THREAD_NICE = 19;
 export const DEFAULT_CPU_PERCENT = 50;
 
 export type PasswordPolicy = {
@@ -38,6 +40,8 @@ export class PasswordHasher {
   private spentMs = 0;
   private readonly legacyCheckMs: number[] = [];
   private readonly pool: HashPool;
+  /** Gives the threads their share of a busy core (src/auth/hash-pacer.ts). */
+  readonly pacer: HashPacer;
   private readonly dummyHash: Promise<string>;
 
   constructor(private readonly policy: PasswordPolicy) {
@@ -46,7 +50,8 @@ export class PasswordHasher {
     // Work-conserving: with the event loop idle, logins use the whole core, as before the budget.
     this.budget = new CpuBudget(msPerSecond, msPerSecond * BURST_SECONDS, undefined, undefined, eventLoopIdle());
     // One thread more than the gate admits: the dummy hash below is made outside the gate, at start.
-    this.pool = new HashPool(policy.concurrency + 1, { nice: policy.threadNice ?? DEFAULT_THREAD_NICE });
+    this.pacer = new HashPacer((policy.cpuPercent ?? DEFAULT_CPU_PERCENT) / 100);
+    this.pool = new HashPool(policy.concurrency + 1, { nice: policy.threadNice ?? DEFAULT_THREAD_NICE }, this.pacer);
     // What unknown-email logins are checked against. Made once, up front and outside the queue:
     // made lazily under load it could fail and leave unknown emails answering differently.
     this.dummyHash = this.pool.run({ op: "hash", password: crypto.randomUUID(), ...this.params() }) as Promise<string>;

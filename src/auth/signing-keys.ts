@@ -1,6 +1,6 @@
 // A key ring for access tokens (RFC 8725): every token names its key (kid), issuer and audience,
 // new tokens use the current key and older keys verify until their tokens expire, so keys rotate without logouts.
-import { b64url, checkClaims, type Clock, encoder, isNumericDate, type JwtClaims, JwtError, parseJws } from "./jwt.ts";
+import { b64url, checkClaims, type Clock, encoder, isNumericDate, type JwtClaims, JwtError, parseJws, signJws, verifyJws } from "./jwt.ts";
 
 export type RingAlg = "HS256" | "EdDSA";
 
@@ -12,7 +12,7 @@ export type RingKey = { kid: string; alg: RingAlg; signKey?: CryptoKey; verifyKe
 
 export type KeyRingOptions = { issuer: string; audience: string; now: Clock; leewaySeconds?: number };
 
-const SUBTLE_ALG: Record<RingAlg, string> = { HS256: "HMAC", EdDSA: "Ed25519" };
+const SUBTLE_ALG = { HS256: "HMAC", EdDSA: "Ed25519" } as const;
 
 export class KeyRing {
   readonly alg: RingAlg;
@@ -46,8 +46,7 @@ export class KeyRing {
     const header = { alg: this.alg, typ: "JWT", kid: this.currentKid };
     const payload = { ...claims, iss: this.#options.issuer, aud: this.#options.audience };
     const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
-    const signature = await crypto.subtle.sign(SUBTLE_ALG[this.alg], this.#current.signKey, encoder.encode(input));
-    return `${input}.${b64url(new Uint8Array(signature))}`;
+    return `${input}.${b64url(await signJws(SUBTLE_ALG[this.alg], this.#current.signKey, encoder.encode(input)))}`;
   }
 
   /**
@@ -58,13 +57,7 @@ export class KeyRing {
     const { header, payloadSegment, signature, signed } = parseJws(token, this.alg);
     const key = typeof header.kid === "string" ? this.#byKid.get(header.kid) : undefined;
     if (!key) throw new JwtError("ERR_JWT_HEADER_INVALID", "the token's key id is missing or not known");
-    let valid = false;
-    try {
-      valid = await crypto.subtle.verify(SUBTLE_ALG[key.alg], key.verifyKey, signature, signed);
-    } catch {
-      valid = false; // fail closed: a throwing verify is a refusal, never a pass
-    }
-    if (!valid) throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
+    if (!(await verifyJws(SUBTLE_ALG[key.alg], key.verifyKey, signature, signed))) throw new JwtError("ERR_JWT_SIGNATURE_INVALID", "the token's signature is invalid");
 
     const claims = checkClaims(payloadSegment, this.#options);
     if (claims.iss !== this.#options.issuer) throw new JwtError("ERR_JWT_CLAIM_INVALID", "the iss claim is not ours");

@@ -1,7 +1,7 @@
 // The HS256 module on its own: the RFC 7515 known answer, then every way a token can be wrong,
 // each asserting the stable error code (never the message).
 import { describe, expect, test } from "bun:test";
-import { importHs256Key, JwtError, signHs256, verifyHs256, type JwtErrorCode } from "../../src/auth/jwt.ts";
+import { importHs256Key, JwtError, signHs256, signJws, verifyHs256, verifyJws, type JwtErrorCode } from "../../src/auth/jwt.ts";
 import vector from "../vectors/rfc7515-a1.json";
 
 const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
@@ -100,4 +100,19 @@ describe("verifyHs256 refuses", async () => {
 
 test("a secret shorter than 32 bytes is refused as misuse", async () => {
   expect(importHs256Key("short")).rejects.toBeInstanceOf(TypeError);
+});
+
+test("HMAC runs inline for our keys and agrees with Web Crypto both ways; a short or altered signature fails closed", async () => {
+  const ours = await importHs256Key(SECRET);
+  const webCrypto = await crypto.subtle.importKey("raw", Buffer.from(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const input = new TextEncoder().encode("header.payload");
+  const inline = await signJws("HMAC", ours, input);
+  expect(Buffer.from(inline)).toEqual(Buffer.from(await crypto.subtle.sign("HMAC", webCrypto, input)));
+  expect(await crypto.subtle.verify("HMAC", webCrypto, inline, input)).toBe(true);
+  expect(await verifyJws("HMAC", ours, inline, input)).toBe(true);
+  expect(await verifyJws("HMAC", webCrypto, inline, input)).toBe(true); // a key imported elsewhere goes through Web Crypto
+  expect(await verifyJws("HMAC", ours, inline.slice(0, 31), input)).toBe(false);
+  const altered = inline.slice();
+  altered[0]! ^= 1;
+  expect(await verifyJws("HMAC", ours, altered, input)).toBe(false);
 });
