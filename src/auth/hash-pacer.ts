@@ -50,6 +50,7 @@ export class HashPacer {
 
   forget(tid: number): void {
     this.threads.delete(tid);
+    if (this.threads.size === 0) this.stop();
   }
 
   /** A job started: look every turn until the last one ends. */
@@ -68,6 +69,11 @@ export class HashPacer {
 
   end(): void {
     if (this.active === 0 || --this.active > 0) return;
+    this.stop();
+  }
+
+  /** No more turns until a job begins (the pool closed, or its last thread went). */
+  stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }

@@ -93,6 +93,7 @@ export class HashPool {
 
   close(): void {
     this.closed = true;
+    this.pacer?.stop();
     for (const worker of [...this.idle, ...this.running.keys()]) worker.terminate();
   }
 }

@@ -70,8 +70,9 @@ export class PasswordHasher {
     return this.gate.depth;
   }
 
-  hash(password: string): Promise<string> {
-    return this.gate.run(() => this.budgeted({ op: "hash", password, ...this.params() }) as Promise<string>);
+  /** `signal`: the request's; a job still waiting in line when it aborts is dropped (src/util/semaphore.ts). */
+  hash(password: string, signal?: AbortSignal): Promise<string> {
+    return this.gate.run(() => this.budgeted({ op: "hash", password, ...this.params() }) as Promise<string>, 0, signal);
   }
 
   /** One job within the CPU budget: it waits (holding its gate slot) until the budget covers it. */
@@ -92,14 +93,18 @@ export class PasswordHasher {
   }
 
   /** False for a wrong password and for a hash we cannot read; never throws on bad input. */
-  verify(password: string, hash: string): Promise<boolean> {
+  verify(password: string, hash: string, signal?: AbortSignal): Promise<boolean> {
     const legacy = this.needsRehash(hash);
-    return this.gate.run(async () => {
-      const started = performance.now();
-      const ok = (await this.budgeted({ op: "verify", password, hash })) as boolean;
-      if (legacy) this.rememberLegacyCheck(performance.now() - started);
-      return ok;
-    });
+    return this.gate.run(
+      async () => {
+        const started = performance.now();
+        const ok = (await this.budgeted({ op: "verify", password, hash })) as boolean;
+        if (legacy) this.rememberLegacyCheck(performance.now() - started);
+        return ok;
+      },
+      0,
+      signal,
+    );
   }
 
   private rememberLegacyCheck(ms: number): void {
@@ -127,8 +132,8 @@ export class PasswordHasher {
    * For an unknown account: spend the same time as a real check so response timing does not
    * reveal which emails exist. Always false.
    */
-  async verifyAgainstDummy(password: string): Promise<false> {
-    await this.verify(password, await this.dummyHash);
+  async verifyAgainstDummy(password: string, signal?: AbortSignal): Promise<false> {
+    await this.verify(password, await this.dummyHash, signal);
     return false;
   }
 

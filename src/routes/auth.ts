@@ -20,7 +20,7 @@ export async function register(req: Request, ctx: Ctx): Promise<Response> {
     "email",
     "password",
   ]);
-  const passwordHash = await hasher.hash(input.password!);
+  const passwordHash = await hasher.hash(input.password!, req.signal);
   const id = await store.createUser({ name: input.name!, email: input.email!, passwordHash, now: clock() });
   sendVerification(ctx, { id, name: input.name!, email: input.email! });
   return json({ id, message: "User registered successfully" }, 201);
@@ -61,7 +61,9 @@ export async function login(req: Request, ctx: Ctx): Promise<Response> {
   const user = await guardPasswordCheck(limiter, email, ctx.ip(), async () => {
     const checking = performance.now();
     const found = await store.userByEmail(email);
-    const right = found ? await hasher.verify(input.password!, found.passwordHash) : await hasher.verifyAgainstDummy(input.password!);
+    const right = found
+      ? await hasher.verify(input.password!, found.passwordHash, req.signal)
+      : await hasher.verifyAgainstDummy(input.password!, req.signal);
     if (right && found) return found;
     // Every failure takes as long as the slowest password check (see PasswordHasher.failureFloorMs).
     const wait = hasher.failureFloorMs - (performance.now() - checking);

@@ -34,11 +34,11 @@ export class Semaphore {
    * A job heavier than the whole capacity runs alone rather than never. Strictly first come, first
    * served, so a heavy job is not starved by light ones slipping past it.
    */
-  async run<T>(job: () => Promise<T>, weight = 0): Promise<T> {
+  async run<T>(job: () => Promise<T>, weight = 0, signal?: AbortSignal): Promise<T> {
     const charged = Math.min(weight, this.capacity);
     if (this.waiting.length > 0 || !this.fits(charged)) {
       if (this.waiting.length >= this.maxWaiting) throw new QueueFullError();
-      await new Promise<void>((start) => this.waiting.push({ weight: charged, start }));
+      await this.wait(charged, signal);
     } else {
       this.take(charged);
     }
@@ -49,6 +49,32 @@ export class Semaphore {
       this.used -= charged;
       this.startWaiting();
     }
+  }
+
+  /**
+   * A place in line; when `signal` aborts first (the client hung up), the place is given up and the
+   * job never runs: a flood that gives up leaves no backlog in front of the next requests.
+   */
+  private wait(weight: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((start, reject) => {
+      const leave = () => {
+        const at = this.waiting.indexOf(waiter);
+        if (at < 0) return;
+        this.waiting.splice(at, 1);
+        this.startWaiting();
+        reject(new QueueFullError());
+      };
+      const waiter: Waiter = {
+        weight,
+        start: () => {
+          signal?.removeEventListener("abort", leave);
+          start();
+        },
+      };
+      this.waiting.push(waiter);
+      if (signal?.aborted) leave();
+      else signal?.addEventListener("abort", leave, { once: true });
+    });
   }
 
   private fits(weight: number): boolean {

@@ -118,3 +118,18 @@ test("on one core with the event loop busy, idle-class hashing threads get their
   expect(report.hashCpuMs / report.wallMs).toBeLessThan(0.7);
   expect(report.hashes).toBeGreaterThanOrEqual(5);
 }, 20_000);
+
+test("a closed pool's pacer stops: jobs killed mid-run never leave the event loop pausing", async () => {
+  const { pacer, pauses, work } = paced(0.5);
+  pacer.watch(42);
+  pacer.begin(); // a job that will never report back
+  pacer.stop();
+  work(5);
+  await Bun.sleep(20);
+  expect(pauses).toEqual([]);
+  pacer.watch(42);
+  pacer.forget(42); // its last thread gone: no turns either
+  work(5);
+  await Bun.sleep(20);
+  expect(pauses).toEqual([]);
+});

@@ -76,6 +76,29 @@ describe("through HTTP", () => {
   });
 });
 
+test("logins whose clients hung up while waiting for a hashing slot leave the line: no backlog for the next ones", async () => {
+  await using server = await startServer({ HASH_CONCURRENCY: "1", ARGON2_MEMORY_KIB: "19456", ARGON2_TIME_COST: "2" });
+  const email = uniqueEmail("gone");
+  expect((await server.client.register({ email, password: "password123" })).status).toBe(201);
+  const gone = new AbortController();
+  const attempts = Array.from({ length: 10 }, () =>
+    fetch(`${server.url}/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email, password: "password123" }),
+      signal: gone.signal,
+    }).catch(() => undefined),
+  );
+  for (let i = 0; i < 100 && server.deps.hasher.queueDepth < 10; i++) await Bun.sleep(5);
+  expect(server.deps.hasher.queueDepth).toBe(10); // one hashing, nine in line
+  gone.abort();
+  await Promise.all(attempts);
+  await Bun.sleep(20);
+  // Nine hashes would take ~300 ms or more; the line emptied at once, leaving at most the running one.
+  expect(server.deps.hasher.queueDepth).toBeLessThanOrEqual(1);
+  expect((await server.client.login(email, "password123")).status).toBe(200);
+});
+
 describe("bcrypt hashes from the seeds' apps", async () => {
   const server = await serverForFile();
   const variants: Array<[string, (hash: string) => string]> = [

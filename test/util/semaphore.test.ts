@@ -49,6 +49,35 @@ describe("Semaphore", () => {
     await Promise.all(runs);
   });
 
+  test("a waiting job whose client hangs up leaves the line and never runs; a running one is not touched", async () => {
+    const gate = new Semaphore(1, 10);
+    const log: string[] = [];
+    const [a, b, c] = ["a", "b", "c"].map((n) => job(log, n));
+    const gone = new AbortController();
+    const runA = gate.run(a!.run, 0, gone.signal); // runs at once: the signal no longer matters
+    const runB = gate.run(b!.run, 0, gone.signal);
+    const runC = gate.run(c!.run);
+    await tick();
+    expect(gate.depth).toBe(3);
+    gone.abort();
+    expect(runB).rejects.toBeInstanceOf(QueueFullError);
+    expect(gate.depth).toBe(2);
+    a!.finish();
+    await tick();
+    expect(log).toEqual(["start a", "end a", "start c"]); // c moved up; b never started
+    c!.finish();
+    await Promise.all([runA, runC]);
+    const already = AbortSignal.abort();
+    const d = job(log, "d");
+    const blocker = job(log, "blocker");
+    const runBlocker = gate.run(blocker.run);
+    expect(gate.run(d.run, 0, already)).rejects.toBeInstanceOf(QueueFullError); // aborted before it waited
+    blocker.finish();
+    await runBlocker;
+    expect(log).not.toContain("start d");
+    expect(gate.depth).toBe(0);
+  });
+
   test("a job that throws gives its slot and its weight back", async () => {
     const gate = new Semaphore(1, 10, 10);
     await expect(gate.run(async () => { throw new Error("boom"); }, 10)).rejects.toThrow("boom");
