@@ -9,19 +9,22 @@ const realTimers: Timers = { set: (run, ms) => setTimeout(run, ms), clear: (time
 
 const SPARE_CHECK_MS = 50;
 
+/** CPU time in ms from a Linux schedstat file (`/proc/thread-self/schedstat` or a task's); undefined elsewhere. */
+export function schedstatMs(path: string): number | undefined {
+  try {
+    return Number(readFileSync(path, "utf8").split(" ")[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether the event loop (this thread) left the CPU mostly idle lately: its own CPU time over the last
  * ≥ `windowMs`, from Linux's schedstat. Below `idleBelow` of the wall time it wanted little, whatever
  * hashing took (a thread at the same priority still gets half a shared core). Elsewhere: never spare.
  */
 export function eventLoopIdle(idleBelow = 0.25, windowMs = 50): () => boolean {
-  const cpuMs = (): number | undefined => {
-    try {
-      return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
-    } catch {
-      return undefined;
-    }
-  };
+  const cpuMs = () => schedstatMs("/proc/thread-self/schedstat");
   let lastWall = performance.now();
   let lastCpu = cpuMs();
   let idle = false;

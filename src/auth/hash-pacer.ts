@@ -4,16 +4,9 @@
 // (src/auth/hash-worker.ts) and, while they are starved, the event loop sleeps for under a millisecond
 // at a time: waking, it takes the core straight back, so a request waits at most one pause. Where the
 // threads get CPU anyway (an idle loop, a second core) nothing pauses.
-import { readFileSync } from "node:fs";
+import { schedstatMs } from "./cpu-budget.ts";
 
-/** A thread's CPU time in ms from Linux's schedstat; undefined where that cannot be read. */
-export function threadCpuMs(tid: number): number | undefined {
-  try {
-    return Number(readFileSync(`/proc/self/task/${tid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
-  } catch {
-    return undefined;
-  }
-}
+const threadCpuMs = (tid: number) => schedstatMs(`/proc/self/task/${tid}/schedstat`);
 
 type Clock = { now: () => number; pause: (ms: number) => void };
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
@@ -24,6 +17,14 @@ const TURN_MS = 1;
 const MAX_PAUSE_MS = 1;
 // Below this, a pause costs more (two context switches and timer slack) than it gives.
 const MIN_PAUSE_MS = 0.1;
+// A thread running on another core has its CPU time brought up to date only at a tick or a switch
+// (every 4 ms at HZ=250, 10 ms at HZ=100): what it is owed is carried across turns, and the loop
+// pauses only once more than a slowest tick's worth is owed, so those steps never look like starvation.
+const SLOWEST_TICK_MS = 10;
+// A pause in which the threads got less than this part of it went to someone else (another process
+// has the core): the loop stops pausing for a while instead of giving the core away for nothing.
+const USEFUL_PAUSE = 0.25;
+const BACK_OFF_TURNS = 10;
 
 export class HashPacer {
   private readonly threads = new Set<number>();
@@ -31,6 +32,10 @@ export class HashPacer {
   private timer: Timer | undefined;
   private lastWall = 0;
   private lastCpu = 0;
+  /** CPU time the threads are owed (negative: ahead), carried across turns within ±one slow tick's worth. */
+  private owed = 0;
+  private lastPause = 0;
+  private backOff = 0;
   /** Time the event loop spent paused for hashing, in ms (for tests and metrics). */
   pausedMs = 0;
 
@@ -45,11 +50,13 @@ export class HashPacer {
   watch(tid: number): void {
     if (this.cpuOf(tid) === undefined) return;
     this.threads.add(tid);
+    this.lastCpu = this.cpu(); // its past CPU time is not this window's
     this.start();
   }
 
   forget(tid: number): void {
     this.threads.delete(tid);
+    this.lastCpu = this.cpu();
     if (this.threads.size === 0) this.stop();
   }
 
@@ -59,21 +66,30 @@ export class HashPacer {
     this.start();
   }
 
-  private start(): void {
-    if (this.timer !== undefined || this.active === 0 || this.threads.size === 0) return;
-    this.lastWall = this.clock.now();
-    this.lastCpu = this.cpu();
-    this.timer = setInterval(() => this.turn(), TURN_MS);
-    this.timer.unref(); // a running job keeps the process alive (src/auth/hash-pool.ts), the pacer never
-  }
-
   end(): void {
     if (this.active === 0 || --this.active > 0) return;
     this.stop();
   }
 
-  /** No more turns until a job begins (the pool closed, or its last thread went). */
-  stop(): void {
+  /** The pool closed: no jobs, no threads, no turns, whatever was still running. */
+  close(): void {
+    this.active = 0;
+    this.threads.clear();
+    this.stop();
+  }
+
+  private start(): void {
+    if (this.timer !== undefined || this.active === 0 || this.threads.size === 0) return;
+    this.lastWall = this.clock.now();
+    this.lastCpu = this.cpu();
+    // `owed` carries over from the last job: back-to-back jobs do not each wait a tick's worth first.
+    this.lastPause = 0;
+    this.backOff = 0;
+    this.timer = setInterval(() => this.turn(), TURN_MS);
+    this.timer.unref(); // a running job keeps the process alive (src/auth/hash-pool.ts), the pacer never
+  }
+
+  private stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
   }
@@ -85,21 +101,31 @@ export class HashPacer {
   }
 
   /**
-   * Pauses so that over the work since the last turn plus this pause the threads got their share:
-   * a pause p with the threads' `got` during `work` gives (p + got) / (work + p) = share.
+   * Adds what the threads are owed since the last turn (share of the wall time minus what they got)
+   * and, past one slow tick's worth, pauses for it: a pause p makes up d owed when p = d / (1 − share),
+   * since the threads get the pause and are owed share of it too.
    */
   turn(): void {
     const wall = this.clock.now();
     const cpu = this.cpu();
-    const owed = this.share * (wall - this.lastWall) - (cpu - this.lastCpu);
-    const pause = this.share >= 1 ? MAX_PAUSE_MS : Math.min(MAX_PAUSE_MS, owed / (1 - this.share));
+    const got = cpu - this.lastCpu;
+    const limit = this.share * SLOWEST_TICK_MS;
+    this.owed = Math.max(-limit, Math.min(limit + MAX_PAUSE_MS, this.owed + this.share * (wall - this.lastWall) - got));
     this.lastWall = wall;
     this.lastCpu = cpu;
-    if (!(owed > 0) || pause < MIN_PAUSE_MS) return;
+    if (this.lastPause > 0 && got < USEFUL_PAUSE * this.lastPause) this.backOff = BACK_OFF_TURNS;
+    this.lastPause = 0;
+    if (this.backOff > 0) {
+      this.backOff--;
+      this.owed = 0;
+      return;
+    }
+    const excess = this.owed - limit;
+    if (excess <= 0) return;
+    const pause = this.share >= 1 ? MAX_PAUSE_MS : Math.min(MAX_PAUSE_MS, excess / (1 - this.share));
+    if (pause < MIN_PAUSE_MS) return;
     this.clock.pause(pause);
     this.pausedMs += pause;
-    // The pause was the threads' turn: the next window starts after it.
-    this.lastWall = this.clock.now();
-    this.lastCpu = this.cpu();
+    this.lastPause = pause;
   }
 }

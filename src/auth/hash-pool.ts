@@ -77,6 +77,7 @@ export class HashPool {
 
   /** As run, with the CPU time the thread spent on the job. */
   measured(job: DistributiveOmit<HashJob, "id">): Promise<{ value: string | boolean; cpuMs: number }> {
+    if (this.closed) return Promise.reject(new Error("the hashing pool is closed"));
     const worker = this.idle.pop();
     if (!worker) return Promise.reject(new Error("no idle hashing thread: callers must bound concurrency"));
     const id = this.nextId++;
@@ -93,7 +94,7 @@ export class HashPool {
 
   close(): void {
     this.closed = true;
-    this.pacer?.stop();
+    this.pacer?.close();
     for (const worker of [...this.idle, ...this.running.keys()]) worker.terminate();
   }
 }

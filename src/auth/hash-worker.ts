@@ -1,9 +1,10 @@
 // A password-hashing thread: sets its own CPU priority (HASH_THREAD_NICE) and reports the CPU time each
 // job took, which the pool's budget is charged (src/auth/cpu-budget.ts), so hashing gets a bounded share.
 import { dlopen, ptr } from "bun:ffi";
-import { readFileSync, readlinkSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 import { setPriority } from "node:os";
 import { workerData } from "node:worker_threads";
+import { schedstatMs } from "./cpu-budget.ts";
 
 declare const self: Worker;
 
@@ -17,7 +18,7 @@ export type HashThreadReady = { tid?: number };
 /** What the parent hands each thread at start (the thread reads no environment of its own). */
 export type HashWorkerData = { nice?: number };
 
-// The nice value comes from the pool (src/auth/password.ts says why 0 by default); absent, no renice.
+// The nice value comes from the pool (src/auth/password.ts says why 19 by default); absent, no renice.
 const { nice } = (workerData ?? {}) as HashWorkerData;
 
 const tid = ((): number | undefined => {
@@ -82,12 +83,10 @@ function verify(password: string, hash: string): boolean {
 // Linux's schedstat counts this thread's time on a CPU in nanoseconds; getrusage (threadCpuUsage)
 // counts in scheduler ticks, and most hashes take less than one.
 const threadCpuMs = (): number => {
-  try {
-    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]) / 1e6;
-  } catch {
-    const { user, system } = process.threadCpuUsage();
-    return (user + system) / 1000;
-  }
+  const fromSchedstat = schedstatMs("/proc/thread-self/schedstat");
+  if (fromSchedstat !== undefined) return fromSchedstat;
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
 };
 
 self.onmessage = (event: MessageEvent<HashJob>) => {

@@ -46,11 +46,12 @@ export class PasswordHasher {
 
   constructor(private readonly policy: PasswordPolicy) {
     this.gate = new Semaphore(policy.concurrency, policy.queueMax);
-    const msPerSecond = ((policy.cpuPercent ?? DEFAULT_CPU_PERCENT) / 100) * policy.concurrency * 1000;
+    const share = (policy.cpuPercent ?? DEFAULT_CPU_PERCENT) / 100;
+    const msPerSecond = share * policy.concurrency * 1000;
     // Work-conserving: with the event loop idle, logins use the whole core, as before the budget.
     this.budget = new CpuBudget(msPerSecond, msPerSecond * BURST_SECONDS, undefined, undefined, eventLoopIdle());
     // One thread more than the gate admits: the dummy hash below is made outside the gate, at start.
-    this.pacer = new HashPacer((policy.cpuPercent ?? DEFAULT_CPU_PERCENT) / 100);
+    this.pacer = new HashPacer(share);
     this.pool = new HashPool(policy.concurrency + 1, { nice: policy.threadNice ?? DEFAULT_THREAD_NICE }, this.pacer);
     // What unknown-email logins are checked against. Made once, up front and outside the queue:
     // made lazily under load it could fail and leave unknown emails answering differently.

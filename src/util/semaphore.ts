@@ -35,6 +35,8 @@ export class Semaphore {
    * served, so a heavy job is not starved by light ones slipping past it.
    */
   async run<T>(job: () => Promise<T>, weight = 0, signal?: AbortSignal): Promise<T> {
+    // A client already gone needs no work done, queued or not.
+    if (signal?.aborted) throw new QueueFullError();
     const charged = Math.min(weight, this.capacity);
     if (this.waiting.length > 0 || !this.fits(charged)) {
       if (this.waiting.length >= this.maxWaiting) throw new QueueFullError();
@@ -72,8 +74,7 @@ export class Semaphore {
         },
       };
       this.waiting.push(waiter);
-      if (signal?.aborted) leave();
-      else signal?.addEventListener("abort", leave, { once: true });
+      signal?.addEventListener("abort", leave, { once: true });
     });
   }
 

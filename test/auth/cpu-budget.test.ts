@@ -146,3 +146,9 @@ test("a hashing thread runs at the nice value its pool was given, whatever the e
     else process.env.HASH_THREAD_NICE = previous;
   }
 });
+
+test("a closed pool refuses new jobs instead of sending them to terminated threads", async () => {
+  const pool = new HashPool(1);
+  pool.close();
+  expect(pool.run({ op: "verify", password: "x", hash: "not a hash" })).rejects.toThrow("closed");
+});

@@ -3,13 +3,16 @@
 import { describe, expect, test } from "bun:test";
 import { HashPacer } from "../../src/auth/hash-pacer.ts";
 
-/** A pacer on a clock moved by hand, with threads whose CPU time the test sets; pauses give them CPU. */
-function paced(share: number, { threadsRunDuringPause = true } = {}) {
+/**
+ * A pacer on a clock moved by hand (or the real one), with threads whose CPU time the test sets; a
+ * pause gives them the CPU unless another process would take it.
+ */
+function paced(share: number, { threadsRunDuringPause = true, realTime = false } = {}) {
   let now = 0;
   let threadCpu = 0;
   const pauses: number[] = [];
   const pacer = new HashPacer(share, (tid) => (tid === 42 ? threadCpu : undefined), {
-    now: () => now,
+    now: () => (realTime ? performance.now() : now),
     pause: (ms) => {
       pauses.push(ms);
       now += ms;
@@ -19,87 +22,98 @@ function paced(share: number, { threadsRunDuringPause = true } = {}) {
   return {
     pacer,
     pauses,
-    /** The event loop works `ms` while the threads get `got` of CPU. */
-    work(ms: number, got = 0) {
+    /** The event loop works `ms` while the threads get `got` of CPU; then the pacer takes its turn. */
+    turn(ms: number, got = 0) {
       now += ms;
       threadCpu += got;
+      pacer.turn();
     },
   };
 }
 
 describe("HashPacer", () => {
-  test("starved threads get a pause that makes up their share: work w at share s pauses s·w/(1−s), at most 1 ms", () => {
-    const half = paced(0.5);
-    half.pacer.watch(42);
-    half.pacer.begin();
-    half.work(0.6);
-    half.pacer.turn();
-    expect(half.pauses).toEqual([0.6]);
-    half.work(3); // a long stretch of work still pauses only 1 ms: no request waits longer
-    half.pacer.turn();
-    expect(half.pauses).toEqual([0.6, 1]);
-    half.pacer.end();
-
-    const fifth = paced(0.2);
-    fifth.pacer.watch(42);
-    fifth.pacer.begin();
-    fifth.work(2);
-    fifth.pacer.turn();
-    expect(fifth.pauses[0]).toBeCloseTo(0.5, 6); // (0.2 · 2) / 0.8: the threads get 0.5 of 2.5 ms
-    fifth.pacer.end();
-  });
-
-  test("threads that got their share (an idle loop, another core) cause no pause", () => {
-    const { pacer, pauses, work } = paced(0.5);
+  test("starved threads: past one slow tick's worth owed, the loop pauses 1 ms per 1 ms of work, the 50% share", () => {
+    const { pacer, pauses, turn } = paced(0.5);
     pacer.watch(42);
     pacer.begin();
-    for (let i = 0; i < 10; i++) {
-      work(1, 0.6);
-      pacer.turn();
-    }
+    for (let i = 0; i < 10; i++) turn(1); // 5 ms owed: what a 10 ms tick could still bring
     expect(pauses).toEqual([]);
-    // Owed less than 0.1 ms: a pause would cost more than it gives.
-    work(1, 0.45);
-    pacer.turn();
-    expect(pauses).toEqual([]);
-    pacer.end();
-  });
-
-  test("a pause is the threads' turn: the next window starts after it, so the share is not paid twice", () => {
-    const { pacer, pauses, work } = paced(0.5);
-    pacer.watch(42);
-    pacer.begin();
-    work(1);
-    pacer.turn();
-    pacer.turn(); // at once after the pause: nothing more is owed
+    turn(1);
     expect(pauses).toEqual([1]);
+    for (let i = 0; i < 5; i++) turn(1);
+    expect(pauses).toEqual([1, 1, 1, 1, 1, 1]);
+    turn(5); // a long stretch of work still pauses only 1 ms: no request waits longer
+    expect(pauses.at(-1)).toBe(1);
     pacer.end();
   });
 
-  test("it looks only while a job runs and a watched thread exists, and threads it cannot read are not watched", async () => {
-    const { pacer, pauses, work } = paced(0.5);
+  test("a smaller share pauses in proportion: owed d past the threshold pauses d / (1 − share)", () => {
+    const { pacer, pauses, turn } = paced(0.2);
+    pacer.watch(42);
+    pacer.begin();
+    for (let i = 0; i < 10; i++) turn(1); // 2 ms owed = 0.2 × 10 ms: nothing yet
+    expect(pauses).toEqual([]);
+    turn(0.5); // 0.1 more: 0.125 ms
+    expect(pauses[0]).toBeCloseTo(0.125, 6);
+    pacer.end();
+  });
+
+  test("threads on another core cause no pause, though their CPU time shows only at each 4 ms tick", () => {
+    const { pacer, pauses, turn } = paced(0.5);
+    pacer.watch(42);
+    pacer.begin();
+    for (let i = 0; i < 40; i++) turn(1, i % 4 === 3 ? 4 : 0);
+    for (let i = 0; i < 40; i++) turn(1, 0.6); // and seen smoothly
+    expect(pauses).toEqual([]);
+    pacer.end();
+  });
+
+  test("a pause that went to another process stops the pausing for 10 turns", () => {
+    const { pacer, pauses, turn } = paced(0.5, { threadsRunDuringPause: false });
+    pacer.watch(42);
+    pacer.begin();
+    for (let i = 0; i < 11; i++) turn(1);
+    expect(pauses).toEqual([1]);
+    for (let i = 0; i < 10; i++) turn(1); // the threads got nothing of that pause: back off
+    expect(pauses).toEqual([1]);
+    for (let i = 0; i < 11; i++) turn(1); // then owed builds up again from nothing
+    expect(pauses).toEqual([1, 1]);
+    pacer.end();
+  });
+
+  test("it looks only while a job runs and a watched thread exists; unreadable threads are not watched", async () => {
+    const { pacer, pauses } = paced(0.5, { realTime: true });
     pacer.watch(7); // unreadable (not Linux, or gone): ignored
     pacer.begin();
-    work(5);
-    await Bun.sleep(5);
+    await Bun.sleep(30);
     expect(pauses).toEqual([]); // no thread to watch: no timer
     pacer.watch(42); // the thread's id arrives while the job runs: the pacer starts
-    work(1);
-    await Bun.sleep(20);
+    await Bun.sleep(40);
     expect(pauses.length).toBeGreaterThan(0);
     pacer.end();
     const after = pauses.length;
-    work(5);
-    await Bun.sleep(20);
+    await Bun.sleep(30);
     expect(pauses.length).toBe(after); // the last job ended: no more turns
     pacer.end(); // an extra end is harmless
+  });
+
+  test("a closed pool's pacer stops for good: jobs killed mid-run never leave the event loop pausing", async () => {
+    const { pacer, pauses } = paced(0.5, { realTime: true });
+    pacer.watch(42);
+    pacer.begin(); // a job that will never report back
+    pacer.close();
+    await Bun.sleep(30);
+    expect(pauses).toEqual([]);
+    pacer.begin(); // a job begun after close: no thread is watched any more
+    await Bun.sleep(30);
+    expect(pauses).toEqual([]);
   });
 });
 
 type FloodReport = { hashes: number; wallMs: number; hashCpuMs: number; pausedMs: number; longestGapMs: number; idleThreads: number };
 
-async function floodOnOneCore(env: Record<string, string> = {}): Promise<FloodReport> {
-  const child = Bun.spawn(["taskset", "-c", "0", process.execPath, `${import.meta.dir}/paced-flood.ts`], {
+async function flood(cores: string, env: Record<string, string> = {}): Promise<FloodReport> {
+  const child = Bun.spawn(["taskset", "-c", cores, process.execPath, `${import.meta.dir}/paced-flood.ts`], {
     env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "inherit",
@@ -110,7 +124,7 @@ async function floodOnOneCore(env: Record<string, string> = {}): Promise<FloodRe
 }
 
 test("on one core with the event loop busy, idle-class hashing threads get their 50% share through pauses", async () => {
-  const report = await floodOnOneCore();
+  const report = await flood("0");
   expect(report.idleThreads).toBeGreaterThanOrEqual(2); // the pool's threads run as SCHED_IDLE
   expect(report.pausedMs).toBeGreaterThan(0.2 * report.wallMs); // the loop paused for them
   // Their share: 50% of the core, give or take what a noisy machine does to 1.5 s.
@@ -119,17 +133,9 @@ test("on one core with the event loop busy, idle-class hashing threads get their
   expect(report.hashes).toBeGreaterThanOrEqual(5);
 }, 20_000);
 
-test("a closed pool's pacer stops: jobs killed mid-run never leave the event loop pausing", async () => {
-  const { pacer, pauses, work } = paced(0.5);
-  pacer.watch(42);
-  pacer.begin(); // a job that will never report back
-  pacer.stop();
-  work(5);
-  await Bun.sleep(20);
-  expect(pauses).toEqual([]);
-  pacer.watch(42);
-  pacer.forget(42); // its last thread gone: no turns either
-  work(5);
-  await Bun.sleep(20);
-  expect(pauses).toEqual([]);
-});
+
+test("with a second core the hashing threads run there and the event loop hardly pauses", async () => {
+  const report = await flood("0,1");
+  expect(report.hashCpuMs / report.wallMs).toBeGreaterThan(0.6); // a core of their own, more than the share
+  expect(report.pausedMs).toBeLessThan(0.1 * report.wallMs); // on one core it is ~0.45
+}, 20_000);
