@@ -6,25 +6,16 @@
 # Needs wrk, psql, PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-BUN="$ROOT/node_modules/.bin/bun"
-LUA="$BENCH_DIR/wrk/request.lua"
-PG="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+source "$BENCH_DIR/services.sh"
 DURATION="${DURATION:-5s}"
 ROUNDS="${ROUNDS:-3}"
 CONNS=32
 # Every engineer's benchmark pins its servers to core 0 on this shared machine; SERVER_CORE=1 CLIENT_CORE=0 swaps.
 SC="${SERVER_CORE:-0}"
 CC="${CLIENT_CORE:-1}"
-command -v wrk >/dev/null || { echo "wrk is not installed. Install it with: apt-get install wrk" >&2; exit 1; }
-command -v psql >/dev/null || { echo "psql is not installed. Install it with: apt-get install postgresql-client" >&2; exit 1; }
+need wrk psql
 mkdir -p "$BENCH_DIR/out"
-
-WORK="$(mktemp -d)"
-SCHEMA="bench_cache_$(date +%s)_$$"
-source "$BENCH_DIR/services.sh"
-trap bench_cleanup EXIT
-psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+pg_schema bench_cache
 
 # load <wrk cpus> <connections> <url> [KEY=VALUE…]: 2 s warm-up, then one measured run; prints BENCH_JSON
 # with "cpu_us": the server's CPU time (utime+stime of SERVER_PID, all its threads) per request in the

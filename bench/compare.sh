@@ -5,18 +5,14 @@
 # Prints, per round, each server's CPU time per request and the ratios bare/old and bare/new.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-BUN="$ROOT/node_modules/.bin/bun"
-LUA="$BENCH_DIR/wrk/request.lua"
+source "$BENCH_DIR/services.sh"
 REV="${1:?usage: bash bench/compare.sh <git revision> [rounds]}"
 ROUNDS="${2:-3}"
 DURATION="${DURATION:-4s}"
 SC="${SERVER_CORE:-0}"
 CC="${CLIENT_CORE:-1}"
-command -v wrk >/dev/null || { echo "wrk is not installed. Install it with: apt-get install wrk" >&2; exit 1; }
+need wrk
 
-WORK="$(mktemp -d)"
-source "$BENCH_DIR/services.sh"
 cleanup() {
   git -C "$ROOT" worktree remove --force "$WORK/old-tree" >/dev/null 2>&1 || true
   bench_cleanup

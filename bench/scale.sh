@@ -5,19 +5,10 @@
 #   bash bench/scale.sh            → markdown table on stdout and in bench/out/scale.md
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-BUN="$ROOT/node_modules/.bin/bun"
-LUA="$BENCH_DIR/wrk/request.lua"
-PG="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
-DURATION=8s
-command -v wrk >/dev/null || { echo "wrk is not installed. Install it with: apt-get install wrk" >&2; exit 1; }
-command -v psql >/dev/null || { echo "psql is not installed. Install it with: apt-get install postgresql-client" >&2; exit 1; }
-
-WORK="$(mktemp -d)"
-SCHEMA="bench_$(date +%s)_$$"
 source "$BENCH_DIR/services.sh"
-trap bench_cleanup EXIT
-psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+DURATION=8s
+need wrk psql
+pg_schema bench
 
 
 # load <connections> <url> [KEY=VALUE…]: one wrk run after a 2 s warm-up; prints its BENCH_JSON line.

@@ -1,7 +1,31 @@
-# Sourced by the bench scripts that run the real service (cache.sh, compare.sh, scale.sh): one way to start it
-# and the bare baseline, wait for them, get a token, read a process's CPU time and clean up. Caller sets BUN, ROOT, BENCH_DIR, WORK.
+# Sourced by the bench scripts that run the real service (cache.sh, compare.sh, scale.sh, two-instances.sh): the
+# paths they share, a scratch WORK directory removed on exit, one way to start the service and the bare baseline,
+# wait for them, get a token, read a process's CPU time and clean up. The caller sets BENCH_DIR first.
 
+ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+BUN="$ROOT/node_modules/.bin/bun"
+LUA="$BENCH_DIR/wrk/request.lua"
+PG="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
 PIDS=()
+WORK="$(mktemp -d)"
+trap bench_cleanup EXIT
+
+# need <tool>…: stops, naming the package to install, when one is missing (installs nothing).
+need() {
+  local tool package
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null && continue
+    package=$tool; [ "$tool" = psql ] && package=postgresql-client
+    echo "$tool is not installed. Install it with: apt-get install $package" >&2
+    exit 1
+  done
+}
+
+# pg_schema <prefix>: a fresh PostgreSQL schema for this run, named in SCHEMA (bench_cleanup drops it).
+pg_schema() {
+  SCHEMA="${1}_$(date +%s)_$$"
+  psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+}
 
 # Stops every server started here, drops the PostgreSQL schema named in SCHEMA (if any), removes WORK.
 bench_cleanup() {

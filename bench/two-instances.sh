@@ -5,20 +5,12 @@
 #   bash bench/two-instances.sh [ROUNDS]      (default 3; prints a line per round and the median ratio)
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-BUN="$ROOT/node_modules/.bin/bun"
-LUA="$BENCH_DIR/wrk/request.lua"
-PG="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+source "$BENCH_DIR/services.sh"
 ROUNDS="${1:-3}"
 DURATION="${DURATION:-8}"
 DEPTH="${WRK_PIPELINE:-16}"
-command -v wrk >/dev/null || { echo "wrk is not installed. Install it with: apt-get install wrk" >&2; exit 1; }
-command -v psql >/dev/null || { echo "psql is not installed. Install it with: apt-get install postgresql-client" >&2; exit 1; }
-WORK="$(mktemp -d)"
-SCHEMA="bench_$(date +%s)_$$"
-source "$BENCH_DIR/services.sh"
-trap bench_cleanup EXIT
-psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+need wrk psql
+pg_schema bench
 URL="$PG?search_path=$SCHEMA"
 
 # wrk_on <cores> <port> <token> <seconds>: one pipelined wrk -c16; prints "<req/s> <wrk CPU s>".
