@@ -46,19 +46,22 @@ export async function importHs256Key(secret: string | Uint8Array<ArrayBuffer>): 
 
 export const b64url = (bytes: Uint8Array | string): string => Buffer.from(bytes).toString("base64url");
 
+/** HMAC-SHA256 of `data` computed inline, for an HMAC key imported here; undefined for any other key. */
+function inlineHmac(algorithm: "HMAC" | "Ed25519", key: CryptoKey, data: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> | undefined {
+  const secret = algorithm === "HMAC" ? hmacSecrets.get(key) : undefined;
+  return secret && new Uint8Array(new Bun.CryptoHasher("sha256", secret).update(data).digest());
+}
+
 /** A JWS signature over `input`: HMAC-SHA256 inline for our HMAC keys, Web Crypto for anything else. */
 export async function signJws(algorithm: "HMAC" | "Ed25519", key: CryptoKey, input: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  const secret = algorithm === "HMAC" ? hmacSecrets.get(key) : undefined;
-  if (secret) return new Uint8Array(new Bun.CryptoHasher("sha256", secret).update(input).digest());
-  return new Uint8Array(await crypto.subtle.sign(algorithm, key, input));
+  return inlineHmac(algorithm, key, input) ?? new Uint8Array(await crypto.subtle.sign(algorithm, key, input));
 }
 
 /** Whether `signature` signs `signed`, compared in constant time; false (never a throw) on any failure. */
 export async function verifyJws(algorithm: "HMAC" | "Ed25519", key: CryptoKey, signature: Uint8Array<ArrayBuffer>, signed: Uint8Array<ArrayBuffer>): Promise<boolean> {
   try {
-    const secret = algorithm === "HMAC" ? hmacSecrets.get(key) : undefined;
-    if (!secret) return await crypto.subtle.verify(algorithm, key, signature, signed);
-    const expected = new Bun.CryptoHasher("sha256", secret).update(signed).digest();
+    const expected = inlineHmac(algorithm, key, signed);
+    if (!expected) return await crypto.subtle.verify(algorithm, key, signature, signed);
     return signature.byteLength === expected.byteLength && timingSafeEqual(signature, expected);
   } catch {
     return false; // fail closed: a throwing check is a refusal, never a pass
