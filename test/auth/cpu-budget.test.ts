@@ -1,7 +1,7 @@
 // The hashing threads' share of the CPU: a token bucket of CPU time holds a flood of hashes to the configured share
 // (a lone job never waits), and each thread runs at the nice value its pool got from config, not from the environment.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { threadIds, threadPriority } from "../helpers/threads.ts";
 import { CpuBudget } from "../../src/auth/cpu-budget.ts";
 import { HashPool } from "../../src/auth/hash-pool.ts";
 import { PasswordHasher } from "../../src/auth/password.ts";
@@ -120,16 +120,7 @@ test("with the event loop idle, the budget does not hold hashing back (work-cons
   expect(spent).toBeGreaterThan(100 * seconds + 50 + 100);
 }, 20_000);
 
-// Field 19 of /proc/<pid>/task/<tid>/stat is the nice value; the name in parentheses may hold spaces.
-const threadNices = (): number[] =>
-  readdirSync("/proc/self/task").flatMap((tid) => {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      return [Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])];
-    } catch {
-      return [];
-    }
-  });
+const threadNices = (): number[] => threadIds().flatMap((tid) => threadPriority(tid)?.nice ?? []);
 
 test("a hashing thread runs at the nice value its pool was given, whatever the environment says", async () => {
   const before = threadNices().filter((n) => n === 7).length;

@@ -1,6 +1,6 @@
 // Run by test/auth/hash-pacer.test.ts under `taskset -c 0`: hashes back to back for DURATION_MS while
 // the event loop spins, so both want the one core; prints what hashing got and how long the loop waited.
-import { readdirSync, readFileSync } from "node:fs";
+import { SCHED_IDLE, threadIds, threadPriority } from "../helpers/threads.ts";
 import { PasswordHasher } from "../../src/auth/password.ts";
 
 const DURATION_MS = Number(process.env.DURATION_MS ?? 1500);
@@ -32,11 +32,7 @@ while (performance.now() - started < DURATION_MS) {
 spinning = false;
 const wallMs = performance.now() - started;
 
-// Field 41 of /proc/<pid>/task/<tid>/stat is the scheduling policy (5: SCHED_IDLE).
-const policies = readdirSync("/proc/self/task").map((tid) => {
-  const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
-});
+const policies = threadIds().map((tid) => threadPriority(tid)?.policy);
 hasher.close();
 console.log(JSON.stringify({
   hashes,
@@ -44,5 +40,5 @@ console.log(JSON.stringify({
   hashCpuMs: hasher.cpuMsSpent - spentBefore,
   pausedMs: hasher.pacer.pausedMs - pausedBefore,
   longestGapMs,
-  idleThreads: policies.filter((p) => p === 5).length,
+  idleThreads: policies.filter((p) => p === SCHED_IDLE).length,
 }));

@@ -1,7 +1,7 @@
 // Password hashing: OWASP argon2id parameters, bounded concurrency, the dummy check for unknown
 // emails, and the seeds' bcrypt hashes upgraded on first login.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { SCHED_IDLE, SCHED_OTHER, threadIds, threadPriority } from "../helpers/threads.ts";
 import { PasswordHasher } from "../../src/auth/password.ts";
 import { loadConfig } from "../../src/config.ts";
 import { Semaphore, QueueFullError } from "../../src/util/semaphore.ts";
@@ -176,18 +176,14 @@ describe("a wrong guess takes as long for an imported account as for an unknown 
 test("hashing threads run in Linux's idle class by default (the pacer gives them their share), and at HASH_THREAD_NICE when given", async () => {
   // Nice 15 gave hashing only the leftovers (logins crawled under a GET /me flood); nice 0 made GET /me
   // wait a scheduler tick behind a hash. The pacer (test/auth/hash-pacer.test.ts) now gives the share.
-  const field = (task: string, index: number) => {
-    const stat = readFileSync(`/proc/self/task/${task}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[index]);
-  };
-  const nice = (task: string) => field(task, 16);
-  const policy = (task: string) => field(task, 38); // 0 SCHED_OTHER, 5 SCHED_IDLE
-  for (const [threadNice, expectedPolicy, expectedNice] of [[undefined, 5, undefined], [9, 0, 9]] as const) {
-    const before = new Set(readdirSync("/proc/self/task"));
+  const nice = (task: string) => threadPriority(task)?.nice;
+  const policy = (task: string) => threadPriority(task)?.policy;
+  for (const [threadNice, expectedPolicy, expectedNice] of [[undefined, SCHED_IDLE, undefined], [9, SCHED_OTHER, 9]] as const) {
+    const before = new Set(threadIds());
     const hasher = new PasswordHasher({ memoryKiB: 1024, timeCost: 1, concurrency: 2, queueMax: 10, threadNice });
     try {
       await Promise.all([hasher.hash("warm up one"), hasher.hash("warm up two")]);
-      const threads = readdirSync("/proc/self/task").filter((t) => !before.has(t));
+      const threads = threadIds().filter((t) => !before.has(t));
       const matching = threads.filter((t) => policy(t) === expectedPolicy && (expectedNice === undefined || nice(t) === expectedNice));
       expect(matching.length).toBeGreaterThanOrEqual(2);
       expect(policy(String(process.pid))).toBe(0);
