@@ -1,48 +1,82 @@
 #!/usr/bin/env bash
 # Issue 10's scale-out bar: two instances on one PostgreSQL, each on its own core, against one instance
-# on one core. The two cores must also carry the load generators, so where wrk runs moves the figure:
-# every round measures one instance on core 0 twice, its wrk on core 1 and then on core 0 beside it, and
-# takes the better of the two as "one"; then the pair under each of PLACEMENTS:
+# on one core. The two cores must also carry the load generators, so where wrk runs moves the figure.
+# Every round measures one instance on core 0 twice, its wrk on core 1 ("apart") and on core 0 beside
+# it ("beside"), and takes the better of the two as "one"; then the pair under each of PLACEMENTS:
 #   own      each wrk on its instance's core: a core carries one instance and only its traffic
 #   shared   both wrk left to the scheduler on cores 0 and 1
 #   crossed  each wrk on the other instance's core
-# Each ratio is against the same round's one instance, so a neighbour's load weighs on both sides alike;
-# the "steal" column is the time the hypervisor took from both cores during the round.
+# Each ratio is against the same round's "one", and the order of the windows rotates from round to round,
+# so a neighbour's load weighs on every placement alike. Each window also reports the steal the guest
+# counted on both cores (time the hypervisor ran something else) and wrk's socket errors.
 # wrk pipelines (WRK_PIPELINE, default 64 per connection) to spend as little CPU per request as it can.
 #   bash bench/two-instances.sh [ROUNDS]      (default 5; a line per round, then the median per placement)
 #   env: PLACEMENTS="own shared crossed"  DURATION=8 (seconds)  WRK_PIPELINE=64
 set -euo pipefail
+export LC_ALL=C
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$BENCH_DIR/services.sh"
 ROUNDS="${1:-5}"
 DURATION="${DURATION:-8}"
 DEPTH="${WRK_PIPELINE:-64}"
 read -r -a PLACES <<<"${PLACEMENTS:-own shared crossed}"
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS is a whole number of at least 1" >&2; exit 2; }
+for place in "${PLACES[@]}"; do
+  case "$place" in own | shared | crossed) ;; *) echo "unknown placement $place (own, shared or crossed)" >&2; exit 2 ;; esac
+done
 need wrk psql
 pg_schema bench
 URL="$PG?search_path=$SCHEMA"
 
+# json_field <file> <key>: a number from wrk's BENCH_JSON line; stops the script if it is missing.
+json_field() {
+  local value; value="$(sed -nE "s/.*\"$2\":([0-9.]+).*/\\1/p" "$1")"
+  [ -n "$value" ] || { echo "wrk's report has no $2 (did wrk fail?)" >&2; exit 1; }
+  echo "$value"
+}
 # wrk_on <cores> <port> <token> <seconds>: one pipelined wrk -c16; prints "<req/s> <socket errors>".
 # Socket errors are connections Bun closed under wrk (docs/operations.md, "HTTP/1.1 pipelining"); wrk opens
-# them again, and what was in flight on them is lost, so they are reported beside the figure.
+# them again, and what was in flight on them is lost (not counted in req/s), so they are shown beside it.
 wrk_on() {
-  local out; out="$(mktemp -p "$WORK")"
+  local out errors=0 key; out="$(mktemp -p "$WORK")"
   env WRK_PIPELINE="$DEPTH" "WRK_AUTH=Bearer $3" \
     taskset -c "$1" wrk -t1 -c16 -d"$4s" -s "$LUA" "http://127.0.0.1:$2/me" | sed -n 's/^BENCH_JSON //p' >"$out"
-  [ "$(sed -E 's/.*"non2xx":([0-9]+).*/\1/' "$out")" = 0 ] || { echo "non-2xx answers on port $2" >&2; exit 1; }
-  echo "$(sed -E 's/.*"rps":([0-9.]+).*/\1/' "$out") $(sed -E 's/.*"err_read":([0-9]+),"err_write":([0-9]+).*/\1 \2/' "$out" | awk '{print $1 + $2}')"
-}
-# cores_of <placement>: the cores of wrk A and wrk B.
-cores_of() {
-  case "$1" in
-    own) echo "0 1" ;;
-    shared) echo "0,1 0,1" ;;
-    crossed) echo "1 0" ;;
-    *) echo "unknown placement $1 (own, shared or crossed)" >&2; exit 2 ;;
-  esac
+  [ "$(json_field "$out" non2xx)" = 0 ] || { echo "non-2xx answers on port $2" >&2; exit 1; }
+  for key in err_connect err_read err_write err_timeout; do errors=$((errors + $(json_field "$out" "$key"))); done
+  echo "$(json_field "$out" rps) $errors"
 }
 steal() { awk '/^cpu / {print $9}' /proc/stat; }
 per_req() { echo "scale=1; $1 * 1000000 / $(getconf CLK_TCK) / ($2 * $DURATION)" | bc; }
+median() { sort -n | awk '{v[NR] = $1} END {printf "%.3f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+
+# one <apart|beside>: A alone on core 0 (B idle on core 1), its wrk on core 1 or on core 0; sets ONE_<which>
+# and appends the window to LINE.
+one() {
+  local core=1; [ "$1" = beside ] && core=0
+  wrk_on "$core" 9311 "$tok" 2 >/dev/null
+  local a0 s0 a1 s1 rps errors
+  a0=$(ticks "$A"); s0=$(steal)
+  read -r rps errors < <(wrk_on "$core" 9311 "$tok" "$DURATION")
+  a1=$(ticks "$A"); s1=$(steal)
+  printf -v "ONE_$1" '%s' "$rps"
+  LINE+=" one, wrk $1: $rps req/s ($(per_req $((a1 - a0)) "$rps") µs CPU/req, steal $((s1 - s0)), $errors socket errors);"
+}
+# pair <placement>: A on core 0 and B on core 1, one wrk each placed as <placement>; sets PAIR_A, PAIR_B
+# and appends the window to LINE.
+pair() {
+  local cores_a cores_b
+  case "$1" in own) cores_a=0 cores_b=1 ;; shared) cores_a=0,1 cores_b=0,1 ;; crossed) cores_a=1 cores_b=0 ;; esac
+  wrk_on "$cores_b" 9312 "$tok" 2 >/dev/null
+  local a0 b0 s0 a1 b1 s1 w err_a err_b
+  a0=$(ticks "$A"); b0=$(ticks "$B"); s0=$(steal)
+  wrk_on "$cores_a" 9311 "$tok" "$DURATION" >"$WORK/two-a" &
+  w=$!
+  read -r PAIR_B err_b < <(wrk_on "$cores_b" 9312 "$tok" "$DURATION")
+  wait "$w"
+  read -r PAIR_A err_a <"$WORK/two-a"
+  a1=$(ticks "$A"); b1=$(ticks "$B"); s1=$(steal)
+  LINE+=" $1: $PAIR_A + $PAIR_B req/s ($(per_req $((a1 - a0)) "$PAIR_A") / $(per_req $((b1 - b0)) "$PAIR_B") µs CPU/req, steal $((s1 - s0)), $err_a + $err_b socket errors);"
+}
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)  pipeline depth $DEPTH, ${DURATION}s windows, placements ${PLACES[*]}"
 start_service a "$ROOT" 9311 "$URL" 0
@@ -54,35 +88,29 @@ tok=$(token 9311)
 # connection that pipelines behind an answer still waiting on the database.
 for port in 9311 9312; do curl -sf -o /dev/null -H "Authorization: Bearer $tok" "http://127.0.0.1:$port/me"; done
 declare -A ratios
+windows=(apart beside "${PLACES[@]}")
 for round in $(seq 1 "$ROUNDS"); do
-  # One instance: A alone on core 0 (B idle on core 1), its wrk on core 1 and then on core 0 beside it.
-  wrk_on 1 9311 "$tok" 2 >/dev/null
-  a0=$(ticks "$A"); s0=$(steal)
-  read -r apart apart_err < <(wrk_on 1 9311 "$tok" "$DURATION")
-  a1=$(ticks "$A"); s1=$(steal)
-  read -r beside beside_err < <(wrk_on 0 9311 "$tok" "$DURATION")
-  a2=$(ticks "$A"); s2=$(steal)
-  one=$(printf '%s\n' "$apart" "$beside" | sort -n | tail -1)
-  line="round $round: one $one req/s [wrk apart $apart ($(per_req $((a1 - a0)) "$apart") µs CPU/req, steal $((s1 - s0)) ticks, $apart_err socket errors);"
-  line+=" wrk beside $beside ($(per_req $((a2 - a1)) "$beside") µs, steal $((s2 - s1)), $beside_err)]"
-  for place in "${PLACES[@]}"; do
-    read -r cores_a cores_b < <(cores_of "$place")
-    wrk_on "$cores_b" 9312 "$tok" 2 >/dev/null
-    a2=$(ticks "$A"); b2=$(ticks "$B"); s2=$(steal)
-    wrk_on "$cores_a" 9311 "$tok" "$DURATION" >"$WORK/two-a" &
-    w=$!
-    read -r two_b err_b < <(wrk_on "$cores_b" 9312 "$tok" "$DURATION")
-    wait "$w"
-    read -r two_a err_a <"$WORK/two-a"
-    a3=$(ticks "$A"); b3=$(ticks "$B"); s3=$(steal)
-    ratio=$(echo "scale=3; ($two_a + $two_b) / $one" | bc)
-    ratios[$place]="${ratios[$place]:-} $ratio"
-    line+="; $place $two_a + $two_b = ${ratio}x ($(per_req $((a3 - a2)) "$two_a") / $(per_req $((b3 - b2)) "$two_b") µs CPU/req, steal $((s3 - s2)), $err_a + $err_b socket errors)"
+  LINE="round $round:"
+  declare -A pair_rps=()
+  # Rotate the windows' order by one each round.
+  shift_by=$(((round - 1) % ${#windows[@]}))
+  for window in "${windows[@]:shift_by}" "${windows[@]:0:shift_by}"; do
+    case "$window" in
+      apart | beside) one "$window" ;;
+      *) pair "$window"; pair_rps[$window]="$PAIR_A + $PAIR_B" ;;
+    esac
   done
-  echo "$line"
+  best=$(printf '%s\n' "$ONE_apart" "$ONE_beside" | sort -n | tail -1)
+  LINE+=" one = $best;"
+  for place in "${PLACES[@]}"; do
+    ratio=$(echo "scale=3; (${pair_rps[$place]}) / $best" | bc)
+    ratios[$place]="${ratios[$place]:-} $ratio"
+    LINE+=" $place ${ratio}x"
+  done
+  echo "$LINE"
 done
 for place in "${PLACES[@]}"; do
   # shellcheck disable=SC2086
-  echo "RESULT two instances / one, wrk $place, median of $ROUNDS: $(printf '%s\n' ${ratios[$place]} | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')x (bar >= 1.6x)"
+  echo "RESULT two instances / one, wrk $place, median of $ROUNDS rounds: $(printf '%s\n' ${ratios[$place]} | median)x (bar >= 1.6x)"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
