@@ -1,7 +1,7 @@
 // The users and live sessions that authenticate requests, served from memory, with revocation kept:
 // this instance's writes drop their entries before answering; others' arrive through the feed within a bound.
 import type { Logger } from "../log.ts";
-import type { Revocation, SessionUser, Store } from "../store/index.ts";
+import { FEED_PAGE, type Revocation, type SessionUser, type Store } from "../store/index.ts";
 import { LruMap } from "../util/lru.ts";
 
 export type SessionCacheOptions = {
@@ -121,12 +121,19 @@ export class SessionCache {
 
   async #poll(): Promise<void> {
     const began = this.#now();
+    let nextInMs = this.#pollMs;
     try {
       if (this.#freshAt === -Infinity) {
         this.#cursor = await this.#store.revocations.latest();
       } else {
         const entries = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
         this.#apply(entries, began);
+        // A full page may have more behind it (a sweep that ended thousands of sessions): the cache is
+        // current only once a read comes back short, so it reads on at once and stays as fresh as before.
+        if (entries.length >= FEED_PAGE) {
+          nextInMs = 0;
+          return;
+        }
       }
       // Behind for longer than the bound, the cache may hold what a pruned row revoked: start afresh.
       if (began - this.#freshAt >= this.#boundMs) {
@@ -146,7 +153,7 @@ export class SessionCache {
       }
     } finally {
       if (!this.#stopped) {
-        this.#timer = setTimeout(() => void this.#poll(), this.#pollMs);
+        this.#timer = setTimeout(() => void this.#poll(), nextInMs);
         // The process's end is decided elsewhere (main.ts); this timer must not hold it open.
         this.#timer.unref?.();
       }

@@ -17,6 +17,7 @@ export { pictureObjects } from "./rows.ts";
 export type { PictureSet, Role, SessionRow, SessionSummary, SessionUser, UserRow } from "./rows.ts";
 export type { LoginDevice, SpendDecision } from "./sessions.ts";
 export type { FeedEntry, Revocation, RevocationFeed } from "./revocations.ts";
+export { FEED_PAGE } from "./revocations.ts";
 export type { AccountChanges, Expectation, NewUser } from "./users.ts";
 export type { LinkStore, SessionStore };
 

@@ -9,6 +9,9 @@ export type Revocation = { user: number; session?: undefined } | { session: stri
 /** A feed row: ids grow with every write (triggers in migration 0005 write them). */
 export type FeedEntry = Revocation & { id: number };
 
+/** Entries one read of the feed returns at most: a reader that gets this many may have more to read. */
+export const FEED_PAGE = 10_000;
+
 export class RevocationFeed {
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #closing = new Set<() => void>();
@@ -49,7 +52,7 @@ export class RevocationFeed {
   async after(cursor: number, missing: readonly number[]): Promise<FeedEntry[]> {
     const alsoMissing = missing.length === 0 ? this.sql`` : this.sql`OR id IN ${this.sql(missing)}`;
     const rows: Array<Record<string, unknown>> = await this.sql`
-      SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT 10000`;
+      SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT ${FEED_PAGE}`;
     return rows.map((row) =>
       row.user_id === null ? { id: Number(row.id), session: String(row.session_id) } : { id: Number(row.id), user: Number(row.user_id) },
     );

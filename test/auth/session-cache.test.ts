@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { SessionCache } from "../../src/auth/session-cache.ts";
 import { createLogger } from "../../src/log.ts";
-import type { FeedEntry, SessionUser, Store } from "../../src/store/index.ts";
+import { FEED_PAGE, type FeedEntry, type SessionUser, type Store } from "../../src/store/index.ts";
 
 const user = (id: number): SessionUser => ({
   id, name: "u", email: `u${id}@x.test`, passwordHash: "h", bio: "", role: "user", imageVersion: null, imageSet: null, tokenVersion: 0,
@@ -14,19 +14,38 @@ function scripted() {
   const committed: FeedEntry[] = [];
   let failing = false;
   let reads = 0;
+  // While held, feed reads wait: a test decides when each one comes back.
+  let gate: PromiseWithResolvers<void> | undefined;
   const store = {
     revocations: {
       listen: () => () => {},
       onClose: () => () => {},
       latest: async () => 0,
       after: async (cursor: number, missing: readonly number[]) => {
+        await gate?.promise;
         if (failing) throw new Error("feed down");
-        return committed.filter((e) => e.id > cursor || missing.includes(e.id)).sort((x, y) => x.id - y.id);
+        return committed.filter((e) => e.id > cursor || missing.includes(e.id)).sort((x, y) => x.id - y.id).slice(0, FEED_PAGE);
       },
     },
     userBySession: async (id: number) => (reads++, user(id)),
   } as unknown as Store;
-  return { store, committed, fail: (on: boolean) => (failing = on), reads: () => reads };
+  return {
+    store,
+    committed,
+    fail: (on: boolean) => (failing = on),
+    reads: () => reads,
+    hold: () => (gate = Promise.withResolvers<void>()),
+    /** Lets the waiting read come back; the next one waits again. */
+    release: () => {
+      const released = gate;
+      gate = Promise.withResolvers<void>();
+      released?.resolve();
+    },
+    open: () => {
+      gate?.resolve();
+      gate = undefined;
+    },
+  };
 }
 
 let now = 0;
@@ -82,5 +101,34 @@ test("a feed unreadable for longer than the bound: every request reads the store
   await cache.userBySession(1, "s1");
   await cache.userBySession(1, "s1");
   expect(feed.reads()).toBe(4);
+  cache.stop();
+});
+
+test("a backlog longer than one read of the feed: the cache is current only once the feed is read to its end", async () => {
+  const feed = scripted();
+  const cache = cacheOf(feed.store);
+  cache.start();
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(1);
+  // A sweep ends 2.5 pages of other sessions, then user 1 is deactivated, right after a read at `now`.
+  const freshSince = now;
+  for (let id = 1; id <= 2.5 * FEED_PAGE; id++) feed.committed.push({ id, session: `swept${id}` });
+  feed.committed.push({ id: 2.5 * FEED_PAGE + 1, user: 1 });
+  feed.hold();
+  await settle(cache); // the next read is waiting
+  now = freshSince + 500;
+  feed.release(); // page 1 comes back at +500 ms
+  await settle(cache);
+  now = freshSince + 1001;
+  feed.release(); // page 2 at +1,001 ms; user 1's row is on page 3, still unread
+  await settle(cache);
+  // More than the bound after the deactivation was written: not from memory.
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2);
+  expect(cache.fresh).toBe(false);
+  feed.open(); // page 3: the feed is read to its end
+  await settle(cache);
+  expect(cache.fresh).toBe(true);
   cache.stop();
 });
