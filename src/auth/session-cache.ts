@@ -127,6 +127,9 @@ export class SessionCache {
         this.#cursor = await this.#store.revocations.latest();
       } else {
         const entries = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
+        // Back from a stale spell: a skipped id's 30 s count from now, not through the outage, in which
+        // its transaction may have been as stuck as the feed.
+        if (began - this.#freshAt >= this.#boundMs) for (const missing of this.#gaps.keys()) this.#gaps.set(missing, began);
         this.#apply(entries, began);
         // A full page may have more behind it (a sweep that ended thousands of sessions): the cache is
         // current only once a read comes back short, so it reads on at once and stays as fresh as before.

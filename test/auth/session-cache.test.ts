@@ -132,3 +132,25 @@ test("a backlog longer than one read of the feed: the cache is current only once
   expect(cache.fresh).toBe(true);
   cache.stop();
 });
+
+test("an id skipped before the feed went stale is still looked for when it is back, however long it was away", async () => {
+  const feed = scripted();
+  const cache = cacheOf(feed.store);
+  cache.start();
+  await settle(cache);
+  // Id 1 (deactivating user 1) is taken but not committed; id 2 commits: id 1 is watched for as a gap.
+  feed.committed.push({ id: 2, user: 2 });
+  await settle(cache);
+  feed.fail(true);
+  now += 40_000; // the database stalls for longer than a gap is watched
+  await settle(cache);
+  feed.fail(false);
+  await settle(cache); // the first read back; id 1 still uncommitted
+  expect(cache.fresh).toBe(true);
+  await cache.userBySession(1, "s1"); // read just before id 1's transaction commits
+  feed.committed.push({ id: 1, user: 1 });
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2);
+  cache.stop();
+});
