@@ -18,10 +18,8 @@ export type SessionCacheOptions = {
 // at insert and transactions commit in any order, so a later id can be visible before an earlier one.
 // One that never shows was rolled back.
 const GAP_MS = 30_000;
-// Feed rows older than this are deleted (by the database's clock). A reader behind by more than half of
-// it may never see rows it missed, so it empties its cache; one less far behind reads them all.
+// Feed rows older than this are deleted; a reader further behind has cleared its cache anyway.
 const RETAIN_MS = 10 * 60_000;
-const CLEAR_BEHIND_MS = RETAIN_MS / 2;
 const PRUNE_EVERY_MS = 60_000;
 const MAX_GAPS = 1000;
 
@@ -140,14 +138,12 @@ export class SessionCache {
           return;
         }
       }
-      // Behind for longer than the bound, requests read through (fail closed) and the read above has now
-      // applied every revocation since the last one, so the cache is current again: emptying it would only
-      // send every active session to the database at once, just as the database was slow or away. A reader
-      // so far behind that rows it never read may be pruned starts afresh.
-      const emptied = began - this.#freshAt >= CLEAR_BEHIND_MS;
-      if (emptied) this.#lru.clear();
-      if (this.#warned) this.#log.warn(`session cache: revocation feed readable again${emptied ? "; cache emptied" : ""}`);
-      this.#warned = false;
+      // Behind for longer than the bound, the cache may hold what a pruned row revoked: start afresh.
+      if (began - this.#freshAt >= this.#boundMs) {
+        this.#lru.clear();
+        if (this.#warned) this.#log.warn("session cache: revocation feed readable again; cache emptied");
+        this.#warned = false;
+      }
       this.#freshAt = began;
       if (began - this.#prunedAt > PRUNE_EVERY_MS) {
         this.#prunedAt = began;
