@@ -124,9 +124,12 @@ export class SessionCache {
     let nextInMs = this.#pollMs;
     try {
       if (this.#freshAt === -Infinity) {
-        this.#cursor = await this.#store.revocations.latest();
+        const latest = await this.#store.revocations.latest();
+        if (this.#stopped) return; // stopped while reading: the cache stays out of the path
+        this.#cursor = latest;
       } else {
         const entries = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
+        if (this.#stopped) return;
         // Back from a stale spell: a skipped id's 30 s count from now, not through the outage, in which
         // its transaction may have been as stuck as the feed.
         if (began - this.#freshAt >= this.#boundMs) for (const missing of this.#gaps.keys()) this.#gaps.set(missing, began);

@@ -20,7 +20,10 @@ function scripted() {
     revocations: {
       listen: () => () => {},
       onClose: () => () => {},
-      latest: async () => 0,
+      latest: async () => {
+        await gate?.promise;
+        return 0;
+      },
       after: async (cursor: number, missing: readonly number[]) => {
         await gate?.promise;
         if (failing) throw new Error("feed down");
@@ -153,4 +156,25 @@ test("an id skipped before the feed went stale is still looked for when it is ba
   await cache.userBySession(1, "s1");
   expect(feed.reads()).toBe(2);
   cache.stop();
+});
+
+test("a feed read still under way when the cache stops does not make it answer again", async () => {
+  for (const first of [true, false]) {
+    const feed = scripted();
+    const cache = cacheOf(feed.store);
+    if (first) feed.hold(); // the very first read (the feed's newest id) is the one under way
+    cache.start();
+    if (!first) {
+      await settle(cache);
+      feed.hold();
+      await settle(cache);
+    }
+    cache.stop();
+    feed.open();
+    await settle(cache);
+    expect(cache.fresh).toBe(false);
+    await cache.userBySession(1, "s1");
+    await cache.userBySession(1, "s1");
+    expect(feed.reads()).toBe(2);
+  }
 });
