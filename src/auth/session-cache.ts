@@ -22,6 +22,8 @@ const GAP_MS = 30_000;
 const RETAIN_MS = 10 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
 const MAX_GAPS = 1000;
+// How far below the feed's newest id a starting reader begins: more than the transactions in flight.
+const START_WINDOW = 100;
 
 /**
  * Entries are a user id (a number) → the user row (as read with a live session) and a session id (a
@@ -126,7 +128,9 @@ export class SessionCache {
       if (this.#freshAt === -Infinity) {
         const latest = await this.#store.revocations.latest();
         if (this.#stopped) return; // stopped while reading: the cache stays out of the path
-        this.#cursor = latest;
+        // A little below the newest id: the next read sees the ids under it that were still uncommitted
+        // at start-up as gaps, and watches them, instead of never reading their revocations.
+        this.#cursor = Math.max(0, latest - START_WINDOW);
       } else {
         const entries = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
         if (this.#stopped) return;

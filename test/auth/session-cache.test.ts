@@ -22,7 +22,7 @@ function scripted() {
       onClose: () => () => {},
       latest: async () => {
         await gate?.promise;
-        return 0;
+        return Math.max(0, ...committed.map((e) => e.id));
       },
       after: async (cursor: number, missing: readonly number[]) => {
         await gate?.promise;
@@ -177,4 +177,19 @@ test("a feed read still under way when the cache stops does not make it answer a
     await cache.userBySession(1, "s1");
     expect(feed.reads()).toBe(2);
   }
+});
+
+test("an id still uncommitted when the cache starts is watched, so its revocation is read when it commits", async () => {
+  const feed = scripted();
+  // Ids 1–3 and 5 are committed; id 4 (deactivating user 1) is taken but its transaction is still open.
+  feed.committed.push({ id: 1, user: 7 }, { id: 2, user: 8 }, { id: 3, user: 9 }, { id: 5, user: 10 });
+  const cache = cacheOf(feed.store);
+  cache.start();
+  await settle(cache, 2);
+  await cache.userBySession(1, "s1"); // read before id 4 commits
+  feed.committed.push({ id: 4, user: 1 });
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2);
+  cache.stop();
 });
