@@ -157,6 +157,7 @@ export class SessionCache {
         await this.#store.revocations.prune(RETAIN_MS);
       }
     } catch (err) {
+      if (this.#stopped) return; // the store closing under a read is no outage
       if (!this.#warned && this.#now() - this.#freshAt >= this.#boundMs) {
         this.#warned = true;
         this.#log.warn("session cache: revocation feed unreadable; authenticating from the database", { error: String(err) });
