@@ -30,6 +30,8 @@ const why = (err: unknown) => ({ ...describeError(err), stack: undefined });
 // The database change is the commit point: nothing is removed before the row points elsewhere.
 export class PictureSweeper {
   private readonly pending = new Map<string, Pending>();
+  /** Retries under way: out of `pending`, not yet done. */
+  private retrying = 0;
   private retryTimer: Timer | undefined;
   private passTimer: Timer | undefined;
   private passFailures = 0;
@@ -50,9 +52,9 @@ export class PictureSweeper {
     this.maxPending = options.maxPending ?? 10_000;
   }
 
-  /** Removals waiting for a retry. */
+  /** Removals not yet done: waiting for a retry, or being retried (so 0 means the files are gone). */
   get backlog(): number {
-    return this.pending.size;
+    return this.pending.size + this.retrying;
   }
 
   /**
@@ -143,6 +145,7 @@ export class PictureSweeper {
     for (const [key, item] of due) {
       if (this.stopped) return;
       this.pending.delete(key);
+      this.retrying++;
       try {
         // Asked again, under the lock: a local file may since have become someone's new picture.
         await this.locks.run(item.userId, async () => {
@@ -159,6 +162,8 @@ export class PictureSweeper {
         item.attempts++;
         if (item.attempts % 5 === 0) this.log.warn("picture removal still failing", { user_id: item.userId, version: item.version, attempts: item.attempts, ...why(err) });
         this.enqueue(item);
+      } finally {
+        this.retrying--;
       }
     }
     this.scheduleRetry();

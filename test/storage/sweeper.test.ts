@@ -16,8 +16,11 @@ const tempDir = tempDirsForFile("sweeper-");
 class Flaky extends LocalImageStorage {
   down = false;
   removals = 0;
+  /** While set, a removal waits for it: a slow disk or bucket. */
+  slow: Promise<void> | undefined;
   override async remove(userId: number): Promise<void> {
     this.removals++;
+    await this.slow;
     if (this.down) throw new StorageUnavailableError("remove");
     await super.remove(userId);
   }
@@ -63,6 +66,23 @@ test("a removal that fails is retried in the background, with backoff, until it 
   storage.down = false;
   await until(() => sweeper.backlog === 0);
   expect(existsSync(file(1))).toBe(false);
+  sweeper.stop();
+});
+
+test("a removal being retried still counts in the backlog until it is done", async () => {
+  const { storage, sweeper, file } = await setup();
+  await storage.put(3, 1, new Uint8Array([1]));
+  storage.down = true;
+  await sweeper.discard(3, 1, undefined);
+  const slow = Promise.withResolvers<void>();
+  storage.slow = slow.promise;
+  storage.down = false;
+  const attempts = storage.removals;
+  await until(() => storage.removals > attempts); // a retry is under way
+  expect(sweeper.backlog).toBe(1);
+  slow.resolve();
+  await until(() => sweeper.backlog === 0);
+  expect(existsSync(file(3))).toBe(false);
   sweeper.stop();
 });
 
