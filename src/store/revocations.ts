@@ -42,9 +42,20 @@ export class RevocationFeed {
     for (const listener of this.#listeners) listener(revocation);
   }
 
-  /** The newest id, where a reader that starts with an empty cache begins. */
+  /**
+   * The newest id handed out, committed or not, where a reader that starts with an empty cache begins.
+   * Read from the id sequence, which pruning leaves alone: with every row pruned, max(id) would say 0,
+   * and the first new id would then look like a jump past every gap the reader can watch.
+   */
   async latest(): Promise<number> {
-    const [row] = await this.sql`SELECT coalesce(max(id), 0) AS id FROM revocations`;
+    const [row] =
+      this.dialect === "postgres"
+        ? await this.sql`SELECT greatest(
+            coalesce(pg_sequence_last_value(pg_get_serial_sequence('revocations', 'id')::regclass), 0),
+            coalesce((SELECT max(id) FROM revocations), 0)) AS id`
+        : await this.sql`SELECT max(
+            coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0),
+            coalesce((SELECT max(id) FROM revocations), 0)) AS id`;
     return Number(row.id);
   }
 

@@ -145,3 +145,13 @@ test("the feed is aged by the database's clock, which stamped it: a service cloc
   await cli.revocations.prune(1);
   expect(await mine()).toBe(0);
 });
+
+test("with every feed row pruned, a starting reader still begins at the newest id handed out, not at 0", async () => {
+  const user = await a.client.signUp();
+  await cli.updateAccount(user.id, { name: "Pruned" }, {}, Date.now());
+  const newest = Math.max(...(await cli.revocations.after(0, [])).map((entry) => entry.id));
+  await Bun.sleep(20);
+  await cli.revocations.prune(1);
+  expect(await cli.revocations.after(0, [])).toEqual([]);
+  expect(await cli.revocations.latest()).toBe(newest);
+});
