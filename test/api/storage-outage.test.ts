@@ -63,7 +63,8 @@ test("DELETE /me/image with the bucket down: 200 at once, and the object goes on
   await Bun.sleep(1500);
   proxy.restore();
   await setGone(direct, set);
-  expect(server.deps.sweeper.backlog).toBe(0);
+  // The last removal's retry counts until it has finished, a moment after its object is gone.
+  await until(async () => server.deps.sweeper.backlog === 0, 2000);
 }, 30_000);
 
 test("DELETE /me with the bucket down: 200, and the picture goes once the bucket is back", async () => {
