@@ -123,20 +123,18 @@ export class SessionCache {
 
   async #poll(): Promise<void> {
     const began = this.#now();
+    const stale = began - this.#freshAt >= this.#boundMs;
     let nextInMs = this.#pollMs;
     try {
       if (this.#freshAt === -Infinity) {
-        const latest = await this.#store.revocations.latest();
-        if (this.#stopped) return; // stopped while reading: the cache stays out of the path
         // A little below the newest id: the next read sees the ids under it that were still uncommitted
         // at start-up as gaps, and watches them, instead of never reading their revocations.
-        this.#cursor = Math.max(0, latest - START_WINDOW);
+        this.#cursor = Math.max(0, (await this.#store.revocations.latest()) - START_WINDOW);
       } else {
         const entries = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
-        if (this.#stopped) return;
         // Back from a stale spell: a skipped id's 30 s count from now, not through the outage, in which
         // its transaction may have been as stuck as the feed.
-        if (began - this.#freshAt >= this.#boundMs) for (const missing of this.#gaps.keys()) this.#gaps.set(missing, began);
+        if (stale) for (const missing of this.#gaps.keys()) this.#gaps.set(missing, began);
         this.#apply(entries, began);
         // A full page may have more behind it (a sweep that ended thousands of sessions): the cache is
         // current only once a read comes back short, so it reads on at once and stays as fresh as before.
@@ -145,8 +143,9 @@ export class SessionCache {
           return;
         }
       }
+      if (this.#stopped) return; // stopped while reading: the cache stays out of the path
       // Behind for longer than the bound, the cache may hold what a pruned row revoked: start afresh.
-      if (began - this.#freshAt >= this.#boundMs) {
+      if (stale) {
         this.#lru.clear();
         if (this.#warned) this.#log.warn("session cache: revocation feed readable again; cache emptied");
         this.#warned = false;
