@@ -1,8 +1,8 @@
 // Accounts: one read, changed or deleted, for /me (the caller's own) and /users/{id} (its owner or an
 // admin) alike, the access rule picking which; and the admin's paged list of all of them.
 import { sendEmailChanged } from "../accounts/mail-links.ts";
-import { toProfile } from "../accounts/profile.ts";
-import { actingOf, json, type Ctx } from "../context.ts";
+import { profileJson, toProfile } from "../accounts/profile.ts";
+import { actingOf, json, jsonText, type Ctx } from "../context.ts";
 import type { Acting } from "../http/auth.ts";
 import { pictureObjects, type AccountChanges, type Expectation } from "../store/index.ts";
 import { readJson, type JsonObject } from "../http/body.ts";
@@ -11,7 +11,7 @@ import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
 export async function read(_req: Request, ctx: Ctx): Promise<Response> {
-  return json(toProfile(actingOf(ctx).target, ctx.deps.storage));
+  return jsonText(profileJson(actingOf(ctx).target, ctx.deps.storage));
 }
 
 /**
