@@ -41,6 +41,8 @@ export class SessionCache {
   readonly #log: Logger;
   readonly #now: () => number;
   #freshAt = -Infinity;
+  /** Until when nothing is answered from memory, after more ids were skipped than can be watched. */
+  #blindUntil = -Infinity;
   #cursor = 0;
   readonly #gaps = new Map<number, number>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,7 +83,8 @@ export class SessionCache {
 
   /** Is the feed current enough for the cache to answer? If not, every request reads through. */
   get fresh(): boolean {
-    return this.#now() - this.#freshAt < this.#boundMs;
+    const now = this.#now();
+    return now - this.#freshAt < this.#boundMs && now >= this.#blindUntil;
   }
 
   get stats() {
@@ -175,9 +178,13 @@ export class SessionCache {
       this.#drop(entry);
       this.#gaps.delete(entry.id);
       if (entry.id - this.#cursor > MAX_GAPS || this.#gaps.size > MAX_GAPS) {
-        // Too many ids skipped to watch each (a sequence jump after a crash): forget everything instead.
+        // Too many ids skipped to watch each (a sequence jump after a crash). Any of them may still
+        // commit a revocation that no read will see, so nothing is answered from memory, nor kept,
+        // until each has had the time a gap is watched for; what is read after that includes it.
         this.#lru.clear();
         this.#gaps.clear();
+        if (this.#blindUntil < now) this.#log.warn("session cache: more revocation feed ids skipped than can be watched; authenticating from the database for 30 s");
+        this.#blindUntil = now + GAP_MS;
       } else {
         for (let missing = this.#cursor + 1; missing < entry.id; missing++) this.#gaps.set(missing, now);
       }

@@ -67,9 +67,9 @@ async function settle(cache: SessionCache, polls = 1) {
 }
 
 /** A cache following a scripted feed, past its first read. */
-async function following() {
+async function following(logLines: string[] = []) {
   const feed = scripted();
-  const cache = cacheOf(feed.store);
+  const cache = cacheOf(feed.store, logLines);
   cache.start();
   await settle(cache);
   return { feed, cache };
@@ -158,6 +158,34 @@ test("an id skipped before the feed went stale is still looked for when it is ba
   await settle(cache);
   await cache.userBySession(1, "s1");
   expect(feed.reads()).toBe(2);
+  cache.stop();
+});
+
+test("a jump past more feed ids than are watched: nothing is answered from memory until a skipped id has had its time to commit", async () => {
+  const logLines: string[] = [];
+  const { feed, cache } = await following(logLines);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(1);
+  // Ids 1–1,499 are skipped (a sequence jump, say), too many to watch one by one; id 7 among them is
+  // a transaction deactivating user 1 that has not committed yet.
+  feed.committed.push({ id: 1500, user: 2 });
+  await settle(cache);
+  expect(cache.fresh).toBe(false);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(3); // read each time, and not kept
+  now += 10_000;
+  feed.committed.push({ id: 7, user: 1 }); // behind the cursor: no feed read will return it
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(4); // so this read, after its commit, is what tells
+  now += 20_001; // 30 s after the jump: every skipped id has committed, or never will
+  await settle(cache);
+  expect(cache.fresh).toBe(true);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(5);
+  expect(logLines.filter((line) => line.includes("more revocation feed ids skipped than can be watched"))).toHaveLength(1);
   cache.stop();
 });
 
