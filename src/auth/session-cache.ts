@@ -1,7 +1,7 @@
 // The users and live sessions that authenticate requests, served from memory, with revocation kept:
 // this instance's writes drop their entries before answering; others' arrive through the feed within a bound.
 import type { Logger } from "../log.ts";
-import { FEED_PAGE, type Revocation, type SessionUser, type Store } from "../store/index.ts";
+import { FEED_PAGE, type FeedHorizon, type FeedRead, type Revocation, type SessionUser, type Store } from "../store/index.ts";
 import { LruMap } from "../util/lru.ts";
 
 export type SessionCacheOptions = {
@@ -14,16 +14,18 @@ export type SessionCacheOptions = {
   now?: () => number;
 };
 
-// How long an id skipped over by the feed is looked for again: PostgreSQL hands out identity values
-// at insert and transactions commit in any order, so a later id can be visible before an earlier one.
-// One that never shows was rolled back.
+// PostgreSQL hands out identity values at insert and transactions commit in any order, so a later
+// feed id can be visible before an earlier one. A skipped id is looked for again in every read until
+// its transaction has ended: until a read's horizon shows it has (src/store/revocations.ts), or,
+// where the feed gives none, for GAP_MS. One that never shows was rolled back.
 const GAP_MS = 30_000;
 // Feed rows older than this are deleted; a reader further behind has cleared its cache anyway.
 const RETAIN_MS = 10 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
 const MAX_GAPS = 1000;
-// How far below the feed's newest id a starting reader begins: more than the transactions in flight.
-const START_WINDOW = 100;
+
+/** A feed id looked for again: since when (for GAP_MS), and the horizon of the read that first missed it. */
+type Gap = { since: number; xmax?: bigint };
 
 /**
  * Entries are a user id (a number) → the user row (as read with a live session) and a session id (a
@@ -41,10 +43,14 @@ export class SessionCache {
   readonly #log: Logger;
   readonly #now: () => number;
   #freshAt = -Infinity;
-  /** Until when nothing is answered from memory, after more ids were skipped than can be watched. */
+  /**
+   * Nothing is answered from memory, nor kept, until then (time), or until a read's horizon reaches
+   * this xmax: while writers may still commit feed ids that no read will return (below the cursor).
+   */
   #blindUntil = -Infinity;
+  #blindXmax: bigint | undefined;
   #cursor = 0;
-  readonly #gaps = new Map<number, number>();
+  readonly #gaps = new Map<number, Gap>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #warned = false;
@@ -84,7 +90,7 @@ export class SessionCache {
   /** Is the feed current enough for the cache to answer? If not, every request reads through. */
   get fresh(): boolean {
     const now = this.#now();
-    return now - this.#freshAt < this.#boundMs && now >= this.#blindUntil;
+    return now - this.#freshAt < this.#boundMs && now >= this.#blindUntil && this.#blindXmax === undefined;
   }
 
   get stats() {
@@ -130,18 +136,23 @@ export class SessionCache {
     let nextInMs = this.#pollMs;
     try {
       if (this.#freshAt === -Infinity) {
-        // A little below the newest id: the next read sees the ids under it that were still uncommitted
-        // at start-up as gaps, and watches them, instead of never reading their revocations.
-        this.#cursor = Math.max(0, (await this.#store.revocations.latest()) - START_WINDOW);
+        // Reads begin after the newest id handed out. Ids below it not yet committed belong to writers in
+        // progress now, which no read will return: until those have ended (the horizon tells), nothing
+        // is answered from memory, so what is read after includes them. SQLite's one writer at a time
+        // commits its ids in order, so none below it is still to come.
+        const start = await this.#store.revocations.latest();
+        this.#cursor = start.id;
+        this.#blindXmax = start.horizon?.xmax;
+        this.#unblindBy(start.horizon); // no writer in progress at all: nothing to wait for
       } else {
-        const entries = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
+        const read = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
         // Back from a stale spell: a skipped id's 30 s count from now, not through the outage, in which
         // its transaction may have been as stuck as the feed.
-        if (stale) for (const missing of this.#gaps.keys()) this.#gaps.set(missing, began);
-        this.#apply(entries, began);
+        if (stale) for (const gap of this.#gaps.values()) gap.since = began;
+        this.#apply(read, began);
         // A full page may have more behind it (a sweep that ended thousands of sessions): the cache is
         // current only once a read comes back short, so it reads on at once and stays as fresh as before.
-        if (entries.length >= FEED_PAGE) {
+        if (read.entries.length >= FEED_PAGE) {
           nextInMs = 0;
           return;
         }
@@ -173,23 +184,37 @@ export class SessionCache {
     }
   }
 
-  #apply(entries: Array<Revocation & { id: number }>, now: number): void {
+  #apply({ entries, horizon }: FeedRead, now: number): void {
     for (const entry of entries) {
       this.#drop(entry);
       this.#gaps.delete(entry.id);
       if (entry.id - this.#cursor > MAX_GAPS || this.#gaps.size > MAX_GAPS) {
         // Too many ids skipped to watch each (a sequence jump after a crash). Any of them may still
-        // commit a revocation that no read will see, so nothing is answered from memory, nor kept,
-        // until each has had the time a gap is watched for; what is read after that includes it.
+        // commit a revocation that no read will return, so nothing is answered from memory, nor kept,
+        // until each has committed or never will; what is read after that includes it.
         this.#lru.clear();
         this.#gaps.clear();
-        if (this.#blindUntil < now) this.#log.warn("session cache: more revocation feed ids skipped than can be watched; authenticating from the database for 30 s");
-        this.#blindUntil = now + GAP_MS;
+        if (this.#blindXmax === undefined && this.#blindUntil < now) this.#log.warn("session cache: more revocation feed ids skipped than can be watched; authenticating from the database until their writers have ended");
+        if (horizon !== undefined) this.#blindXmax = horizon.xmax;
+        else this.#blindUntil = now + GAP_MS;
       } else {
-        for (let missing = this.#cursor + 1; missing < entry.id; missing++) this.#gaps.set(missing, now);
+        for (let missing = this.#cursor + 1; missing < entry.id; missing++) this.#gaps.set(missing, { since: now, xmax: horizon?.xmax });
       }
       this.#cursor = Math.max(this.#cursor, entry.id);
     }
-    for (const [missing, since] of this.#gaps) if (now - since > GAP_MS) this.#gaps.delete(missing);
+    this.#unblindBy(horizon);
+    for (const [missing, gap] of this.#gaps) {
+      if (gap.xmax === undefined ? now - gap.since > GAP_MS : ended(gap.xmax, horizon)) this.#gaps.delete(missing);
+    }
+  }
+
+  #unblindBy(horizon: FeedHorizon | undefined): void {
+    if (ended(this.#blindXmax, horizon)) this.#blindXmax = undefined;
   }
 }
+
+// A writer that had not begun by a read's xmax has ended once a later read's xmin reaches it; by then
+// that read returned its id, committed, or it was rolled back. The same read counts too: with
+// xmin = xmax, no writer was in progress at all.
+const ended = (xmax: bigint | undefined, horizon: FeedHorizon | undefined): boolean =>
+  xmax !== undefined && horizon !== undefined && horizon.xmin >= xmax;

@@ -16,7 +16,7 @@ export type { AccountTokenPurpose, AccountTokenRow } from "./links.ts";
 export { pictureObjects } from "./rows.ts";
 export type { PictureSet, Role, SessionRow, SessionSummary, SessionUser, UserRow } from "./rows.ts";
 export type { LoginDevice, SpendDecision } from "./sessions.ts";
-export type { FeedEntry, Revocation, RevocationFeed } from "./revocations.ts";
+export type { FeedEntry, FeedHorizon, FeedRead, Revocation, RevocationFeed } from "./revocations.ts";
 export { FEED_PAGE } from "./revocations.ts";
 export type { AccountChanges, Expectation, NewUser } from "./users.ts";
 export type { LinkStore, SessionStore };

@@ -12,6 +12,23 @@ export type FeedEntry = Revocation & { id: number };
 /** Entries one read of the feed returns at most: a reader that gets this many may have more to read. */
 export const FEED_PAGE = 10_000;
 
+/**
+ * PostgreSQL's view of its writers when a read ran (the read's own snapshot): every transaction id
+ * below `xmin` had ended, and none from `xmax` on had begun. A feed id skipped by a read belongs to a
+ * transaction then in progress (the triggers write the feed after their own row change, which gave
+ * the transaction its id), so once a later read's xmin reaches this read's xmax, that id has committed,
+ * and that later read returned it, or it never will. SQLite has none: its one writer at a time
+ * commits ids in order, so a reader never skips one.
+ */
+export type FeedHorizon = { xmin: bigint; xmax: bigint };
+
+/** What one read of the feed saw. */
+export type FeedRead = { entries: FeedEntry[]; horizon?: FeedHorizon };
+
+// The read's snapshot, taken in the same statement as the rows it reads (pg_current_snapshot() is the statement's).
+const horizonOf = (row: Record<string, unknown> | undefined): FeedHorizon | undefined =>
+  row === undefined ? undefined : { xmin: BigInt(String(row.xmin)), xmax: BigInt(String(row.xmax)) };
+
 export class RevocationFeed {
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #closing = new Set<() => void>();
@@ -43,30 +60,38 @@ export class RevocationFeed {
   }
 
   /**
-   * The newest id handed out, committed or not, where a reader that starts with an empty cache begins.
+   * The newest id handed out, committed or not, where a reader that starts with an empty cache begins,
+   * and (PostgreSQL) the writers then in progress, some of which may hold ids below it.
    * Read from the id sequence, which pruning leaves alone: with every row pruned, max(id) would say 0,
    * and the first new id would then look like a jump past every gap the reader can watch.
    */
-  async latest(): Promise<number> {
-    const [row] =
-      this.dialect === "postgres"
-        ? await this.sql`SELECT greatest(
-            coalesce(pg_sequence_last_value(pg_get_serial_sequence('revocations', 'id')::regclass), 0),
-            coalesce((SELECT max(id) FROM revocations), 0)) AS id`
-        : await this.sql`SELECT max(
-            coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0),
-            coalesce((SELECT max(id) FROM revocations), 0)) AS id`;
-    return Number(row.id);
+  async latest(): Promise<{ id: number; horizon?: FeedHorizon }> {
+    if (this.dialect === "postgres") {
+      const [row] = await this.sql`SELECT greatest(
+          coalesce(pg_sequence_last_value(pg_get_serial_sequence('revocations', 'id')::regclass), 0),
+          coalesce((SELECT max(id) FROM revocations), 0)) AS id,
+        pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`;
+      return { id: Number(row.id), horizon: horizonOf(row) };
+    }
+    const [row] = await this.sql`SELECT max(
+        coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0),
+        coalesce((SELECT max(id) FROM revocations), 0)) AS id`;
+    return { id: Number(row.id) };
   }
 
   /** Entries after `cursor`, and those of `missing` (ids skipped over, perhaps still uncommitted). */
-  async after(cursor: number, missing: readonly number[]): Promise<FeedEntry[]> {
+  async after(cursor: number, missing: readonly number[]): Promise<FeedRead> {
     const alsoMissing = missing.length === 0 ? this.sql`` : this.sql`OR id IN ${this.sql(missing)}`;
-    const rows: Array<Record<string, unknown>> = await this.sql`
-      SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT ${FEED_PAGE}`;
-    return rows.map((row) =>
-      row.user_id === null ? { id: Number(row.id), session: String(row.session_id) } : { id: Number(row.id), user: Number(row.user_id) },
-    );
+    const page = this.sql`SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT ${FEED_PAGE}`;
+    if (this.dialect === "postgres") {
+      // One row even when no entry is new, for the horizon.
+      const rows: Array<Record<string, unknown>> = await this.sql`
+        SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, r.*
+        FROM (SELECT 1) AS one LEFT JOIN (${page}) AS r ON true ORDER BY r.id`;
+      return { entries: rows.filter((row) => row.id !== null).map(entryOf), horizon: horizonOf(rows[0]) };
+    }
+    const rows: Array<Record<string, unknown>> = await page;
+    return { entries: rows.map(entryOf) };
   }
 
   /**
@@ -81,3 +106,6 @@ export class RevocationFeed {
     }
   }
 }
+
+const entryOf = (row: Record<string, unknown>): FeedEntry =>
+  row.user_id === null ? { id: Number(row.id), session: String(row.session_id) } : { id: Number(row.id), user: Number(row.user_id) };

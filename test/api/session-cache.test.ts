@@ -136,7 +136,7 @@ test("SESSION_CACHE_SIZE=0: no cache, every request reads the database", async (
 test("the feed is aged by the database's clock, which stamped it: a service clock moved a week on prunes nothing fresh", async () => {
   const user = await a.client.signUp();
   await cli.updateAccount(user.id, { name: "Aged" }, {}, Date.now());
-  const mine = async () => (await cli.revocations.after(0, [])).filter((entry) => entry.user === user.id).length;
+  const mine = async () => (await cli.revocations.after(0, [])).entries.filter((entry) => entry.user === user.id).length;
   expect(await mine()).toBeGreaterThan(0);
   a.clock.advance(7 * 24 * 3600);
   await cli.revocations.prune(10 * 60_000);
@@ -149,9 +149,9 @@ test("the feed is aged by the database's clock, which stamped it: a service cloc
 test("with every feed row pruned, a starting reader still begins at the newest id handed out, not at 0", async () => {
   const user = await a.client.signUp();
   await cli.updateAccount(user.id, { name: "Pruned" }, {}, Date.now());
-  const newest = Math.max(...(await cli.revocations.after(0, [])).map((entry) => entry.id));
+  const newest = Math.max(...(await cli.revocations.after(0, [])).entries.map((entry) => entry.id));
   await Bun.sleep(20);
   await cli.revocations.prune(1);
-  expect(await cli.revocations.after(0, [])).toEqual([]);
-  expect(await cli.revocations.latest()).toBe(newest);
+  expect((await cli.revocations.after(0, [])).entries).toEqual([]);
+  expect((await cli.revocations.latest()).id).toBe(newest);
 });

@@ -10,8 +10,16 @@ const user = (id: number): SessionUser => ({
   emailVerified: true, disabledAt: null, createdAt: "", updatedAt: "", sessionAlive: true,
 });
 
-function scripted() {
+/**
+ * A feed as SQLite gives it (no horizon), or as PostgreSQL does: `writers` holds the transaction ids
+ * in progress, and each read reports xmin (the oldest of them, else xmax) and xmax (the next id to begin).
+ */
+function scripted(postgres = false) {
   const committed: FeedEntry[] = [];
+  const writers = new Set<bigint>();
+  let nextXid = 100n;
+  let handedOut = 0;
+  const horizon = () => (postgres ? { xmin: writers.size === 0 ? nextXid : [...writers].reduce((a, b) => (a < b ? a : b)), xmax: nextXid } : undefined);
   let failing = false;
   let reads = 0;
   const cursors: number[] = [];
@@ -24,13 +32,14 @@ function scripted() {
       latest: async () => {
         await gate?.promise;
         if (failing) throw new Error("feed down");
-        return Math.max(0, ...committed.map((e) => e.id));
+        return { id: Math.max(0, ...committed.map((e) => e.id), handedOut), horizon: horizon() };
       },
       after: async (cursor: number, missing: readonly number[]) => {
         cursors.push(cursor);
         await gate?.promise;
         if (failing) throw new Error("feed down");
-        return committed.filter((e) => e.id > cursor || missing.includes(e.id)).sort((x, y) => x.id - y.id).slice(0, FEED_PAGE);
+        const entries = committed.filter((e) => e.id > cursor || missing.includes(e.id)).sort((x, y) => x.id - y.id).slice(0, FEED_PAGE);
+        return { entries, horizon: horizon() };
       },
     },
     userBySession: async (id: number) => (reads++, user(id)),
@@ -42,6 +51,16 @@ function scripted() {
     reads: () => reads,
     /** The cursor each feed read was asked to read after. */
     cursors,
+    /** A writer begins: it takes feed id `id` (unless none) and commits `entry` when `commit` is called, or nothing on rollback. */
+    begin: (id?: number) => {
+      const xid = nextXid++;
+      writers.add(xid);
+      if (id !== undefined) handedOut = Math.max(handedOut, id);
+      return {
+        commit: (entry?: FeedEntry) => (entry && committed.push(entry), writers.delete(xid)),
+        rollback: () => writers.delete(xid),
+      };
+    },
     hold: () => (gate = Promise.withResolvers<void>()),
     /** Lets the waiting read come back; the next one waits again. */
     release: () => {
@@ -67,11 +86,13 @@ async function settle(cache: SessionCache, polls = 1) {
 }
 
 /** A cache following a scripted feed, past its first read. */
-async function following(logLines: string[] = []) {
-  const feed = scripted();
+async function following(logLines: string[] = [], postgres = false) {
+  const feed = scripted(postgres);
   const cache = cacheOf(feed.store, logLines);
   cache.start();
-  await settle(cache);
+  // With a horizon, the first read that shows no writer from before the start lets the cache answer.
+  await settle(cache, postgres ? 2 : 1);
+  if (postgres) expect(cache.fresh).toBe(true);
   return { feed, cache };
 }
 
@@ -218,19 +239,75 @@ test("a feed read still under way when the cache stops does not make it answer a
   }
 });
 
-test("an id still uncommitted when the cache starts is watched, so its revocation is read when it commits", async () => {
-  const feed = scripted();
+test("PostgreSQL: a writer still in progress when the cache starts keeps it out of the path until it has ended", async () => {
+  const feed = scripted(true);
   // Ids 1–250 are committed but 240 (deactivating user 1), whose transaction is still open.
   for (let id = 1; id <= 250; id++) if (id !== 240) feed.committed.push({ id, session: `other${id}` });
+  const writer = feed.begin(240);
   const cache = cacheOf(feed.store);
   cache.start();
   await settle(cache, 2);
-  // It begins 100 ids below the newest, not at it (a window of ids: one bulk write can use more).
-  expect(feed.cursors[0]).toBe(150);
-  await cache.userBySession(1, "s1"); // read before id 240 commits
-  feed.committed.push({ id: 240, user: 1 });
+  expect(feed.cursors[0]).toBe(250); // reads begin after the newest id handed out
+  expect(cache.fresh).toBe(false);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2); // read each time, and not kept: id 240 will never be read
+  writer.commit({ id: 240, user: 1 });
+  await settle(cache);
+  expect(cache.fresh).toBe(true);
+  await cache.userBySession(1, "s1"); // read after the commit, so it tells
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(3);
+  cache.stop();
+});
+
+test("SQLite: a starting cache begins at the newest id and answers at once, its writer committing ids in order", async () => {
+  const feed = scripted();
+  for (let id = 1; id <= 250; id++) feed.committed.push({ id, session: `other${id}` });
+  const cache = cacheOf(feed.store);
+  cache.start();
+  await settle(cache, 2);
+  expect(feed.cursors[0]).toBe(250);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(1);
+  feed.committed.push({ id: 251, user: 1 });
   await settle(cache);
   await cache.userBySession(1, "s1");
   expect(feed.reads()).toBe(2);
+  cache.stop();
+});
+
+test("PostgreSQL: a skipped id is looked for until its writer has ended, however long that takes", async () => {
+  const { feed, cache } = await following([], true);
+  const slow = feed.begin(1); // takes id 1 to deactivate user 1, and stays open
+  feed.begin(2).commit({ id: 2, user: 2 });
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(1);
+  // Longer than a gap is watched without a horizon, in steps within the bound (the feed stays current).
+  for (let step = 0; step < 35; step++) {
+    now += 900;
+    await settle(cache);
+  }
+  slow.commit({ id: 1, user: 1 });
+  await settle(cache);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2);
+  cache.stop();
+});
+
+test("PostgreSQL: after a jump past more ids than are watched, the cache is out of the path until the writers then in progress have ended", async () => {
+  const { feed, cache } = await following([], true);
+  const slow = feed.begin(7);
+  feed.begin(1500).commit({ id: 1500, user: 2 });
+  await settle(cache);
+  expect(cache.fresh).toBe(false);
+  now += 120_000;
+  await settle(cache);
+  expect(cache.fresh).toBe(false); // no clock decides it: the writer of id 7 is still open
+  slow.commit({ id: 7, user: 1 });
+  await settle(cache);
+  expect(cache.fresh).toBe(true);
   cache.stop();
 });

@@ -1,6 +1,7 @@
 // The session cache across instances: two real processes on one database see each other's
 // revocations within the bound, and an instance whose feed is cut stops answering from memory.
 import { afterAll, expect, test } from "bun:test";
+import { SQL } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,6 +88,56 @@ test("fail closed: B's feed cut by a black hole, a logout on A is not served fro
     expect(status).toBe(401);
   } finally {
     proxy.restore();
+    await database.drop();
+  }
+}, 60_000);
+
+test("PostgreSQL: a hand transaction deactivating a user, open while B starts with 150 later feed rows committed, is honoured by B when it commits", async () => {
+  const database = await freshDatabase(dir, "postgres");
+  const hand = new SQL(database.url, { max: 1 });
+  const other = new SQL(database.url, { max: 1 });
+  try {
+    await using a = await startServer({ DATABASE_URL: database.url, SESSION_CACHE_BOUND_MS: String(BOUND_MS) });
+    const user = await a.client.signUp();
+    const bystander = await a.client.signUp();
+    // The operator's transaction takes a feed id and stays open…
+    const { promise: updated, resolve: didUpdate } = Promise.withResolvers<void>();
+    const { promise: commit, resolve: letCommit } = Promise.withResolvers<void>();
+    const handDone = hand.begin(async (tx) => {
+      await tx`UPDATE users SET disabled_at = now() WHERE id = ${user.id}`;
+      didUpdate();
+      await commit;
+    });
+    await updated;
+    // …while 150 later ids commit: more than any window of ids below the newest a reader could start with.
+    for (let i = 0; i < 150; i++) await other`UPDATE users SET bio = ${`bio ${i}`} WHERE id = ${bystander.id}`;
+    await using b = await startServer({ DATABASE_URL: database.url, SESSION_CACHE_BOUND_MS: String(BOUND_MS) });
+    await Bun.sleep(300); // several feed reads
+    const cache = b.deps.sessionCache!;
+    expect(cache.fresh).toBe(false); // a writer from before its start is still open
+    const hits = cache.stats.hits;
+    for (let i = 0; i < 3; i++) expect((await b.client.send("GET", "/me", { token: user.token })).status).toBe(200);
+    expect(cache.stats.hits).toBe(hits); // read from the database each time, never kept
+
+    letCommit();
+    await handDone;
+    const committed = performance.now();
+    for (;;) {
+      const answer = await b.client.send("GET", "/me", { token: user.token });
+      if (answer.status === 401) break;
+      expect(answer.status).toBe(200);
+      expect(performance.now() - committed).toBeLessThan(BOUND_MS + SLACK_MS);
+      await Bun.sleep(20);
+    }
+    // The writer has ended: within a read or two, B answers from memory again.
+    for (const began = performance.now(); !cache.fresh; await Bun.sleep(20)) expect(performance.now() - began).toBeLessThan(BOUND_MS);
+    expect((await b.client.send("GET", "/me", { token: bystander.token })).status).toBe(200);
+    const warmHits = cache.stats.hits;
+    expect((await b.client.send("GET", "/me", { token: bystander.token })).status).toBe(200);
+    expect(cache.stats.hits).toBe(warmHits + 1);
+  } finally {
+    await hand.close();
+    await other.close();
     await database.drop();
   }
 }, 60_000);
