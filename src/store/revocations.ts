@@ -32,6 +32,8 @@ const horizonOf = (row: Record<string, unknown> | undefined): FeedHorizon | unde
 export class RevocationFeed {
   readonly #listeners = new Set<(revocation: Revocation) => void>();
   readonly #closing = new Set<() => void>();
+  /** PostgreSQL: every writer below this transaction id had ended when this feed last pruned. */
+  #prunedBefore: string | undefined;
 
   constructor(
     private readonly sql: SQL,
@@ -96,11 +98,19 @@ export class RevocationFeed {
 
   /**
    * Drops entries older than `retainMs`; a reader that fell this far behind clears its cache anyway.
-   * Aged by the database's clock, which stamped them (the triggers' default), not by ours.
+   * Aged by the database's clock, which stamped them (the triggers' default), not by ours. On
+   * PostgreSQL that stamp is the writing transaction's start, so a transaction open for longer than
+   * `retainMs` commits a row already old enough to go: only rows whose writer had ended by this feed's
+   * previous prune go, which every current reader has read by then. The first prune removes nothing.
    */
   async prune(retainMs: number): Promise<void> {
     if (this.dialect === "postgres") {
-      await this.sql`DELETE FROM revocations WHERE at < now() - ${Math.round(retainMs)}::int * interval '1 millisecond'`;
+      const ended = this.#prunedBefore;
+      const [row] = await this.sql`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`;
+      if (ended !== undefined) {
+        await this.sql`DELETE FROM revocations WHERE at < now() - ${Math.round(retainMs)}::int * interval '1 millisecond' AND xid < ${ended}::xid8`;
+      }
+      this.#prunedBefore = String(row.xmin);
     } else {
       await this.sql`DELETE FROM revocations WHERE at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ${`-${retainMs / 1000} seconds`})`;
     }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freshDatabase, POSTGRES_URL, TEST_DB } from "../helpers/database.ts";
+import { openStore } from "../../src/store/index.ts";
 import { Client, startProcess, startServer } from "../helpers/server.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
 
@@ -141,3 +142,34 @@ test("PostgreSQL: a hand transaction deactivating a user, open while B starts wi
     await database.drop();
   }
 }, 60_000);
+
+test("PostgreSQL: a feed row whose transaction stayed open longer than the feed is kept is not pruned before readers have had it", async () => {
+  const database = await freshDatabase(dir, "postgres");
+  const hand = new SQL(database.url, { max: 1 });
+  const { store } = await openStore(database.url, { now: Date.now });
+  try {
+    await using a = await startServer({ DATABASE_URL: database.url });
+    const user = await a.client.signUp();
+    const { promise: updated, resolve: didUpdate } = Promise.withResolvers<void>();
+    const { promise: commit, resolve: letCommit } = Promise.withResolvers<void>();
+    const handDone = hand.begin(async (tx) => {
+      await tx`UPDATE users SET disabled_at = now() WHERE id = ${user.id}`;
+      didUpdate();
+      await commit;
+    });
+    await updated;
+    await store.revocations.prune(1); // while it is open
+    await Bun.sleep(20); // its row is now older than 1 ms: "longer than the feed is kept"
+    letCommit();
+    await handDone;
+    const rows = async () => (await store.revocations.after(0, [])).entries.filter((entry) => entry.user === user.id).length;
+    await store.revocations.prune(1); // just after its commit: a reader may not have read it yet
+    expect(await rows()).toBe(1);
+    await store.revocations.prune(1); // it had ended by the prune before this one
+    expect(await rows()).toBe(0);
+  } finally {
+    await store.close();
+    await hand.close();
+    await database.drop();
+  }
+}, 30_000);
