@@ -24,8 +24,8 @@ const RETAIN_MS = 10 * 60_000;
 const PRUNE_EVERY_MS = 60_000;
 const MAX_GAPS = 1000;
 
-/** A feed id looked for again: since when (for GAP_MS), and the horizon of the read that first missed it. */
-type Gap = { since: number; xmax?: bigint };
+/** A feed id looked for again: since when (for GAP_MS), and the next transaction id when a read first missed it. */
+type Gap = { since: number; before?: bigint };
 
 /**
  * Entries are a user id (a number) → the user row (as read with a live session) and a session id (a
@@ -44,11 +44,15 @@ export class SessionCache {
   readonly #now: () => number;
   #freshAt = -Infinity;
   /**
-   * Nothing is answered from memory, nor kept, until then (time), or until a read's horizon reaches
-   * this xmax: while writers may still commit feed ids that no read will return (below the cursor).
+   * Nothing is answered from memory, nor kept, until then (time), or until every writer below this
+   * transaction id has ended (a read's xmin reaches it): while writers may still commit feed ids that
+   * no read will return (below the cursor).
    */
   #blindUntil = -Infinity;
-  #blindXmax: bigint | undefined;
+  #blindBefore: bigint | undefined;
+  /** When waiting on writers began, and whether that has been logged for lasting (one line each way). */
+  #blindSince = 0;
+  #blindLogged = false;
   #cursor = 0;
   readonly #gaps = new Map<number, Gap>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -90,7 +94,7 @@ export class SessionCache {
   /** Is the feed current enough for the cache to answer? If not, every request reads through. */
   get fresh(): boolean {
     const now = this.#now();
-    return now - this.#freshAt < this.#boundMs && now >= this.#blindUntil && this.#blindXmax === undefined;
+    return now - this.#freshAt < this.#boundMs && now >= this.#blindUntil && this.#blindBefore === undefined;
   }
 
   get stats() {
@@ -142,7 +146,7 @@ export class SessionCache {
         // commits its ids in order, so none below it is still to come.
         const start = await this.#store.revocations.latest();
         this.#cursor = start.id;
-        this.#blindXmax = start.horizon?.xmax;
+        if (start.horizon !== undefined) this.#waitForWritersBefore(start.horizon.next, began);
         this.#unblindBy(start.horizon); // no writer in progress at all: nothing to wait for
       } else {
         const read = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
@@ -165,6 +169,7 @@ export class SessionCache {
         this.#warned = false;
       }
       this.#freshAt = began;
+      this.#noteLongWait(began);
       if (began - this.#prunedAt > PRUNE_EVERY_MS) {
         this.#prunedAt = began;
         await this.#store.revocations.prune(RETAIN_MS);
@@ -194,27 +199,42 @@ export class SessionCache {
         // until each has committed or never will; what is read after that includes it.
         this.#lru.clear();
         this.#gaps.clear();
-        if (this.#blindXmax === undefined && this.#blindUntil < now) this.#log.warn("session cache: more revocation feed ids skipped than can be watched; authenticating from the database until their writers have ended");
-        if (horizon !== undefined) this.#blindXmax = horizon.xmax;
+        if (this.#blindBefore === undefined && this.#blindUntil < now) this.#log.warn("session cache: more revocation feed ids skipped than can be watched; authenticating from the database until their writers have ended");
+        if (horizon !== undefined) this.#waitForWritersBefore(horizon.next, now);
         else this.#blindUntil = now + GAP_MS;
       } else {
-        for (let missing = this.#cursor + 1; missing < entry.id; missing++) this.#gaps.set(missing, { since: now, xmax: horizon?.xmax });
+        for (let missing = this.#cursor + 1; missing < entry.id; missing++) this.#gaps.set(missing, { since: now, before: horizon?.next });
       }
       this.#cursor = Math.max(this.#cursor, entry.id);
     }
     this.#unblindBy(horizon);
     for (const [missing, gap] of this.#gaps) {
-      if (gap.xmax === undefined ? now - gap.since > GAP_MS : ended(gap.xmax, horizon)) this.#gaps.delete(missing);
+      if (gap.before === undefined ? now - gap.since > GAP_MS : ended(gap.before, horizon)) this.#gaps.delete(missing);
     }
   }
 
   #unblindBy(horizon: FeedHorizon | undefined): void {
-    if (ended(this.#blindXmax, horizon)) this.#blindXmax = undefined;
+    if (!ended(this.#blindBefore, horizon)) return;
+    this.#blindBefore = undefined;
+    if (this.#blindLogged) this.#log.info("session cache: the write transactions it waited for have ended; answering from memory again");
+    this.#blindLogged = false;
+  }
+
+  #waitForWritersBefore(next: bigint, now: number): void {
+    if (this.#blindBefore === undefined) this.#blindSince = now;
+    this.#blindBefore = next;
+  }
+
+  /** Waiting on writers for long is news: a transaction left open (PostgreSQL's pg_stat_activity names it). */
+  #noteLongWait(now: number): void {
+    if (this.#blindBefore === undefined || this.#blindLogged || now - this.#blindSince < GAP_MS) return;
+    this.#blindLogged = true;
+    this.#log.warn("session cache: a write transaction has been open for 30 s or more since this instance needed it to end; authenticating from the database until it does");
   }
 }
 
-// A writer that had not begun by a read's xmax has ended once a later read's xmin reaches it; by then
-// that read returned its id, committed, or it was rolled back. The same read counts too: with
-// xmin = xmax, no writer was in progress at all.
-const ended = (xmax: bigint | undefined, horizon: FeedHorizon | undefined): boolean =>
-  xmax !== undefined && horizon !== undefined && horizon.xmin >= xmax;
+// Every writer below `before` has ended once a read's xmin reaches it; by then that read returned
+// their feed ids, committed, or they were rolled back. The read that took `before` counts too: with
+// its xmin there already, no writer was in progress at all.
+const ended = (before: bigint | undefined, horizon: FeedHorizon | undefined): boolean =>
+  before !== undefined && horizon !== undefined && horizon.xmin >= before;

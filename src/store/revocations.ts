@@ -13,21 +13,22 @@ export type FeedEntry = Revocation & { id: number };
 export const FEED_PAGE = 10_000;
 
 /**
- * PostgreSQL's view of its writers when a read ran (the read's own snapshot): every transaction id
- * below `xmin` had ended, and none from `xmax` on had begun. A feed id skipped by a read belongs to a
- * transaction then in progress (the triggers write the feed after their own row change, which gave
- * the transaction its id), so once a later read's xmin reaches this read's xmax, that id has committed,
- * and that later read returned it, or it never will. SQLite has none: its one writer at a time
- * commits ids in order, so a reader never skips one.
+ * PostgreSQL's view of its writers when a read ran: every transaction id below `xmin` had ended (the
+ * read's own snapshot), and `next` is the next id to be handed out, read after that snapshot was taken.
+ * (Not the snapshot's xmax: that is one past the newest *finished* transaction, and a writer at or
+ * above it can still be open.) A feed id skipped by a read belongs to a transaction then in progress,
+ * which had its id before it took the feed id (the triggers write the feed after their own row
+ * change), so below `next`: once a later read's xmin reaches it, that writer has ended, and that later
+ * read returned its feed id, committed, or it was rolled back. SQLite has none: its one writer at a
+ * time commits ids in order, so a reader never skips one.
  */
-export type FeedHorizon = { xmin: bigint; xmax: bigint };
+export type FeedHorizon = { xmin: bigint; next: bigint };
 
 /** What one read of the feed saw. */
 export type FeedRead = { entries: FeedEntry[]; horizon?: FeedHorizon };
 
-// The read's snapshot, taken in the same statement as the rows it reads (pg_current_snapshot() is the statement's).
 const horizonOf = (row: Record<string, unknown> | undefined): FeedHorizon | undefined =>
-  row === undefined ? undefined : { xmin: BigInt(String(row.xmin)), xmax: BigInt(String(row.xmax)) };
+  row === undefined ? undefined : { xmin: BigInt(String(row.xmin)), next: BigInt(String(row.next)) };
 
 export class RevocationFeed {
   readonly #listeners = new Set<(revocation: Revocation) => void>();
@@ -71,9 +72,10 @@ export class RevocationFeed {
     if (this.dialect === "postgres") {
       const [row] = await this.sql`SELECT greatest(
           coalesce(pg_sequence_last_value(pg_get_serial_sequence('revocations', 'id')::regclass), 0),
-          coalesce((SELECT max(id) FROM revocations), 0)) AS id,
-        pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`;
-      return { id: Number(row.id), horizon: horizonOf(row) };
+          coalesce((SELECT max(id) FROM revocations), 0)) AS id`;
+      // A statement of its own, after the id: any writer holding an id up to it is then below `next`.
+      const [now] = await this.sql`SELECT ${this.#horizonColumns()}`;
+      return { id: Number(row.id), horizon: horizonOf(now) };
     }
     const [row] = await this.sql`SELECT max(
         coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0),
@@ -86,14 +88,23 @@ export class RevocationFeed {
     const alsoMissing = missing.length === 0 ? this.sql`` : this.sql`OR id IN ${this.sql(missing)}`;
     const page = this.sql`SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT ${FEED_PAGE}`;
     if (this.dialect === "postgres") {
-      // One row even when no entry is new, for the horizon.
+      // One row even when no entry is new, for the horizon, taken by the statement that reads the rows.
       const rows: Array<Record<string, unknown>> = await this.sql`
-        SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax, r.*
-        FROM (SELECT 1) AS one LEFT JOIN (${page}) AS r ON true ORDER BY r.id`;
+        SELECT ${this.#horizonColumns()}, r.* FROM (SELECT 1) AS one LEFT JOIN (${page}) AS r ON true ORDER BY r.id`;
       return { entries: rows.filter((row) => row.id !== null).map(entryOf), horizon: horizonOf(rows[0]) };
     }
     const rows: Array<Record<string, unknown>> = await page;
     return { entries: rows.map(entryOf) };
+  }
+
+  /**
+   * The columns of a FeedHorizon. pg_current_snapshot() is the statement's own snapshot. The next id
+   * comes from age(), which, for a reader that has none of its own, counts from the next id to be handed
+   * out (read when first asked, so after the snapshot): no id is spent on the reader.
+   */
+  #horizonColumns() {
+    return this.sql`pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+      (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + age(xid(pg_snapshot_xmax(pg_current_snapshot()))))::text AS next`;
   }
 
   /**

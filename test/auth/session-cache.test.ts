@@ -12,14 +12,14 @@ const user = (id: number): SessionUser => ({
 
 /**
  * A feed as SQLite gives it (no horizon), or as PostgreSQL does: `writers` holds the transaction ids
- * in progress, and each read reports xmin (the oldest of them, else xmax) and xmax (the next id to begin).
+ * in progress, and each read reports xmin (the oldest of them, else the next) and the next id to begin.
  */
 function scripted(postgres = false) {
   const committed: FeedEntry[] = [];
   const writers = new Set<bigint>();
   let nextXid = 100n;
   let handedOut = 0;
-  const horizon = () => (postgres ? { xmin: writers.size === 0 ? nextXid : [...writers].reduce((a, b) => (a < b ? a : b)), xmax: nextXid } : undefined);
+  const horizon = () => (postgres ? { xmin: writers.size === 0 ? nextXid : [...writers].reduce((a, b) => (a < b ? a : b)), next: nextXid } : undefined);
   let failing = false;
   let reads = 0;
   const cursors: number[] = [];
@@ -244,7 +244,8 @@ test("PostgreSQL: a writer still in progress when the cache starts keeps it out 
   // Ids 1–250 are committed but 240 (deactivating user 1), whose transaction is still open.
   for (let id = 1; id <= 250; id++) if (id !== 240) feed.committed.push({ id, session: `other${id}` });
   const writer = feed.begin(240);
-  const cache = cacheOf(feed.store);
+  const logLines: string[] = [];
+  const cache = cacheOf(feed.store, logLines);
   cache.start();
   await settle(cache, 2);
   expect(feed.cursors[0]).toBe(250); // reads begin after the newest id handed out
@@ -252,9 +253,15 @@ test("PostgreSQL: a writer still in progress when the cache starts keeps it out 
   await cache.userBySession(1, "s1");
   await cache.userBySession(1, "s1");
   expect(feed.reads()).toBe(2); // read each time, and not kept: id 240 will never be read
+  const logged = (text: string) => logLines.filter((line) => line.includes(text)).length;
+  expect(logged("a write transaction has been open")).toBe(0);
+  now += 31_000; // left open: that is news, once
+  await settle(cache, 2);
+  expect(logged("a write transaction has been open")).toBe(1);
   writer.commit({ id: 240, user: 1 });
   await settle(cache);
   expect(cache.fresh).toBe(true);
+  expect(logged("answering from memory again")).toBe(1);
   await cache.userBySession(1, "s1"); // read after the commit, so it tells
   await cache.userBySession(1, "s1");
   expect(feed.reads()).toBe(3);

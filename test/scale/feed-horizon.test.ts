@@ -1,0 +1,105 @@
+// The revocation feed's horizon on a real PostgreSQL, with nothing else writing to it: a writer can be
+// open with a transaction id at or above its snapshot's xmax (one past the newest *finished* one), so
+// that xmax must not be taken for "no writer from here on". Each case disables user 1 in a transaction
+// left open across the moment that matters, then commits it, and the cache must stop answering for it.
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { SQL } from "bun";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SessionCache } from "../../src/auth/session-cache.ts";
+import { createLogger } from "../../src/log.ts";
+import { openStore, type SessionUser, type Store } from "../../src/store/index.ts";
+import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
+
+let database: TestDatabase;
+let store: Store;
+let writers: SQL[];
+let cache: SessionCache;
+const ids: number[] = [];
+
+beforeEach(async () => {
+  database = await freshDatabase(mkdtempSync(join(tmpdir(), "feed-horizon-")), "postgres");
+  store = (await openStore(database.url, { now: Date.now })).store;
+  ids.length = 0;
+  for (const name of ["one", "two", "three"]) {
+    ids.push(await store.createUser({ name, email: `${name}@horizon.test`, passwordHash: "h", now: Date.now() }));
+  }
+  writers = [new SQL(database.url, { max: 1 }), new SQL(database.url, { max: 1 })];
+  // The feed and schema are the service's; a user's session is taken as alive, so only disabled_at decides.
+  const sessions = {
+    revocations: store.revocations,
+    userBySession: async (id: number) => {
+      const user = await store.userById(id);
+      return user && ({ ...user, sessionAlive: true } satisfies SessionUser);
+    },
+  } as unknown as Store;
+  cache = new SessionCache(sessions, { size: 100, boundMs: 1000, log: createLogger(() => {}) });
+});
+
+afterEach(async () => {
+  cache.stop();
+  for (const writer of writers) await writer.close();
+  await store.close();
+  await database.drop();
+});
+
+/** A transaction on `sql`, run one statement at a time until committed. */
+function openTransaction(sql: SQL) {
+  const steps: Array<{ text: string; done: () => void }> = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  const ended = sql.begin(async (tx) => {
+    for (;;) {
+      while (steps.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
+      const step = steps.shift();
+      if (step === undefined) return;
+      await tx.unsafe(step.text);
+      step.done();
+    }
+  });
+  return {
+    run: (text: string) => new Promise<void>((done) => (steps.push({ text, done }), wake?.())),
+    commit: async () => ((finished = true), wake?.(), await ended),
+  };
+}
+
+const disable = (id: number) => `UPDATE users SET disabled_at = now() WHERE id = ${id}`;
+
+/** After the commit, within the bound and a read, user 1 is no longer answered from memory. */
+async function honoured(): Promise<void> {
+  await Bun.sleep(1200);
+  expect(cache.remembered(ids[0]!, "s1")).toBeUndefined();
+  expect((await cache.userBySession(ids[0]!, "s1"))?.disabledAt).not.toBeNull();
+}
+
+test("a writer open when the cache starts, holding the newest transaction id, is waited for", async () => {
+  const writer = openTransaction(writers[0]!);
+  await writer.run(disable(ids[0]!));
+  cache.start();
+  await Bun.sleep(300);
+  expect(cache.fresh).toBe(false);
+  await cache.userBySession(ids[0]!, "s1"); // reads the row as it was, the writer not committed
+  await writer.commit();
+  await honoured();
+});
+
+test("an id skipped while its writer, newer than the one that committed the later id, is open is waited for", async () => {
+  cache.start();
+  await Bun.sleep(300);
+  const older = openTransaction(writers[1]!);
+  const newer = openTransaction(writers[0]!);
+  await older.run(`UPDATE users SET bio = 'a' WHERE id = ${ids[1]}`); // the older transaction id, feed id n
+  await newer.run(disable(ids[0]!)); // the newer transaction id, feed id n+1
+  await older.run(`UPDATE users SET bio = 'b' WHERE id = ${ids[2]}`); // feed id n+2
+  await older.commit(); // a read now sees n and n+2 and skips n+1, with nothing newer than `older` finished
+  await Bun.sleep(300);
+  // Kept in memory while the writer is open (on a loaded machine a read may find the cache stale: try again).
+  for (let tries = 0; cache.remembered(ids[0]!, "s1") === undefined; tries++) {
+    expect(tries).toBeLessThan(40);
+    await cache.userBySession(ids[0]!, "s1");
+    await Bun.sleep(50);
+  }
+  await newer.commit();
+  await honoured();
+});
