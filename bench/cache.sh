@@ -28,11 +28,9 @@ load() {
   t0=$(ticks "$pid")
   json=$(env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d"$DURATION" --latency -s "$LUA" "$url" | sed -n 's/^BENCH_JSON //p')
   t1=$(ticks "$pid")
-  local requests; requests=$(echo "$json" | sed -E 's/.*"requests":([0-9]+).*/\1/')
+  local requests; requests=$(echo "$json" | field requests)
   echo "${json%\}},\"cpu_us\":$(echo "scale=1; ($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)}"
 }
-rps() { sed -E 's/.*"rps":([0-9.]+).*/\1/'; }
-cpu() { sed -E 's/.*"cpu_us":([0-9.]+).*/\1/'; }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
@@ -50,9 +48,9 @@ side() {
   wait "$w"
   s1=$(ticks "$SERVER_PID"); b1=$(ticks "$BARE_PID")
   local sn bn hz; hz=$(getconf CLK_TCK)
-  sn=$(sed -E 's/.*"requests":([0-9]+).*/\1/' "$WORK/service.json"); bn=$(sed -E 's/.*"requests":([0-9]+).*/\1/' "$WORK/bare.json")
-  [ "$(sed -E 's/.*"non2xx":([0-9]+).*/\1/' "$WORK/service.json")" = 0 ] || { echo "non-2xx answers from the service" >&2; exit 1; }
-  echo "$(echo "scale=1; ($s1 - $s0) * 1000000 / $hz / $sn" | bc) $(echo "scale=1; ($b1 - $b0) * 1000000 / $hz / $bn" | bc) $(rps <"$WORK/service.json") $(rps <"$WORK/bare.json")"
+  sn=$(field requests <"$WORK/service.json"); bn=$(field requests <"$WORK/bare.json")
+  [ "$(field non2xx <"$WORK/service.json")" = 0 ] || { echo "non-2xx answers from the service" >&2; exit 1; }
+  echo "$(echo "scale=1; ($s1 - $s0) * 1000000 / $hz / $sn" | bc) $(echo "scale=1; ($b1 - $b0) * 1000000 / $hz / $bn" | bc) $(field rps <"$WORK/service.json") $(field rps <"$WORK/bare.json")"
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -82,7 +80,7 @@ kill -TERM "$BARE_PID" 2>/dev/null || true; wait "$BARE_PID" 2>/dev/null || true
 # each wrk unpinned: with two cores only, the load generators and PostgreSQL share the servers' cores.
 start_service pg-one "$ROOT" 9301 "$PG?search_path=$SCHEMA" "$SC"
 tok=$(token 9301)
-onejson=$(load "$CC" $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok"); one=$(echo "$onejson" | rps)
+onejson=$(load "$CC" $CONNS http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok"); one=$(echo "$onejson" | field rps)
 echo "one instance: $onejson" >&2
 stop_all
 start_service pg-a "$ROOT" 9301 "$PG?search_path=$SCHEMA" 0
@@ -90,9 +88,9 @@ A_PID=$SERVER_PID
 start_service pg-b "$ROOT" 9302 "$PG?search_path=$SCHEMA" 1
 LOAD_PID=$A_PID load 0,1 16 http://127.0.0.1:9301/me "WRK_AUTH=Bearer $tok" >"$WORK/a.json" &
 first=$!
-bjson=$(load 0,1 16 http://127.0.0.1:9302/me "WRK_AUTH=Bearer $tok"); b=$(echo "$bjson" | rps)
+bjson=$(load 0,1 16 http://127.0.0.1:9302/me "WRK_AUTH=Bearer $tok"); b=$(echo "$bjson" | field rps)
 echo "two instances: B $bjson" >&2
-wait "$first"; a=$(rps <"$WORK/a.json")
+wait "$first"; a=$(field rps <"$WORK/a.json")
 echo "two instances: A $(cat "$WORK/a.json")" >&2
 two=$(echo "$a + $b" | bc)
 stop_all
@@ -111,6 +109,6 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   echo
   echo "| scale-out | req/s | server CPU per request |"
   echo "|---|---|---|"
-  echo "| one PostgreSQL instance (core $SC; wrk on core $CC) | $one | $(echo "$onejson" | cpu) µs |"
-  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) = $(ratio "$two" "$one")× one | A $(cpu <"$WORK/a.json") µs, B $(echo "$bjson" | cpu) µs |"
+  echo "| one PostgreSQL instance (core $SC; wrk on core $CC) | $one | $(echo "$onejson" | field cpu_us) µs |"
+  echo "| two instances (cores 0 and 1; two wrk -c16, unpinned) | $two ($a + $b) = $(ratio "$two" "$one")× one | A $(field cpu_us <"$WORK/a.json") µs, B $(echo "$bjson" | field cpu_us) µs |"
 } | tee "$BENCH_DIR/out/cache.md"

@@ -27,7 +27,7 @@ wrk_all() {
   for port in 9300 9311 9312; do
     auth="Bearer x"; [ "$port" = 9311 ] && auth="Bearer $OLD_TOKEN"; [ "$port" = 9312 ] && auth="Bearer $NEW_TOKEN"
     (WRK_AUTH="$auth" taskset -c "$CC" wrk -t1 -c32 -d"$1" -s "$LUA" "http://127.0.0.1:$port/me" \
-      | sed -n 's/^BENCH_JSON .*"requests":\([0-9]*\).*/\1/p' >"$2.$port") &
+      | sed -n 's/^BENCH_JSON //p' | field requests >"$2.$port") &
     waits+=($!)
   done
   wait "${waits[@]}"

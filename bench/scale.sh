@@ -17,7 +17,6 @@ load() {
   env "$@" taskset -c 1 wrk -t1 -c"$conns" -d2s -s "$LUA" "$url" >/dev/null
   env "$@" taskset -c 1 wrk -t1 -c"$conns" -d"$DURATION" --latency -s "$LUA" "$url" | sed -n 's/^BENCH_JSON //p'
 }
-field() { sed -E "s/.*\"$1\":([0-9.]+).*/\1/"; }
 LOGIN=(WRK_METHOD=POST WRK_CONTENT_TYPE=application/json 'WRK_BODY={"email":"bench@example.com","password":"bench-password-123"}')
 
 ROWS=()

@@ -77,3 +77,11 @@ token() {
 
 # ticks <pid>: the process's CPU time so far (utime + stime, all threads), in clock ticks.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# field <key>: a number from the BENCH_JSON line on stdin (wrk's report, bench/wrk/report.lua, or one that
+# cache.sh's load() extended); stops the script, naming the key, if it is missing (wrk failed, say).
+field() {
+  local value; value="$(sed -nE "s/.*\"$1\":([0-9.]+).*/\\1/p")"
+  [ -n "$value" ] || { echo "wrk's report has no $1 (did wrk fail?)" >&2; exit 1; }
+  echo "$value"
+}

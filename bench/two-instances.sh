@@ -28,12 +28,6 @@ need wrk psql
 pg_schema bench
 URL="$PG?search_path=$SCHEMA"
 
-# json_field <file> <key>: a number from wrk's BENCH_JSON line; stops the script if it is missing.
-json_field() {
-  local value; value="$(sed -nE "s/.*\"$2\":([0-9.]+).*/\\1/p" "$1")"
-  [ -n "$value" ] || { echo "wrk's report has no $2 (did wrk fail?)" >&2; exit 1; }
-  echo "$value"
-}
 # wrk_on <cores> <port> <token> <seconds>: one pipelined wrk -c16; prints "<req/s> <socket errors>".
 # Socket errors are connections Bun closed under wrk (docs/operations.md, "HTTP/1.1 pipelining"); wrk opens
 # them again, and what was in flight on them is lost (not counted in req/s), so they are shown beside it.
@@ -41,9 +35,9 @@ wrk_on() {
   local out errors=0 key; out="$(mktemp -p "$WORK")"
   env WRK_PIPELINE="$DEPTH" "WRK_AUTH=Bearer $3" \
     taskset -c "$1" wrk -t1 -c16 -d"$4s" -s "$LUA" "http://127.0.0.1:$2/me" | sed -n 's/^BENCH_JSON //p' >"$out"
-  [ "$(json_field "$out" non2xx)" = 0 ] || { echo "non-2xx answers on port $2" >&2; exit 1; }
-  for key in err_connect err_read err_write err_timeout; do errors=$((errors + $(json_field "$out" "$key"))); done
-  echo "$(json_field "$out" rps) $errors"
+  [ "$(field non2xx <"$out")" = 0 ] || { echo "non-2xx answers on port $2" >&2; exit 1; }
+  for key in err_connect err_read err_write err_timeout; do errors=$((errors + $(field "$key" <"$out"))); done
+  echo "$(field rps <"$out") $errors"
 }
 steal() { awk '/^cpu / {print $9}' /proc/stat; }
 per_req() { echo "scale=1; $1 * 1000000 / $(getconf CLK_TCK) / ($2 * $DURATION)" | bc; }
