@@ -21,6 +21,8 @@ export type SessionCacheOptions = {
 const GAP_MS = 30_000;
 // Feed rows older than this are deleted; a reader further behind has cleared its cache anyway.
 const RETAIN_MS = 10 * 60_000;
+// At least twice the bound apart (SESSION_CACHE_BOUND_MS goes up to 60 s): a prune removes only rows
+// whose writer had ended by the one before, which every reader not stale has read by then.
 const PRUNE_EVERY_MS = 60_000;
 const MAX_GAPS = 1000;
 
@@ -139,20 +141,28 @@ export class SessionCache {
     const stale = began - this.#freshAt >= this.#boundMs;
     let nextInMs = this.#pollMs;
     try {
-      if (this.#freshAt === -Infinity) {
-        // Reads begin after the newest id handed out. Ids below it not yet committed belong to writers in
-        // progress now, which no read will return: until those have ended (the horizon tells), nothing
-        // is answered from memory, so what is read after includes them. SQLite's one writer at a time
-        // commits its ids in order, so none below it is still to come.
+      if (stale) {
+        // Starting, or back from a stale spell (whose end empties the cache below), which may have been a
+        // database restored or failed over, its ids now behind the cursor: reads begin (again) after the
+        // newest id handed out. Ids below it not yet committed belong to writers in progress now, which
+        // no read will return: until those have ended (the horizon tells), nothing is answered from
+        // memory, so what is read after includes them. SQLite's one writer at a time commits its ids in
+        // order, so none below it is still to come.
         const start = await this.#store.revocations.latest();
         this.#cursor = start.id;
+        this.#gaps.clear();
         if (start.horizon !== undefined) this.#waitForWritersBefore(start.horizon.next, began);
         this.#unblindBy(start.horizon); // no writer in progress at all: nothing to wait for
       } else {
         const read = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
-        // Back from a stale spell: a skipped id's 30 s count from now, not through the outage, in which
-        // its transaction may have been as stuck as the feed.
-        if (stale) for (const gap of this.#gaps.values()) gap.since = began;
+        if (read.newest < this.#cursor) {
+          // Ids went back without a stale spell: what is reissued below the cursor would never be read.
+          this.#log.warn("session cache: revocation feed ids went back (a database restored or failed over?); starting over");
+          this.#lru.clear();
+          this.#freshAt = -Infinity;
+          nextInMs = 0;
+          return;
+        }
         this.#apply(read, began);
         // A full page may have more behind it (a sweep that ended thousands of sessions): the cache is
         // current only once a read comes back short, so it reads on at once and stays as fresh as before.
@@ -170,7 +180,7 @@ export class SessionCache {
       }
       this.#freshAt = began;
       this.#noteLongWait(began);
-      if (began - this.#prunedAt > PRUNE_EVERY_MS) {
+      if (began - this.#prunedAt > Math.max(PRUNE_EVERY_MS, 2 * this.#boundMs)) {
         this.#prunedAt = began;
         await this.#store.revocations.prune(RETAIN_MS);
       }

@@ -24,8 +24,11 @@ export const FEED_PAGE = 10_000;
  */
 export type FeedHorizon = { xmin: bigint; next: bigint };
 
-/** What one read of the feed saw. */
-export type FeedRead = { entries: FeedEntry[]; horizon?: FeedHorizon };
+/**
+ * What one read of the feed saw: its entries, the newest id handed out (below the reader's cursor only
+ * if ids went back: a database restored, failed over with loss, or its feed truncated), and the horizon.
+ */
+export type FeedRead = { entries: FeedEntry[]; newest: number; horizon?: FeedHorizon };
 
 const horizonOf = (row: Record<string, unknown> | undefined): FeedHorizon | undefined =>
   row === undefined ? undefined : { xmin: BigInt(String(row.xmin)), next: BigInt(String(row.next)) };
@@ -69,32 +72,35 @@ export class RevocationFeed {
    * and the first new id would then look like a jump past every gap the reader can watch.
    */
   async latest(): Promise<{ id: number; horizon?: FeedHorizon }> {
-    if (this.dialect === "postgres") {
-      const [row] = await this.sql`SELECT greatest(
-          coalesce(pg_sequence_last_value(pg_get_serial_sequence('revocations', 'id')::regclass), 0),
-          coalesce((SELECT max(id) FROM revocations), 0)) AS id`;
-      // A statement of its own, after the id: any writer holding an id up to it is then below `next`.
-      const [now] = await this.sql`SELECT ${this.#horizonColumns()}`;
-      return { id: Number(row.id), horizon: horizonOf(now) };
-    }
-    const [row] = await this.sql`SELECT max(
-        coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0),
-        coalesce((SELECT max(id) FROM revocations), 0)) AS id`;
-    return { id: Number(row.id) };
+    const [row] = await this.sql`SELECT ${this.#newestColumn()}`;
+    if (this.dialect === "sqlite") return { id: Number(row.newest) };
+    // A statement of its own, after the id: any writer holding an id up to it is then below `next`.
+    const [now] = await this.sql`SELECT ${this.#horizonColumns()}`;
+    return { id: Number(row.newest), horizon: horizonOf(now) };
+  }
+
+  /** The newest id handed out, as latest() reads it; each read returns it too, so a reader sees ids go back. */
+  #newestColumn() {
+    return this.dialect === "postgres"
+      ? this.sql`greatest(coalesce(pg_sequence_last_value(pg_get_serial_sequence('revocations', 'id')::regclass), 0),
+          coalesce((SELECT max(id) FROM revocations), 0)) AS newest`
+      : this.sql`max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0),
+          coalesce((SELECT max(id) FROM revocations), 0)) AS newest`;
   }
 
   /** Entries after `cursor`, and those of `missing` (ids skipped over, perhaps still uncommitted). */
   async after(cursor: number, missing: readonly number[]): Promise<FeedRead> {
     const alsoMissing = missing.length === 0 ? this.sql`` : this.sql`OR id IN ${this.sql(missing)}`;
     const page = this.sql`SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT ${FEED_PAGE}`;
-    if (this.dialect === "postgres") {
-      // One row even when no entry is new, for the horizon, taken by the statement that reads the rows.
-      const rows: Array<Record<string, unknown>> = await this.sql`
-        SELECT ${this.#horizonColumns()}, r.* FROM (SELECT 1) AS one LEFT JOIN (${page}) AS r ON true ORDER BY r.id`;
-      return { entries: rows.filter((row) => row.id !== null).map(entryOf), horizon: horizonOf(rows[0]) };
-    }
-    const rows: Array<Record<string, unknown>> = await page;
-    return { entries: rows.map(entryOf) };
+    const horizon = this.dialect === "postgres" ? this.sql`, ${this.#horizonColumns()}` : this.sql``;
+    // One row even when no entry is new, for the newest id and the horizon, taken by the statement that reads the rows.
+    const rows: Array<Record<string, unknown>> = await this.sql`
+      SELECT ${this.#newestColumn()} ${horizon}, r.* FROM (SELECT 1) AS one LEFT JOIN (${page}) AS r ON true ORDER BY r.id`;
+    return {
+      entries: rows.filter((row) => row.id !== null).map(entryOf),
+      newest: Number(rows[0]!.newest),
+      horizon: this.dialect === "postgres" ? horizonOf(rows[0]) : undefined,
+    };
   }
 
   /**
