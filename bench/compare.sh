@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GET /me of two revisions side by side with a bare Bun.serve: all three servers on one core at the same
 # moment, one wrk each on the other, so a neighbour's load weighs on all alike. For "did this change help?".
-#   bash bench/compare.sh <git revision> [ROUNDS=3]   env: DURATION=4s, ENV_OLD / ENV_NEW (extra KEY=VALUE for each)
+#   bash bench/compare.sh <git revision> [ROUNDS=3]   env: DURATION=4s, ENV_OLD / ENV_NEW (extra KEY=VALUE for each),
+#   COMPARE_DB=postgres (each revision in a schema of its own on BENCH_POSTGRES_URL; default SQLite)
 # Prints, per round, each server's CPU time per request and the ratios bare/old and bare/new.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,9 +36,16 @@ wrk_all() {
 
 read -r -a env_old <<<"${ENV_OLD:-}"
 read -r -a env_new <<<"${ENV_NEW:-}"
-# Each revision on SQLite in its own folder.
-start_service old "$WORK/old-tree" 9311 "sqlite://$WORK/old.sqlite" "$SC" "${env_old[@]}"; OLD_PID=$SERVER_PID; OLD_TOKEN=$(token 9311)
-start_service new "$ROOT" 9312 "sqlite://$WORK/new.sqlite" "$SC" "${env_new[@]}"; NEW_PID=$SERVER_PID; NEW_TOKEN=$(token 9312)
+# Each revision with a database of its own: a SQLite file, or a PostgreSQL schema.
+if [ "${COMPARE_DB:-sqlite}" = postgres ]; then
+  need psql
+  pg_schema compare_old; OLD_URL="$PG?search_path=$SCHEMA"
+  pg_schema compare_new; NEW_URL="$PG?search_path=$SCHEMA"
+else
+  OLD_URL="sqlite://$WORK/old.sqlite"; NEW_URL="sqlite://$WORK/new.sqlite"
+fi
+start_service old "$WORK/old-tree" 9311 "$OLD_URL" "$SC" "${env_old[@]}"; OLD_PID=$SERVER_PID; OLD_TOKEN=$(token 9311)
+start_service new "$ROOT" 9312 "$NEW_URL" "$SC" "${env_new[@]}"; NEW_PID=$SERVER_PID; NEW_TOKEN=$(token 9312)
 start_baseline "$SC"
 echo "old: $(git -C "$ROOT" rev-parse --short "$REV"); new: the working tree of $ROOT; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 per() { echo "scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $3" | bc; }

@@ -21,17 +21,19 @@ need() {
   done
 }
 
-# pg_schema <prefix>: a fresh PostgreSQL schema for this run, named in SCHEMA (bench_cleanup drops it).
+# pg_schema <prefix>: a fresh PostgreSQL schema for this run, named in SCHEMA (bench_cleanup drops each one made).
+SCHEMAS=()
 pg_schema() {
   SCHEMA="${1}_$(date +%s)_$$"
   psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
+  SCHEMAS+=("$SCHEMA")
 }
 
-# Stops every server started here, drops the PostgreSQL schema named in SCHEMA (if any), removes WORK.
+# Stops every server started here, drops the PostgreSQL schemas made by pg_schema, removes WORK.
 bench_cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -n "${SCHEMA:-}" ]; then psql -q "$PG" -c "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" >/dev/null 2>&1 || true; fi
+  for schema in "${SCHEMAS[@]}"; do psql -q "$PG" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
 
