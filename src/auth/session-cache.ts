@@ -56,6 +56,8 @@ export class SessionCache {
   #blindSince = 0;
   #blindLogged = false;
   #cursor = 0;
+  /** The database server the feed was first read from (PostgreSQL): another one means starting over. */
+  #server: string | undefined;
   readonly #gaps = new Map<number, Gap>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
@@ -141,28 +143,35 @@ export class SessionCache {
     const stale = began - this.#freshAt >= this.#boundMs;
     let nextInMs = this.#pollMs;
     try {
-      if (stale) {
-        // Starting, or back from a stale spell (whose end empties the cache below), which may have been a
-        // database restored or failed over, its ids now behind the cursor: reads begin (again) after the
-        // newest id handed out. Ids below it not yet committed belong to writers in progress now, which
-        // no read will return: until those have ended (the horizon tells), nothing is answered from
-        // memory, so what is read after includes them. SQLite's one writer at a time commits its ids in
-        // order, so none below it is still to come.
+      if (this.#freshAt === -Infinity) {
+        // Reads begin after the newest id handed out. Ids below it not yet committed belong to writers in
+        // progress now, which no read will return: until those have ended (the horizon tells), nothing
+        // is answered from memory, so what is read after includes them. SQLite's one writer at a time
+        // commits its ids in order, so none below it is still to come.
         const start = await this.#store.revocations.latest();
         this.#cursor = start.id;
+        this.#server = start.server;
         this.#gaps.clear();
         if (start.horizon !== undefined) this.#waitForWritersBefore(start.horizon.next, began);
         this.#unblindBy(start.horizon); // no writer in progress at all: nothing to wait for
       } else {
         const read = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
-        if (read.newest < this.#cursor) {
-          // Ids went back without a stale spell: what is reissued below the cursor would never be read.
-          this.#log.warn("session cache: revocation feed ids went back (a database restored or failed over?); starting over");
+        const changed =
+          read.server !== this.#server ? "another database server answers (a failover, a restore or a restart?)"
+          : read.newest < this.#cursor ? "revocation feed ids went back (the feed truncated, or a database restored?)"
+          : undefined;
+        if (changed !== undefined) {
+          // Writes may be lost that no feed row will report, or ids handed out again below the cursor:
+          // start over as at start-up, with nothing from memory.
+          this.#log.warn(`session cache: ${changed}; starting over`);
           this.#lru.clear();
           this.#freshAt = -Infinity;
           nextInMs = 0;
           return;
         }
+        // Back from a stale spell: a skipped id's 30 s count from now, not through the outage, in which
+        // its transaction may have been as stuck as the feed.
+        if (stale) for (const gap of this.#gaps.values()) gap.since = began;
         this.#apply(read, began);
         // A full page may have more behind it (a sweep that ended thousands of sessions): the cache is
         // current only once a read comes back short, so it reads on at once and stays as fresh as before.

@@ -26,9 +26,11 @@ export type FeedHorizon = { xmin: bigint; next: bigint };
 
 /**
  * What one read of the feed saw: its entries, the newest id handed out (below the reader's cursor only
- * if ids went back: a database restored, failed over with loss, or its feed truncated), and the horizon.
+ * if ids went back: the feed truncated, say), the horizon, and (PostgreSQL) which server answered, as its
+ * postmaster's start time: another after a failover, a restore or a restart, any of which may have lost
+ * writes that no feed row will ever report, or handed their ids out again.
  */
-export type FeedRead = { entries: FeedEntry[]; newest: number; horizon?: FeedHorizon };
+export type FeedRead = { entries: FeedEntry[]; newest: number; horizon?: FeedHorizon; server?: string };
 
 const horizonOf = (row: Record<string, unknown> | undefined): FeedHorizon | undefined =>
   row === undefined ? undefined : { xmin: BigInt(String(row.xmin)), next: BigInt(String(row.next)) };
@@ -71,12 +73,12 @@ export class RevocationFeed {
    * Read from the id sequence, which pruning leaves alone: with every row pruned, max(id) would say 0,
    * and the first new id would then look like a jump past every gap the reader can watch.
    */
-  async latest(): Promise<{ id: number; horizon?: FeedHorizon }> {
+  async latest(): Promise<{ id: number; horizon?: FeedHorizon; server?: string }> {
     const [row] = await this.sql`SELECT ${this.#newestColumn()}`;
     if (this.dialect === "sqlite") return { id: Number(row.newest) };
     // A statement of its own, after the id: any writer holding an id up to it is then below `next`.
     const [now] = await this.sql`SELECT ${this.#horizonColumns()}`;
-    return { id: Number(row.newest), horizon: horizonOf(now) };
+    return { id: Number(row.newest), horizon: horizonOf(now), server: String(now.server) };
   }
 
   /** The newest id handed out, as latest() reads it; each read returns it too, so a reader sees ids go back. */
@@ -96,21 +98,24 @@ export class RevocationFeed {
     // One row even when no entry is new, for the newest id and the horizon, taken by the statement that reads the rows.
     const rows: Array<Record<string, unknown>> = await this.sql`
       SELECT ${this.#newestColumn()} ${horizon}, r.* FROM (SELECT 1) AS one LEFT JOIN (${page}) AS r ON true ORDER BY r.id`;
+    const postgres = this.dialect === "postgres";
     return {
       entries: rows.filter((row) => row.id !== null).map(entryOf),
       newest: Number(rows[0]!.newest),
-      horizon: this.dialect === "postgres" ? horizonOf(rows[0]) : undefined,
+      horizon: postgres ? horizonOf(rows[0]) : undefined,
+      server: postgres ? String(rows[0]!.server) : undefined,
     };
   }
 
   /**
-   * The columns of a FeedHorizon. pg_current_snapshot() is the statement's own snapshot. The next id
+   * The columns of a FeedHorizon, and the server. pg_current_snapshot() is the statement's own snapshot. The next id
    * comes from age(), which, for a reader that has none of its own, counts from the next id to be handed
    * out (read when first asked, so after the snapshot): no id is spent on the reader.
    */
   #horizonColumns() {
     return this.sql`pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-      (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + age(xid(pg_snapshot_xmax(pg_current_snapshot()))))::text AS next`;
+      (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + age(xid(pg_snapshot_xmax(pg_current_snapshot()))))::text AS next,
+      pg_postmaster_start_time()::text AS server`;
   }
 
   /**

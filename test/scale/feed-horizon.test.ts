@@ -103,3 +103,11 @@ test("an id skipped while its writer, newer than the one that committed the late
   await newer.commit();
   await honoured();
 });
+
+test("each read names the server that answered (its postmaster's start time) and the newest id, as latest() does", async () => {
+  const start = await store.revocations.latest();
+  const read = await store.revocations.after(start.id, []);
+  expect(start.server).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+  expect(read.server).toBe(start.server!);
+  expect(read.newest).toBe(start.id);
+});
