@@ -115,7 +115,7 @@ export class RevocationFeed {
   #horizonColumns() {
     return this.sql`pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
       (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + age(xid(pg_snapshot_xmax(pg_current_snapshot()))))::text AS next,
-      pg_postmaster_start_time()::text AS server`;
+      extract(epoch FROM pg_postmaster_start_time())::text AS server`;
   }
 
   /**
