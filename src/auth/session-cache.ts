@@ -143,11 +143,13 @@ export class SessionCache {
     const stale = began - this.#freshAt >= this.#boundMs;
     let nextInMs = this.#pollMs;
     try {
-      if (this.#freshAt === -Infinity) {
-        // Reads begin after the newest id handed out. Ids below it not yet committed belong to writers in
-        // progress now, which no read will return: until those have ended (the horizon tells), nothing
-        // is answered from memory, so what is read after includes them. SQLite's one writer at a time
-        // commits its ids in order, so none below it is still to come.
+      if (stale) {
+        // Starting, or back from a stale spell, in which the database may have been restored or restarted
+        // with writes lost and ids handed out again, on the same server, which the checks below cannot
+        // tell: the cache is emptied below, and reads begin (again) after the newest id handed out. Ids
+        // below it not yet committed belong to writers in progress now, which no read will return: until
+        // those have ended (the horizon tells), nothing is answered from memory, so what is read after
+        // includes them. SQLite's one writer at a time commits its ids in order: none below it is to come.
         const start = await this.#store.revocations.latest();
         this.#cursor = start.id;
         this.#server = start.server;
@@ -169,9 +171,6 @@ export class SessionCache {
           nextInMs = 0;
           return;
         }
-        // Back from a stale spell: a skipped id's 30 s count from now, not through the outage, in which
-        // its transaction may have been as stuck as the feed.
-        if (stale) for (const gap of this.#gaps.values()) gap.since = began;
         this.#apply(read, began);
         // A full page may have more behind it (a sweep that ended thousands of sessions): the cache is
         // current only once a read comes back short, so it reads on at once and stays as fresh as before.

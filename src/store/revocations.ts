@@ -27,8 +27,9 @@ export type FeedHorizon = { xmin: bigint; next: bigint };
 /**
  * What one read of the feed saw: its entries, the newest id handed out (below the reader's cursor only
  * if ids went back: the feed truncated, say), the horizon, and (PostgreSQL) which server answered, as its
- * postmaster's start time: another after a failover, a restore or a restart, any of which may have lost
- * writes that no feed row will ever report, or handed their ids out again.
+ * postmaster's start time: another after a standby's promotion, a point-in-time restore or a restart,
+ * any of which may have lost writes that no feed row will ever report, or handed their ids out again.
+ * (Data rolled back on the same running server shows in neither; docs/operations.md.)
  */
 export type FeedRead = { entries: FeedEntry[]; newest: number; horizon?: FeedHorizon; server?: string };
 
@@ -74,10 +75,15 @@ export class RevocationFeed {
    * and the first new id would then look like a jump past every gap the reader can watch.
    */
   async latest(): Promise<{ id: number; horizon?: FeedHorizon; server?: string }> {
-    const [row] = await this.sql`SELECT ${this.#newestColumn()}`;
-    if (this.dialect === "sqlite") return { id: Number(row.newest) };
+    if (this.dialect === "sqlite") {
+      const [row] = await this.sql`SELECT ${this.#newestColumn()}`;
+      return { id: Number(row.newest) };
+    }
+    const [row] = await this.sql`SELECT ${this.#newestColumn()}, ${this.#serverColumn()}`;
     // A statement of its own, after the id: any writer holding an id up to it is then below `next`.
     const [now] = await this.sql`SELECT ${this.#horizonColumns()}`;
+    // Two pooled connections could reach two servers (one being replaced): neither answer is the feed's.
+    if (row.server !== now.server) throw new Error("the revocation feed's two reads reached different database servers");
     return { id: Number(row.newest), horizon: horizonOf(now), server: String(now.server) };
   }
 
@@ -115,7 +121,15 @@ export class RevocationFeed {
   #horizonColumns() {
     return this.sql`pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
       (pg_snapshot_xmax(pg_current_snapshot())::text::numeric + age(xid(pg_snapshot_xmax(pg_current_snapshot()))))::text AS next,
-      extract(epoch FROM pg_postmaster_start_time())::text AS server`;
+      ${this.#serverColumn()}`;
+  }
+
+  /**
+   * Which PostgreSQL server answered: when its postmaster started, in microseconds (an integer, so no
+   * session setting changes how it reads, as it could a timestamp's or, before PostgreSQL 14, a float's text).
+   */
+  #serverColumn() {
+    return this.sql`(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text AS server`;
   }
 
   /**

@@ -176,20 +176,43 @@ test("a backlog longer than one read of the feed: the cache is current only once
   cache.stop();
 });
 
-test("an id skipped before the feed went stale is still looked for when it is back, however long it was away", async () => {
-  const { feed, cache } = await following();
+test("PostgreSQL: an id skipped before the feed went stale is still waited for when it is back, however long it was away", async () => {
+  const { feed, cache } = await following([], true);
   // Id 1 (deactivating user 1) is taken but not committed; id 2 commits: id 1 is watched for as a gap.
-  feed.committed.push({ id: 2, user: 2 });
+  const slow = feed.begin(1);
+  feed.begin(2).commit({ id: 2, user: 2 });
   await settle(cache);
   feed.fail(true);
-  now += 40_000; // the database stalls for longer than a gap is watched
+  now += 40_000; // the database stalls for longer than a gap would be watched by the clock
   await settle(cache);
   feed.fail(false);
-  await settle(cache); // the first read back; id 1 still uncommitted
-  expect(cache.fresh).toBe(true);
-  await cache.userBySession(1, "s1"); // read just before id 1's transaction commits
-  feed.committed.push({ id: 1, user: 1 });
+  await settle(cache); // the first read back starts over, after the newest id; id 1's writer is still open
+  expect(cache.fresh).toBe(false);
+  await cache.userBySession(1, "s1"); // read just before id 1's transaction commits, and not kept
+  slow.commit({ id: 1, user: 1 });
   await settle(cache);
+  expect(cache.fresh).toBe(true);
+  await cache.userBySession(1, "s1");
+  expect(feed.reads()).toBe(2);
+  cache.stop();
+});
+
+test("PostgreSQL: back from a stale spell, the cache starts over, so a writer of an id reissued during it is waited for", async () => {
+  const { feed, cache } = await following([], true);
+  for (let id = 1; id <= 10; id++) feed.committed.push({ id, session: `other${id}` });
+  await settle(cache);
+  feed.fail(true);
+  now += 2000;
+  await settle(cache);
+  // Meanwhile the database fails over and loses ids 5–10; they are handed out again, past the cursor too.
+  feed.restore(4);
+  const slow = feed.begin(8); // id 8, deactivating user 1, still open when the feed is back
+  for (const id of [5, 6, 7, 9, 10, 11, 12]) feed.committed.push({ id, session: `again${id}` });
+  feed.fail(false);
+  await settle(cache);
+  await cache.userBySession(1, "s1"); // before id 8 commits: must not be kept
+  slow.commit({ id: 8, user: 1 });
+  await settle(cache, 2);
   await cache.userBySession(1, "s1");
   expect(feed.reads()).toBe(2);
   cache.stop();

@@ -215,6 +215,18 @@ export class Client {
 }
 
 /** The headers every response carries, whatever its route or status: nosniff and a sane request id. */
+/**
+ * Until `server`'s session cache answers from memory: it waits on write transactions open at its start
+ * or after a stall (src/auth/session-cache.ts). Fails after `withinMs`.
+ */
+export async function cacheAnswering(server: TestServer, withinMs: number): Promise<void> {
+  const began = performance.now();
+  while (!server.deps.sessionCache!.fresh) {
+    expect(performance.now() - began).toBeLessThan(withinMs);
+    await Bun.sleep(10);
+  }
+}
+
 export function expectConventionHeaders(headers: Headers) {
   expect(headers.get("x-content-type-options")).toBe("nosniff");
   expect(headers.get("x-request-id")).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
