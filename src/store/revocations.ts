@@ -100,11 +100,11 @@ export class RevocationFeed {
   async after(cursor: number, missing: readonly number[]): Promise<FeedRead> {
     const alsoMissing = missing.length === 0 ? this.sql`` : this.sql`OR id IN ${this.sql(missing)}`;
     const page = this.sql`SELECT id, user_id, session_id FROM revocations WHERE id > ${cursor} ${alsoMissing} ORDER BY id LIMIT ${FEED_PAGE}`;
-    const horizon = this.dialect === "postgres" ? this.sql`, ${this.#horizonColumns()}` : this.sql``;
+    const postgres = this.dialect === "postgres";
+    const horizon = postgres ? this.sql`, ${this.#horizonColumns()}` : this.sql``;
     // One row even when no entry is new, for the newest id and the horizon, taken by the statement that reads the rows.
     const rows: Array<Record<string, unknown>> = await this.sql`
       SELECT ${this.#newestColumn()} ${horizon}, r.* FROM (SELECT 1) AS one LEFT JOIN (${page}) AS r ON true ORDER BY r.id`;
-    const postgres = this.dialect === "postgres";
     return {
       entries: rows.filter((row) => row.id !== null).map(entryOf),
       newest: Number(rows[0]!.newest),

@@ -39,6 +39,29 @@ export async function freshDatabase(
   };
 }
 
+/** A transaction on `sql`, run one statement at a time until committed. */
+export function openTransaction(sql: SQL) {
+  const steps: Array<{ text: string; done: () => void }> = [];
+  let wake: (() => void) | undefined;
+  let finished = false;
+  const ended = sql.begin(async (tx) => {
+    for (;;) {
+      while (steps.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
+      const step = steps.shift();
+      if (step === undefined) return;
+      await tx.unsafe(step.text);
+      step.done();
+    }
+  });
+  return {
+    run: (text: string) => new Promise<void>((done) => (steps.push({ text, done }), wake?.())),
+    commit: async () => ((finished = true), wake?.(), await ended),
+  };
+}
+
+/** The statement a hand edit deactivating user `id` runs. */
+export const disableUser = (id: number) => `UPDATE users SET disabled_at = now() WHERE id = ${id}`;
+
 export type RowLock = AsyncDisposable & {
   /** Resolves once `n` queries of the server's database wait on a lock; throws after about 2 s. */
   waiters(n: number): Promise<void>;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { SessionCache } from "../../src/auth/session-cache.ts";
 import { createLogger } from "../../src/log.ts";
 import { openStore, type SessionUser, type Store } from "../../src/store/index.ts";
-import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
+import { disableUser, freshDatabase, openTransaction, type TestDatabase } from "../helpers/database.ts";
 
 let database: TestDatabase;
 let store: Store;
@@ -44,28 +44,6 @@ afterEach(async () => {
   await database.drop();
 });
 
-/** A transaction on `sql`, run one statement at a time until committed. */
-function openTransaction(sql: SQL) {
-  const steps: Array<{ text: string; done: () => void }> = [];
-  let wake: (() => void) | undefined;
-  let finished = false;
-  const ended = sql.begin(async (tx) => {
-    for (;;) {
-      while (steps.length === 0 && !finished) await new Promise<void>((resolve) => (wake = resolve));
-      const step = steps.shift();
-      if (step === undefined) return;
-      await tx.unsafe(step.text);
-      step.done();
-    }
-  });
-  return {
-    run: (text: string) => new Promise<void>((done) => (steps.push({ text, done }), wake?.())),
-    commit: async () => ((finished = true), wake?.(), await ended),
-  };
-}
-
-const disable = (id: number) => `UPDATE users SET disabled_at = now() WHERE id = ${id}`;
-
 /** After the commit, within the bound and a read, user 1 is no longer answered from memory. */
 async function honoured(): Promise<void> {
   await Bun.sleep(1200);
@@ -75,7 +53,7 @@ async function honoured(): Promise<void> {
 
 test("a writer open when the cache starts, holding the newest transaction id, is waited for", async () => {
   const writer = openTransaction(writers[0]!);
-  await writer.run(disable(ids[0]!));
+  await writer.run(disableUser(ids[0]!));
   cache.start();
   await Bun.sleep(300);
   expect(cache.fresh).toBe(false);
@@ -90,7 +68,7 @@ test("an id skipped while its writer, newer than the one that committed the late
   const older = openTransaction(writers[1]!);
   const newer = openTransaction(writers[0]!);
   await older.run(`UPDATE users SET bio = 'a' WHERE id = ${ids[1]}`); // the older transaction id, feed id n
-  await newer.run(disable(ids[0]!)); // the newer transaction id, feed id n+1
+  await newer.run(disableUser(ids[0]!)); // the newer transaction id, feed id n+1
   await older.run(`UPDATE users SET bio = 'b' WHERE id = ${ids[2]}`); // feed id n+2
   await older.commit(); // a read now sees n and n+2 and skips n+1, with nothing newer than `older` finished
   await Bun.sleep(300);

@@ -5,7 +5,7 @@ import { SQL } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freshDatabase, POSTGRES_URL, TEST_DB } from "../helpers/database.ts";
+import { disableUser, freshDatabase, openTransaction, POSTGRES_URL, TEST_DB } from "../helpers/database.ts";
 import { openStore } from "../../src/store/index.ts";
 import { cacheAnswering, Client, startProcess, startServer } from "../helpers/server.ts";
 import { TcpProxy } from "../helpers/tcp-proxy.ts";
@@ -103,14 +103,8 @@ test("PostgreSQL: a hand transaction deactivating a user, open while B starts wi
     const user = await a.client.signUp();
     const bystander = await a.client.signUp();
     // The operator's transaction takes a feed id and stays open…
-    const { promise: updated, resolve: didUpdate } = Promise.withResolvers<void>();
-    const { promise: commit, resolve: letCommit } = Promise.withResolvers<void>();
-    const handDone = hand.begin(async (tx) => {
-      await tx`UPDATE users SET disabled_at = now() WHERE id = ${user.id}`;
-      didUpdate();
-      await commit;
-    });
-    await updated;
+    const edit = openTransaction(hand);
+    await edit.run(disableUser(user.id));
     // …while 150 later ids commit: more than any window of ids below the newest a reader could start with.
     for (let i = 0; i < 150; i++) await other`UPDATE users SET bio = ${`bio ${i}`} WHERE id = ${bystander.id}`;
     await using b = await startServer({ DATABASE_URL: database.url, SESSION_CACHE_BOUND_MS: String(BOUND_MS) });
@@ -121,8 +115,7 @@ test("PostgreSQL: a hand transaction deactivating a user, open while B starts wi
     for (let i = 0; i < 3; i++) expect((await b.client.send("GET", "/me", { token: user.token })).status).toBe(200);
     expect(cache.stats.hits).toBe(hits); // read from the database each time, never kept
 
-    letCommit();
-    await handDone;
+    await edit.commit();
     const committed = performance.now();
     for (;;) {
       const answer = await b.client.send("GET", "/me", { token: user.token });
@@ -150,18 +143,11 @@ test("PostgreSQL: a feed row whose transaction stayed open longer than the feed 
   try {
     await using a = await startServer({ DATABASE_URL: database.url });
     const user = await a.client.signUp();
-    const { promise: updated, resolve: didUpdate } = Promise.withResolvers<void>();
-    const { promise: commit, resolve: letCommit } = Promise.withResolvers<void>();
-    const handDone = hand.begin(async (tx) => {
-      await tx`UPDATE users SET disabled_at = now() WHERE id = ${user.id}`;
-      didUpdate();
-      await commit;
-    });
-    await updated;
+    const edit = openTransaction(hand);
+    await edit.run(disableUser(user.id));
     await store.revocations.prune(1); // while it is open
     await Bun.sleep(20); // its row is now older than 1 ms: "longer than the feed is kept"
-    letCommit();
-    await handDone;
+    await edit.commit();
     const rows = async () => (await store.revocations.after(0, [])).entries.filter((entry) => entry.user === user.id).length;
     await store.revocations.prune(1); // just after its commit: a reader may not have read it yet
     expect(await rows()).toBe(1);
