@@ -135,7 +135,8 @@ export class SessionCache {
 
   #drop(revocation: Revocation): void {
     if (revocation.user !== undefined) this.#lru.invalidate(revocation.user);
-    else this.#lru.invalidate(revocation.session);
+    else if (revocation.session !== undefined) this.#lru.invalidate(revocation.session);
+    else this.#lru.clear();
   }
 
   async #poll(): Promise<void> {

@@ -14,21 +14,23 @@ import postgres0003 from "./migrations/postgres/0003_sessions.sql" with { type: 
 import postgres0004 from "./migrations/postgres/0004_image_sets.sql" with { type: "text" };
 import postgres0005 from "./migrations/postgres/0005_revocations.sql" with { type: "text" };
 import postgres0006 from "./migrations/postgres/0006_revocation_writers.sql" with { type: "text" };
+import postgres0007 from "./migrations/postgres/0007_revocation_paths.sql" with { type: "text" };
 import sqlite0001 from "./migrations/sqlite/0001_init.sql" with { type: "text" };
 import sqlite0002 from "./migrations/sqlite/0002_accounts.sql" with { type: "text" };
 import sqlite0003 from "./migrations/sqlite/0003_sessions.sql" with { type: "text" };
 import sqlite0004 from "./migrations/sqlite/0004_image_sets.sql" with { type: "text" };
 import sqlite0005 from "./migrations/sqlite/0005_revocations.sql" with { type: "text" };
 import sqlite0006 from "./migrations/sqlite/0006_revocation_writers.sql" with { type: "text" };
+import sqlite0007 from "./migrations/sqlite/0007_revocation_paths.sql" with { type: "text" };
 
 export type Dialect = "sqlite" | "postgres";
 export type Migration = { version: number; name: string; sql: string };
 
 // The append-only list of schema changes: version n is the nth name, with one file per dialect.
-const MIGRATION_NAMES = ["init", "accounts", "sessions", "image_sets", "revocations", "revocation_writers"] as const;
+const MIGRATION_NAMES = ["init", "accounts", "sessions", "image_sets", "revocations", "revocation_writers", "revocation_paths"] as const;
 const MIGRATION_FILES: Record<Dialect, readonly string[]> = {
-  sqlite: [sqlite0001, sqlite0002, sqlite0003, sqlite0004, sqlite0005, sqlite0006],
-  postgres: [postgres0001, postgres0002, postgres0003, postgres0004, postgres0005, postgres0006],
+  sqlite: [sqlite0001, sqlite0002, sqlite0003, sqlite0004, sqlite0005, sqlite0006, sqlite0007],
+  postgres: [postgres0001, postgres0002, postgres0003, postgres0004, postgres0005, postgres0006, postgres0007],
 };
 
 /** Each dialect's migrations in order, numbered from 1. */

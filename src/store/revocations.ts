@@ -3,10 +3,16 @@
 import type { SQL } from "bun";
 import type { Dialect } from "./connect.ts";
 
-/** A user row changed or went (`user`), or a session's refresh tokens were deleted (`session`). */
-export type Revocation = { user: number; session?: undefined } | { session: string; user?: undefined };
+/**
+ * A user row changed or went (`user`), a session's refresh tokens were deleted or moved (`session`), or
+ * a whole table was emptied at once (`all`: a TRUNCATE, which fires no row triggers).
+ */
+export type Revocation =
+  | { user: number; session?: undefined; all?: undefined }
+  | { session: string; user?: undefined; all?: undefined }
+  | { all: true; user?: undefined; session?: undefined };
 
-/** A feed row: ids grow with every write (triggers in migration 0005 write them). */
+/** A feed row: ids grow with every write (triggers in migrations 0005 and 0007 write them). */
 export type FeedEntry = Revocation & { id: number };
 
 /** Entries one read of the feed returns at most: a reader that gets this many may have more to read. */
@@ -153,5 +159,8 @@ export class RevocationFeed {
   }
 }
 
-const entryOf = (row: Record<string, unknown>): FeedEntry =>
-  row.user_id === null ? { id: Number(row.id), session: String(row.session_id) } : { id: Number(row.id), user: Number(row.user_id) };
+const entryOf = (row: Record<string, unknown>): FeedEntry => {
+  const id = Number(row.id);
+  if (row.user_id !== null) return { id, user: Number(row.user_id) };
+  return row.session_id !== null ? { id, session: String(row.session_id) } : { id, all: true };
+};

@@ -128,6 +128,22 @@ test("an earlier feed id that commits after a later one is still applied", async
   cache.stop();
 });
 
+test("a feed row naming neither user nor session (a table truncated) empties the cache", async () => {
+  const { feed, cache } = await following();
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(2, "s2");
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(2, "s2");
+  expect(feed.reads()).toBe(2);
+  feed.committed.push({ id: 1, all: true });
+  await settle(cache);
+  expect(cache.stats.size).toBe(0);
+  await cache.userBySession(1, "s1");
+  await cache.userBySession(2, "s2");
+  expect(feed.reads()).toBe(4);
+  cache.stop();
+});
+
 test("a feed unreadable for longer than the bound: every request reads the store until it is back", async () => {
   const { feed, cache } = await following();
   await cache.userBySession(1, "s1");

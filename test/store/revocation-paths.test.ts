@@ -1,0 +1,98 @@
+// Every write that changes what authentication reads leaves a revocation feed row, whoever makes it:
+// hand edits in SQL included, on both databases. A path that leaves none would let other instances
+// serve a revoked user or session from memory until the entry ages out of their caches.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { SQL } from "bun";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openStore, type Revocation, type Store } from "../../src/store/index.ts";
+import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
+
+for (const dialect of ["sqlite", "postgres"] as const) {
+  describe(`${dialect}: hand edits leave feed rows`, () => {
+    let database: TestDatabase;
+    let store: Store;
+    let hand: SQL;
+    let cursor: number;
+    let alice: number;
+    let bob: number;
+
+    beforeEach(async () => {
+      database = await freshDatabase(mkdtempSync(join(tmpdir(), "revocation-paths-")), dialect);
+      store = (await openStore(database.url, { now: Date.now })).store;
+      alice = await store.createUser({ name: "alice", email: "alice@paths.test", passwordHash: "h", now: Date.now() });
+      bob = await store.createUser({ name: "bob", email: "bob@paths.test", passwordHash: "h", now: Date.now() });
+      hand =
+        dialect === "postgres"
+          ? new SQL(database.url, { max: 1 })
+          : new SQL({ adapter: "sqlite", filename: database.url.replace(/^sqlite:\/\//, "") });
+      await hand`INSERT INTO refresh_tokens (id, family_id, user_id, user_version, secret_hash, expires_at, created_at)
+        VALUES ('t1', 'f1', ${alice}, 0, 'x', ${new Date(Date.now() + 3_600_000).toISOString()}, ${new Date().toISOString()})`;
+      cursor = (await store.revocations.latest()).id;
+    });
+
+    afterEach(async () => {
+      await hand.close();
+      await store.close();
+      await database.drop();
+    });
+
+    /** What the feed says happened since the last look, without ids. */
+    async function since(): Promise<Revocation[]> {
+      const read = await store.revocations.after(cursor, []);
+      cursor = read.newest;
+      return read.entries.map(({ id: _, ...revocation }) => revocation as Revocation);
+    }
+
+    test("a user's id changed: the old id, which caches hold, and the new one", async () => {
+      // bob: alice's refresh token would stop it on PostgreSQL (its foreign key does not cascade updates)
+      await hand.unsafe(`UPDATE users SET id = ${bob + 1000} WHERE id = ${bob}`);
+      expect(await since()).toEqual([{ user: bob }, { user: bob + 1000 }]);
+    });
+
+    test("a refresh token moved to another session or another user: the session it left", async () => {
+      await hand`UPDATE refresh_tokens SET family_id = 'f2' WHERE id = 't1'`;
+      expect(await since()).toEqual([{ session: "f1" }]);
+      await hand.unsafe(`UPDATE refresh_tokens SET user_id = ${bob} WHERE id = 't1'`);
+      expect(await since()).toEqual([{ session: "f2" }]);
+    });
+
+    test("a session's own bookkeeping (last used, spent) leaves no row", async () => {
+      await hand`UPDATE refresh_tokens SET last_used_at = ${new Date().toISOString()}, used_at = ${new Date().toISOString()} WHERE id = 't1'`;
+      await hand`UPDATE refresh_tokens SET family_id = 'f1', user_id = ${alice} WHERE id = 't1'`; // set to what it was
+      expect(await since()).toEqual([]);
+    });
+
+    if (dialect === "sqlite") {
+      test("every user deleted at once (no WHERE): a row per user, as SQLite has no TRUNCATE", async () => {
+        await hand`DELETE FROM refresh_tokens`;
+        await hand`DELETE FROM users`;
+        expect(await since()).toEqual([{ session: "f1" }, { user: alice }, { user: bob }]);
+      });
+    }
+
+    if (dialect === "postgres") {
+      test("TRUNCATE of users, of refresh tokens, or of the feed itself: a row meaning everything", async () => {
+        await hand`TRUNCATE refresh_tokens`;
+        expect(await since()).toEqual([{ all: true }]);
+        await hand`TRUNCATE users CASCADE`;
+        // users and, by the cascade, refresh_tokens: one row each
+        expect(await since()).toEqual([{ all: true }, { all: true }]);
+        await hand`INSERT INTO revocations (user_id) VALUES (1)`; // a row no reader has read yet…
+        await hand`TRUNCATE revocations`; // …gone with the truncate, which says so
+        expect(await since()).toEqual([{ all: true }]);
+      });
+
+      test("writes with session_replication_role = replica (logical replication's apply, bulk loads) still leave rows", async () => {
+        await hand.begin(async (tx) => {
+          await tx`SET LOCAL session_replication_role = replica`;
+          await tx.unsafe(`UPDATE users SET disabled_at = now() WHERE id = ${alice}`);
+          await tx`DELETE FROM refresh_tokens WHERE id = 't1'`;
+          await tx`TRUNCATE refresh_tokens`;
+        });
+        expect(await since()).toEqual([{ user: alice }, { session: "f1" }, { all: true }]);
+      });
+    }
+  });
+}
