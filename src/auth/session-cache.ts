@@ -160,7 +160,7 @@ export class SessionCache {
       } else {
         const read = await this.#store.revocations.after(this.#cursor, [...this.#gaps.keys()]);
         const changed =
-          read.server !== this.#server ? "another database server answers (a failover, a restore or a restart?)"
+          read.server !== this.#server ? "another database server or feed table answers (a failover, a restore or a restart?)"
           : read.newest < this.#cursor ? "revocation feed ids went back (the feed truncated, or a database restored?)"
           : undefined;
         if (changed !== undefined) {

@@ -32,10 +32,11 @@ export type FeedHorizon = { xmin: bigint; next: bigint };
 
 /**
  * What one read of the feed saw: its entries, the newest id handed out (below the reader's cursor only
- * if ids went back: the feed truncated, say), the horizon, and (PostgreSQL) which server answered, as its
- * postmaster's start time: another after a standby's promotion, a point-in-time restore or a restart,
- * any of which may have lost writes that no feed row will ever report, or handed their ids out again.
- * (Data rolled back on the same running server shows in neither; docs/operations.md.)
+ * if ids went back: the feed truncated, say), the horizon, and (PostgreSQL) which server and feed table
+ * answered: another after a standby's promotion, a point-in-time restore, a restart, or a restore that
+ * made the tables anew (`pg_restore --clean`), any of which may have lost writes that no feed row will
+ * ever report, or handed their ids out again. (Data rolled back in place on the same running server
+ * shows in neither; docs/operations.md.)
  */
 export type FeedRead = { entries: FeedEntry[]; newest: number; horizon?: FeedHorizon; server?: string };
 
@@ -131,11 +132,13 @@ export class RevocationFeed {
   }
 
   /**
-   * Which PostgreSQL server answered: when its postmaster started, in microseconds (an integer, so no
-   * session setting changes how it reads, as it could a timestamp's or, before PostgreSQL 14, a float's text).
+   * Which PostgreSQL server answered, "<postmaster start>/<feed table>": when its postmaster started, in
+   * microseconds (an integer, so no session setting changes how it reads, as it could a timestamp's or,
+   * before PostgreSQL 14, a float's text), and the feed table's oid, new whenever the table is made anew
+   * (a restore with --clean, the schema dropped and migrated again) on a server that kept running.
    */
   #serverColumn() {
-    return this.sql`(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text AS server`;
+    return this.sql`(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text || '/' || 'revocations'::regclass::oid::text AS server`;
   }
 
   /**

@@ -85,7 +85,26 @@ test("an id skipped while its writer, newer than the one that committed the late
 test("each read names the server that answered (its postmaster's start time) and the newest id, as latest() does", async () => {
   const start = await store.revocations.latest();
   const read = await store.revocations.after(start.id, []);
-  expect(start.server).toMatch(/^\d{16}$/); // microseconds since the epoch, whatever the session's settings
+  expect(start.server).toMatch(/^\d{16}\/\d+$/); // microseconds since the epoch, whatever the session's settings; the feed's oid
   expect(read.server).toBe(start.server!);
   expect(read.newest).toBe(start.id);
+});
+
+test("the feed table made anew on the same running server (a pg_restore --clean, say) names another server", async () => {
+  await store.revocations.after(0, []); // a row, so the copy below carries something
+  await writers[0]!.unsafe(disableUser(ids[0]!));
+  const before = await store.revocations.latest();
+  // What a --clean restore does to the table: dropped, created again, its rows and sequence put back.
+  await writers[0]!.begin(async (tx) => {
+    await tx`CREATE TEMP TABLE kept AS SELECT * FROM revocations`;
+    await tx`DROP TABLE revocations`;
+    await tx`CREATE TABLE revocations (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id INTEGER, session_id TEXT,
+      at TIMESTAMPTZ NOT NULL DEFAULT now(), xid xid8 NOT NULL DEFAULT pg_current_xact_id())`;
+    await tx`INSERT INTO revocations OVERRIDING SYSTEM VALUE SELECT * FROM kept`;
+    await tx.unsafe(`SELECT setval(pg_get_serial_sequence('revocations', 'id'), ${before.id})`);
+  });
+  const after = await store.revocations.after(before.id, []);
+  expect(after.newest).toBe(before.id); // the ids alone would not tell
+  expect(after.server).not.toBe(before.server!);
+  expect(after.server!.split("/")[0]).toBe(before.server!.split("/")[0]); // the same postmaster
 });
