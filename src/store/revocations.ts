@@ -132,13 +132,16 @@ export class RevocationFeed {
   }
 
   /**
-   * Which PostgreSQL server answered, "<postmaster start>/<feed table>": when its postmaster started, in
+   * Which PostgreSQL server answered, "<postmaster start>/<feed ids>": when its postmaster started, in
    * microseconds (an integer, so no session setting changes how it reads, as it could a timestamp's or,
-   * before PostgreSQL 14, a float's text), and the feed table's oid, new whenever the table is made anew
-   * (a restore with --clean, the schema dropped and migrated again) on a server that kept running.
+   * before PostgreSQL 14, a float's text), and the storage of the feed's id sequence, new whenever the
+   * table is made anew (a restore with --clean, the schema dropped and migrated again) or its ids start
+   * over (TRUNCATE … RESTART IDENTITY, ALTER … RESTART) on a server that kept running. Ids that start
+   * over show as going back only if the reader reads before they pass its cursor again; this shows always.
    */
   #serverColumn() {
-    return this.sql`(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text || '/' || 'revocations'::regclass::oid::text AS server`;
+    return this.sql`(extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text || '/' ||
+      pg_relation_filenode(pg_get_serial_sequence('revocations', 'id')::regclass)::text AS server`;
   }
 
   /**

@@ -85,7 +85,7 @@ test("an id skipped while its writer, newer than the one that committed the late
 test("each read names the server that answered (its postmaster's start time) and the newest id, as latest() does", async () => {
   const start = await store.revocations.latest();
   const read = await store.revocations.after(start.id, []);
-  expect(start.server).toMatch(/^\d{16}\/\d+$/); // microseconds since the epoch, whatever the session's settings; the feed's oid
+  expect(start.server).toMatch(/^\d{16}\/\d+$/); // microseconds since the epoch, whatever the session's settings; the id sequence's storage
   expect(read.server).toBe(start.server!);
   expect(read.newest).toBe(start.id);
 });
@@ -107,4 +107,16 @@ test("the feed table made anew on the same running server (a pg_restore --clean,
   expect(after.newest).toBe(before.id); // the ids alone would not tell
   expect(after.server).not.toBe(before.server!);
   expect(after.server!.split("/")[0]).toBe(before.server!.split("/")[0]); // the same postmaster
+});
+
+test("feed ids started over (TRUNCATE … RESTART IDENTITY) name another server, even once they pass the reader's cursor again", async () => {
+  for (const id of ids) await writers[0]!.unsafe(disableUser(id));
+  const before = await store.revocations.latest();
+  await writers[0]!.begin(async (tx) => {
+    await tx`TRUNCATE revocations RESTART IDENTITY`;
+    for (let i = 0; i <= before.id; i++) await tx.unsafe(disableUser(ids[i % ids.length]!));
+  });
+  const after = await store.revocations.after(before.id, []);
+  expect(after.newest).toBeGreaterThan(before.id); // the ids alone would not tell
+  expect(after.server).not.toBe(before.server!);
 });
