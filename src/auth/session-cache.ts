@@ -85,6 +85,19 @@ export class SessionCache {
     const unclose = this.#store.revocations.onClose(() => this.stop());
     this.#unlisten = () => (unlisten(), unclose());
     void this.#poll();
+    void this.#warnIfTriggersOff();
+  }
+
+  /** A feed trigger dropped or disabled by hand: writes through it reach no other instance's cache. */
+  async #warnIfTriggersOff(): Promise<void> {
+    try {
+      const off = await this.#store.revocations.triggersOff();
+      if (off.length > 0) {
+        this.#log.warn("session cache: revocation feed triggers not in force; other instances will not hear of writes they would report", { triggers: off });
+      }
+    } catch {
+      // Unreadable now: the feed's own reads report an outage.
+    }
   }
 
   stop(): void {

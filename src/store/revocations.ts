@@ -40,6 +40,19 @@ export type FeedHorizon = { xmin: bigint; next: bigint };
  */
 export type FeedRead = { entries: FeedEntry[]; newest: number; horizon?: FeedHorizon; server?: string };
 
+/** The triggers that write the feed (migrations 0005 and 0007), as "table.trigger". */
+const FEED_TRIGGERS: Record<Dialect, readonly string[]> = {
+  postgres: [
+    "users.revocations_user", "users.revocations_truncate", "refresh_tokens.revocations_session",
+    "refresh_tokens.revocations_session_moved", "refresh_tokens.revocations_truncate", "revocations.revocations_truncate",
+  ],
+  sqlite: [
+    "users.revocations_user_update", "users.revocations_user_delete", "refresh_tokens.revocations_session_end",
+    "refresh_tokens.revocations_session_moved", "users.revocations_user_replaced", "users.revocations_user_email_replaced",
+    "refresh_tokens.revocations_session_replaced", "refresh_tokens.revocations_session_id_replaced",
+  ],
+};
+
 const horizonOf = (row: Record<string, unknown> | undefined): FeedHorizon | undefined =>
   row === undefined ? undefined : { xmin: BigInt(String(row.xmin)), next: BigInt(String(row.next)) };
 
@@ -101,6 +114,21 @@ export class RevocationFeed {
           coalesce((SELECT max(id) FROM revocations), 0)) AS newest`
       : this.sql`max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocations'), 0),
           coalesce((SELECT max(id) FROM revocations), 0)) AS newest`;
+  }
+
+  /**
+   * The feed's triggers that are not in force, as "table.trigger": dropped, disabled, or (PostgreSQL) not
+   * firing ALWAYS, as after `ENABLE TRIGGER ALL` (which a data-only pg_dump --disable-triggers ends with),
+   * so that writes under session_replication_role = replica go unreported. Empty when all are.
+   */
+  async triggersOff(): Promise<string[]> {
+    const rows: Array<Record<string, unknown>> =
+      this.dialect === "postgres"
+        ? await this.sql`SELECT c.relname || '.' || t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE t.tgrelid IN ('users'::regclass, 'refresh_tokens'::regclass, 'revocations'::regclass) AND t.tgenabled = 'A'`
+        : await this.sql`SELECT tbl_name || '.' || name AS name FROM sqlite_master WHERE type = 'trigger'`;
+    const inForce = new Set(rows.map((row) => String(row.name)));
+    return FEED_TRIGGERS[this.dialect].filter((name) => !inForce.has(name));
   }
 
   /** Entries after `cursor`, and those of `missing` (ids skipped over, perhaps still uncommitted). */

@@ -6,6 +6,8 @@ import { SQL } from "bun";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SessionCache } from "../../src/auth/session-cache.ts";
+import { createLogger } from "../../src/log.ts";
 import { openStore, type Revocation, type Store } from "../../src/store/index.ts";
 import { freshDatabase, type TestDatabase } from "../helpers/database.ts";
 
@@ -64,7 +66,50 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       expect(await since()).toEqual([]);
     });
 
+    test("a feed trigger dropped, disabled or no longer firing always is named when a cache starts", async () => {
+      expect(await store.revocations.triggersOff()).toEqual([]);
+      if (dialect === "postgres") {
+        // What a data-only pg_dump --disable-triggers wraps its load in: enabled again, but no longer ALWAYS.
+        await hand`ALTER TABLE users DISABLE TRIGGER ALL`;
+        await hand`ALTER TABLE users ENABLE TRIGGER ALL`;
+        await hand`ALTER TABLE refresh_tokens DISABLE TRIGGER revocations_session`;
+      } else {
+        await hand`DROP TRIGGER revocations_session_end`;
+      }
+      const off = dialect === "postgres"
+        ? ["users.revocations_user", "users.revocations_truncate", "refresh_tokens.revocations_session"]
+        : ["refresh_tokens.revocations_session_end"];
+      expect(await store.revocations.triggersOff()).toEqual(off);
+      const lines: string[] = [];
+      const cache = new SessionCache(store, { size: 10, boundMs: 1000, log: createLogger((line) => lines.push(line)) });
+      cache.start();
+      for (let i = 0; i < 40 && !lines.some((line) => line.includes("triggers not in force")); i++) await Bun.sleep(50);
+      cache.stop();
+      const warnings = lines.filter((line) => line.includes("triggers not in force")).map((line) => JSON.parse(line));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0].triggers).toEqual(off);
+    });
+
     if (dialect === "sqlite") {
+      test("REPLACE, which deletes the rows in its way without their delete triggers: each replaced row", async () => {
+        // A copy of token t1, edited, put back in whole rows.
+        await hand`CREATE TEMP TABLE token AS SELECT * FROM refresh_tokens WHERE id = 't1'`;
+        await hand`UPDATE token SET id = 't2', family_id = 'f9'`;
+        await hand`INSERT INTO refresh_tokens SELECT * FROM token`;
+        expect(await since()).toEqual([]); // a plain insert replaces nothing
+        await hand`UPDATE token SET id = 't1', family_id = 'f2'`;
+        await hand`REPLACE INTO refresh_tokens SELECT * FROM token`;
+        expect(await since()).toEqual([{ session: "f1" }]);
+        await hand`UPDATE OR REPLACE refresh_tokens SET id = 't1' WHERE id = 't2'`;
+        expect(await since()).toEqual([{ session: "f2" }]);
+        await hand.unsafe(`CREATE TEMP TABLE kept AS SELECT * FROM users WHERE id = ${alice}`);
+        await hand`UPDATE kept SET disabled_at = '2026-01-01T00:00:00.000Z'`;
+        await hand`INSERT OR REPLACE INTO users SELECT * FROM kept`;
+        expect(await since()).toEqual([{ user: alice }]);
+        await hand.unsafe(`UPDATE OR REPLACE users SET email = 'BOB@paths.test' WHERE id = ${alice}`);
+        expect(await since()).toEqual([{ user: bob }, { user: alice }]);
+      });
+
       test("every user deleted at once (no WHERE): a row per user, as SQLite has no TRUNCATE", async () => {
         await hand`DELETE FROM refresh_tokens`;
         await hand`DELETE FROM users`;
@@ -85,13 +130,18 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       });
 
       test("writes with session_replication_role = replica (logical replication's apply, bulk loads) still leave rows", async () => {
-        await hand.begin(async (tx) => {
-          await tx`SET LOCAL session_replication_role = replica`;
+        const asReplica = (edit: (tx: SQL) => Promise<unknown>) =>
+          hand.begin(async (tx) => (await tx`SET LOCAL session_replication_role = replica`, await edit(tx)));
+        await asReplica(async (tx) => {
           await tx.unsafe(`UPDATE users SET disabled_at = now() WHERE id = ${alice}`);
+          await tx`UPDATE refresh_tokens SET family_id = 'f2' WHERE id = 't1'`;
           await tx`DELETE FROM refresh_tokens WHERE id = 't1'`;
           await tx`TRUNCATE refresh_tokens`;
+          await tx`TRUNCATE users CASCADE`;
         });
-        expect(await since()).toEqual([{ user: alice }, { session: "f1" }, { all: true }]);
+        expect(await since()).toEqual([{ user: alice }, { session: "f1" }, { session: "f2" }, { all: true }, { all: true }, { all: true }]);
+        await asReplica((tx) => tx`TRUNCATE revocations`);
+        expect(await since()).toEqual([{ all: true }]);
       });
     }
   });

@@ -3,7 +3,8 @@
 -- to another session or user (its old session loses it), a TRUNCATE (no row triggers fire: a row with
 -- neither user nor session means "everything"; truncating the feed itself leaves one too, since rows
 -- not yet read went with it), and writes made with session_replication_role = replica (logical
--- replication's apply, bulk loaders), which skip ordinary triggers: these fire ALWAYS.
+-- replication's apply, bulk loaders), which skip ordinary triggers: these fire ALWAYS. (A later change of
+-- refresh_tokens.family_id's or user_id's type must drop and re-create revocations_session_moved, which names them.)
 CREATE OR REPLACE FUNCTION revocations_user() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO revocations (user_id) VALUES (OLD.id);
