@@ -85,15 +85,15 @@ export class SessionCache {
     const unclose = this.#store.revocations.onClose(() => this.stop());
     this.#unlisten = () => (unlisten(), unclose());
     void this.#poll();
-    void this.#warnIfTriggersOff();
+    void this.#warnIfFeedFaulty();
   }
 
-  /** A feed trigger dropped or disabled by hand: writes through it reach no other instance's cache. */
-  async #warnIfTriggersOff(): Promise<void> {
+  /** A feed trigger dropped or disabled by hand, say: writes it would report reach no other instance's cache. */
+  async #warnIfFeedFaulty(): Promise<void> {
     try {
-      const off = await this.#store.revocations.triggersOff();
-      if (off.length > 0) {
-        this.#log.warn("session cache: revocation feed triggers not in force; other instances will not hear of writes they would report", { triggers: off });
+      const faults = await this.#store.revocations.faults();
+      if (faults.length > 0) {
+        this.#log.warn("session cache: the revocation feed is not as its migrations left it; other instances may not hear of some writes", { faults });
       }
     } catch {
       // Unreadable now: the feed's own reads report an outage.

@@ -117,18 +117,25 @@ export class RevocationFeed {
   }
 
   /**
-   * The feed's triggers that are not in force, as "table.trigger": dropped, disabled, or (PostgreSQL) not
-   * firing ALWAYS, as after `ENABLE TRIGGER ALL` (which a data-only pg_dump --disable-triggers ends with),
-   * so that writes under session_replication_role = replica go unreported. Empty when all are.
+   * What keeps the feed from reporting every write, as the migrations left it, in words: each trigger
+   * not in force (dropped, disabled, or on PostgreSQL not firing ALWAYS, as after the `ENABLE TRIGGER ALL`
+   * a data-only pg_dump --disable-triggers ends with), and on PostgreSQL an id sequence that hands each
+   * connection a block of ids (CACHE above 1), whose later ids commit below readers' cursors unread.
    */
-  async triggersOff(): Promise<string[]> {
-    const rows: Array<Record<string, unknown>> =
-      this.dialect === "postgres"
-        ? await this.sql`SELECT c.relname || '.' || t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-            WHERE t.tgrelid IN ('users'::regclass, 'refresh_tokens'::regclass, 'revocations'::regclass) AND t.tgenabled = 'A'`
-        : await this.sql`SELECT tbl_name || '.' || name AS name FROM sqlite_master WHERE type = 'trigger'`;
+  async faults(): Promise<string[]> {
+    const postgres = this.dialect === "postgres";
+    const rows: Array<Record<string, unknown>> = postgres
+      ? await this.sql`SELECT c.relname || '.' || t.tgname AS name FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+          WHERE t.tgrelid IN ('users'::regclass, 'refresh_tokens'::regclass, 'revocations'::regclass) AND t.tgenabled = 'A'`
+      : await this.sql`SELECT tbl_name || '.' || name AS name FROM sqlite_master WHERE type = 'trigger'`;
     const inForce = new Set(rows.map((row) => String(row.name)));
-    return FEED_TRIGGERS[this.dialect].filter((name) => !inForce.has(name));
+    const faults = FEED_TRIGGERS[this.dialect].filter((name) => !inForce.has(name)).map((name) => `trigger ${name} not in force`);
+    if (postgres) {
+      const [sequence] = await this.sql`SELECT seqcache::text AS cache FROM pg_sequence
+        WHERE seqrelid = pg_get_serial_sequence('revocations', 'id')::regclass`;
+      if (sequence !== undefined && sequence.cache !== "1") faults.push(`id sequence caches ${sequence.cache} ids per connection (must be 1)`);
+    }
+    return faults;
   }
 
   /** Entries after `cursor`, and those of `missing` (ids skipped over, perhaps still uncommitted). */

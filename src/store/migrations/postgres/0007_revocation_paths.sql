@@ -30,3 +30,9 @@ ALTER TABLE refresh_tokens ENABLE ALWAYS TRIGGER revocations_session;
 ALTER TABLE refresh_tokens ENABLE ALWAYS TRIGGER revocations_session_moved;
 ALTER TABLE refresh_tokens ENABLE ALWAYS TRIGGER revocations_truncate;
 ALTER TABLE revocations ENABLE ALWAYS TRIGGER revocations_truncate;
+-- The functions name `revocations` unqualified, which a writer's own search_path resolved: another
+-- schema's table of that name, or none (logical replication's apply runs with an empty search_path, and
+-- these now fire there). They keep the search_path the migrations ran with, the service's.
+ALTER FUNCTION revocations_user() SET search_path FROM CURRENT;
+ALTER FUNCTION revocations_session() SET search_path FROM CURRENT;
+ALTER FUNCTION revocations_everything() SET search_path FROM CURRENT;

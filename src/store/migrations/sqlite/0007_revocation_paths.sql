@@ -13,7 +13,8 @@ CREATE TRIGGER revocations_session_moved AFTER UPDATE OF family_id, user_id ON r
 BEGIN INSERT INTO revocations (session_id) VALUES (OLD.family_id); END;
 -- REPLACE (INSERT OR REPLACE, REPLACE INTO, UPDATE OR REPLACE) deletes the rows in its way without firing
 -- their delete triggers (recursive_triggers is off): the rows about to be replaced are recorded first.
--- A statement that fails instead takes its triggers' rows with it.
+-- A statement that fails instead takes its triggers' rows with it; an insert that conflicts and does nothing
+-- (ON CONFLICT DO NOTHING, a re-run import) still leaves a row, which only drops a cached entry.
 CREATE TRIGGER revocations_user_replaced BEFORE INSERT ON users
 BEGIN INSERT INTO revocations (user_id) SELECT id FROM users WHERE id = NEW.id OR lower(email) = lower(NEW.email); END;
 CREATE TRIGGER revocations_user_email_replaced BEFORE UPDATE OF email ON users
