@@ -66,6 +66,8 @@ export class SessionCache {
   #prunedAt: number;
   #hits = 0;
   #misses = 0;
+  /** The feed's faults as last logged (src/store/revocations.ts faults()), so each change is said once. */
+  #faultsSaid = "";
 
   constructor(store: Store, options: SessionCacheOptions) {
     this.#store = store;
@@ -85,15 +87,23 @@ export class SessionCache {
     const unclose = this.#store.revocations.onClose(() => this.stop());
     this.#unlisten = () => (unlisten(), unclose());
     void this.#poll();
-    void this.#warnIfFeedFaulty();
+    void this.#checkFeed();
   }
 
-  /** A feed trigger dropped or disabled by hand, say: writes it would report reach no other instance's cache. */
-  async #warnIfFeedFaulty(): Promise<void> {
+  /**
+   * A feed trigger dropped or disabled by hand, say: writes it would report reach no other instance's
+   * cache. Checked at start and with each prune (a minute or more apart); said when what is found changes.
+   */
+  async #checkFeed(): Promise<void> {
     try {
       const faults = await this.#store.revocations.faults();
+      const said = faults.join("\n");
+      if (said === this.#faultsSaid) return;
+      this.#faultsSaid = said;
       if (faults.length > 0) {
         this.#log.warn("session cache: the revocation feed is not as its migrations left it; other instances may not hear of some writes", { faults });
+      } else {
+        this.#log.info("session cache: the revocation feed is as its migrations left it again");
       }
     } catch {
       // Unreadable now: the feed's own reads report an outage.
@@ -204,6 +214,7 @@ export class SessionCache {
       this.#noteLongWait(began);
       if (began - this.#prunedAt > Math.max(PRUNE_EVERY_MS, 2 * this.#boundMs)) {
         this.#prunedAt = began;
+        void this.#checkFeed();
         await this.#store.revocations.prune(RETAIN_MS);
       }
     } catch (err) {

@@ -94,6 +94,31 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       expect(warned()[0].faults).toEqual(faults);
     });
 
+    test("a fault that appears while the cache runs is named at its next prune, a minute on, and its end too", async () => {
+      let now = 0;
+      const lines: string[] = [];
+      const cache = new SessionCache(store, { size: 10, boundMs: 1000, log: createLogger((line) => lines.push(line)), now: () => now });
+      const said = (text: string) => lines.filter((line) => line.includes(text)).map((line) => JSON.parse(line));
+      const until = async (done: () => boolean) => {
+        for (let i = 0; i < 40 && !done(); i++) await Bun.sleep(50);
+      };
+      cache.start();
+      await Bun.sleep(300);
+      if (dialect === "postgres") await hand`ALTER TABLE users DISABLE TRIGGER revocations_user`;
+      else await hand`DROP TRIGGER revocations_user_delete`;
+      const name = dialect === "postgres" ? "users.revocations_user" : "users.revocations_user_delete";
+      now += 61_000;
+      await until(() => said("not as its migrations left it").length > 0);
+      expect(said("not as its migrations left it").map((line) => line.faults)).toEqual([[`trigger ${name} not in force`]]);
+      if (dialect === "postgres") await hand`ALTER TABLE users ENABLE ALWAYS TRIGGER revocations_user`;
+      else await hand`CREATE TRIGGER revocations_user_delete AFTER DELETE ON users BEGIN INSERT INTO revocations (user_id) VALUES (OLD.id); END`;
+      now += 61_000;
+      await until(() => said("as its migrations left it again").length > 0);
+      cache.stop();
+      expect(said("as its migrations left it again")).toHaveLength(1);
+      expect(said("not as its migrations left it")).toHaveLength(1); // said once, not at every prune
+    });
+
     if (dialect === "sqlite") {
       test("REPLACE, which deletes the rows in its way without their delete triggers: each replaced row", async () => {
         // A copy of token t1, edited, put back in whole rows.
