@@ -66,6 +66,17 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       expect(await since()).toEqual([]);
     });
 
+    /** A session cache on this store, its log kept: `said` finds lines by their text, `until` waits up to 2 s for one. */
+    function loggingCache(now?: () => number) {
+      const lines: string[] = [];
+      const cache = new SessionCache(store, { size: 10, boundMs: 1000, log: createLogger((line) => lines.push(line)), now });
+      const said = (text: string) => lines.filter((line) => line.includes(text)).map((line) => JSON.parse(line));
+      const until = async (text: string) => {
+        for (let i = 0; i < 40 && said(text).length === 0; i++) await Bun.sleep(50);
+      };
+      return { cache, said, until };
+    }
+
     test("a feed trigger dropped, disabled or no longer firing always, or ids handed out in blocks, is named when a cache starts", async () => {
       expect(await store.revocations.faults()).toEqual([]);
       if (dialect === "postgres") {
@@ -84,36 +95,29 @@ for (const dialect of ["sqlite", "postgres"] as const) {
           ]
         : ["trigger refresh_tokens.revocations_session_end not in force"];
       expect(await store.revocations.faults()).toEqual(faults);
-      const lines: string[] = [];
-      const cache = new SessionCache(store, { size: 10, boundMs: 1000, log: createLogger((line) => lines.push(line)) });
+      const { cache, said, until } = loggingCache();
       cache.start();
-      const warned = () => lines.filter((line) => line.includes("not as its migrations left it")).map((line) => JSON.parse(line));
-      for (let i = 0; i < 40 && warned().length === 0; i++) await Bun.sleep(50);
+      await until("not as its migrations left it");
       cache.stop();
-      expect(warned()).toHaveLength(1);
-      expect(warned()[0].faults).toEqual(faults);
+      expect(said("not as its migrations left it")).toHaveLength(1);
+      expect(said("not as its migrations left it")[0].faults).toEqual(faults);
     });
 
     test("a fault that appears while the cache runs is named at its next prune, a minute on, and its end too", async () => {
       let now = 0;
-      const lines: string[] = [];
-      const cache = new SessionCache(store, { size: 10, boundMs: 1000, log: createLogger((line) => lines.push(line)), now: () => now });
-      const said = (text: string) => lines.filter((line) => line.includes(text)).map((line) => JSON.parse(line));
-      const until = async (done: () => boolean) => {
-        for (let i = 0; i < 40 && !done(); i++) await Bun.sleep(50);
-      };
+      const { cache, said, until } = loggingCache(() => now);
       cache.start();
       await Bun.sleep(300);
       if (dialect === "postgres") await hand`ALTER TABLE users DISABLE TRIGGER revocations_user`;
       else await hand`DROP TRIGGER revocations_user_delete`;
       const name = dialect === "postgres" ? "users.revocations_user" : "users.revocations_user_delete";
       now += 61_000;
-      await until(() => said("not as its migrations left it").length > 0);
+      await until("not as its migrations left it");
       expect(said("not as its migrations left it").map((line) => line.faults)).toEqual([[`trigger ${name} not in force`]]);
       if (dialect === "postgres") await hand`ALTER TABLE users ENABLE ALWAYS TRIGGER revocations_user`;
       else await hand`CREATE TRIGGER revocations_user_delete AFTER DELETE ON users BEGIN INSERT INTO revocations (user_id) VALUES (OLD.id); END`;
       now += 61_000;
-      await until(() => said("as its migrations left it again").length > 0);
+      await until("as its migrations left it again");
       cache.stop();
       expect(said("as its migrations left it again")).toHaveLength(1);
       expect(said("not as its migrations left it")).toHaveLength(1); // said once, not at every prune
