@@ -34,11 +34,12 @@ load() {
 ratio() { echo "scale=3; $1 / $2" | bc; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-# side <port> <token>: the service on <port> and the bare baseline side by side, both on core $SC, loaded at
-# the same time by one wrk each on core $CC (1 s warm-up, then $DURATION). Whatever else the machine runs
-# then weighs on both alike. Prints "<service CPU µs> <bare CPU µs> <service req/s> <bare req/s>".
+# side <port> <token> [X-Forwarded-For]: the service on <port> and the bare baseline side by side, both on
+# core $SC, loaded at the same time by one wrk each on core $CC (1 s warm-up, then $DURATION). Whatever else
+# the machine runs then weighs on both alike. Prints "<service CPU µs> <bare CPU µs> <service req/s> <bare req/s>".
 side() {
   local port=$1 tok=$2 w
+  export WRK_FORWARDED_FOR="${3:-}"
   WRK_AUTH="Bearer x" taskset -c "$CC" wrk -t1 -c$CONNS -d1s -s "$LUA" http://127.0.0.1:9300/me >/dev/null & w=$!
   WRK_AUTH="Bearer $tok" taskset -c "$CC" wrk -t1 -c$CONNS -d1s -s "$LUA" "http://127.0.0.1:$port/me" >/dev/null; wait "$w"
   local s0 b0 s1 b1
@@ -59,19 +60,30 @@ start_baseline "$SC"
 declare -A ROW
 for db in sqlite postgres; do
   url="sqlite://$WORK/sqlite.db"; [ "$db" = postgres ] && url="$PG?search_path=$SCHEMA"
-  for size in 50000 0 nolog; do
-    [ "$db" = postgres ] && [ "$size" = nolog ] && continue
-    if [ "$size" = nolog ]; then extra=(SESSION_CACHE_SIZE=50000 ACCESS_LOG=false); else extra=(SESSION_CACHE_SIZE=$size); fi
+  for size in 50000 0 nolog proxy; do
+    [ "$db" = postgres ] && { [ "$size" = nolog ] || [ "$size" = proxy ]; } && continue
+    # proxy: the same access line, its address read from X-Forwarded-For as behind a load balancer,
+    # instead of asked of the socket (a system call per request in Bun).
+    forwarded=""
+    case $size in
+      nolog) extra=(SESSION_CACHE_SIZE=50000 ACCESS_LOG=false) ;;
+      proxy) extra=(SESSION_CACHE_SIZE=50000 TRUST_PROXY=1); forwarded=203.0.113.7 ;;
+      *) extra=(SESSION_CACHE_SIZE=$size) ;;
+    esac
     start_service "$db-$size" "$ROOT" 9301 "$url" "$SC" "${extra[@]}"
     tok=$(token 9301)
     ratios=""; cpus=""; bares=""; reqs=""; breqs=""
     for round in $(seq 1 "$ROUNDS"); do
-      read -r s b sr br < <(side 9301 "$tok")
+      read -r s b sr br < <(side 9301 "$tok" "$forwarded")
       echo "$db ${extra[*]} round $round: service ${s} µs ${sr}/s, bare beside it ${b} µs ${br}/s" >&2
       ratios+="$(ratio "$b" "$s") "; cpus+="$s "; bares+="$b "; reqs+="$sr "; breqs+="$br "
     done
     ROW[$db-$size]="$(echo "$cpus" | median) µs / $(echo "$bares" | median) µs | **$(echo "$ratios" | median)** (${ratios% }) | $(echo "$reqs" | median) / $(echo "$breqs" | median)"
     kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true
+    # The row stands for a logged address only if the lines carry it.
+    if [ -n "$forwarded" ] && ! grep -q "\"ip\":\"$forwarded\"" "$WORK/$db-$size/log"; then
+      echo "the $db-$size access log does not carry $forwarded" >&2; exit 1
+    fi
   done
 done
 kill -TERM "$BARE_PID" 2>/dev/null || true; wait "$BARE_PID" 2>/dev/null || true
@@ -103,6 +115,7 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   echo "|---|---|---|---|"
   echo "| GET /me, SQLite, session cache on (access log on) | ${ROW[sqlite-50000]} |"
   echo "| GET /me, SQLite, session cache on, ACCESS_LOG=false | ${ROW[sqlite-nolog]} |"
+  echo "| GET /me, SQLite, session cache on, access log on, address from X-Forwarded-For (TRUST_PROXY=1) | ${ROW[sqlite-proxy]} |"
   echo "| GET /me, SQLite, SESSION_CACHE_SIZE=0 | ${ROW[sqlite-0]} |"
   echo "| GET /me, PostgreSQL, session cache on (access log on) | ${ROW[postgres-50000]} |"
   echo "| GET /me, PostgreSQL, SESSION_CACHE_SIZE=0 | ${ROW[postgres-0]} |"

@@ -4,6 +4,7 @@
 --   WRK_BODY          request body (POST /login sends a fixed JSON credential pair)
 --   WRK_CONTENT_TYPE  Content-Type of the body
 --   WRK_AUTH          value of the Authorization header ("Bearer <token>")
+--   WRK_FORWARDED_FOR value of X-Forwarded-For, as a proxy in front would set it (bench/cache.sh, TRUST_PROXY=1)
 --   WRK_PIPELINE      requests sent at once on each connection (HTTP/1.1 pipelining; default 1), so the
 --                     load generator spends less per request (bench/two-instances.sh)
 -- No response() callback: wrk then skips per-response Lua work and the load generator stays cheap.
@@ -16,6 +17,8 @@ local ct = os.getenv("WRK_CONTENT_TYPE")
 if ct and ct ~= "" then wrk.headers["Content-Type"] = ct end
 local auth = os.getenv("WRK_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+local forwarded = os.getenv("WRK_FORWARDED_FOR")
+if forwarded and forwarded ~= "" then wrk.headers["X-Forwarded-For"] = forwarded end
 
 local depth = tonumber(os.getenv("WRK_PIPELINE") or "1") or 1
 if depth > 1 then
