@@ -59,7 +59,8 @@ export type Ctx = {
   problem?: ProblemCode;
 };
 
-export type Handler = (req: Request, ctx: Ctx) => Promise<Response>;
+/** A handler with nothing to wait for may answer at once (src/routes/accounts.ts `read`); the pipeline takes either. */
+export type Handler = (req: Request, ctx: Ctx) => Response | Promise<Response>;
 
 /** For handlers of signed-in routes: who acts on which account. A handler on a public route asking is a bug. */
 export function actingOf(ctx: Ctx): Acting {

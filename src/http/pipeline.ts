@@ -4,7 +4,7 @@ import type { Server } from "bun";
 import type { Ctx, Deps } from "../context.ts";
 import { isUnavailable, StoreUnavailableError } from "../store/index.ts";
 import { describeError } from "../log.ts";
-import { authorize } from "./auth.ts";
+import { authorize, type Acting } from "./auth.ts";
 import { discardBody } from "./body.ts";
 import { HttpError, problemResponse, toHttpError } from "./problem.ts";
 import type { Entry, Route } from "../app.ts";
@@ -157,26 +157,34 @@ async function withoutBody(res: Response): Promise<Response> {
   return new Response(null, { status: res.status, headers });
 }
 
-/** The entry's limit (per client address) and access rule, then its handler. */
-async function run(entry: Entry, req: Request, ctx: Ctx): Promise<Response> {
-  if (entry.limit !== undefined) await ctx.deps.limiter.take(entry.limit, ctx.ip());
-  // Nearly always known without waiting (src/http/auth.ts); an await would cost a turn of the queue.
+/** The entry's limit (per client address) and access rule, then its handler; waits only where one of them must. */
+function run(entry: Entry, req: Request, ctx: Ctx): Response | Promise<Response> {
+  if (entry.limit !== undefined) return ctx.deps.limiter.take(entry.limit, ctx.ip()).then(() => admitted(entry, req, ctx));
+  return admitted(entry, req, ctx);
+}
+
+function admitted(entry: Entry, req: Request, ctx: Ctx): Response | Promise<Response> {
+  // Nearly always known without waiting (src/http/auth.ts); a promise would cost a turn of the queue.
   const acting = authorize(entry.access, req, ctx);
-  ctx.acting = acting instanceof Promise ? await acting : acting;
-  if (ctx.acting) ctx.deps.sessions.touch(ctx.acting.sessionId); // "last used", written at most once a minute
+  return acting instanceof Promise ? acting.then((known) => handle(entry, req, ctx, known)) : handle(entry, req, ctx, acting);
+}
+
+function handle(entry: Entry, req: Request, ctx: Ctx, acting: Acting | undefined): Response | Promise<Response> {
+  ctx.acting = acting;
+  if (acting) ctx.deps.sessions.touch(acting.sessionId); // "last used", written at most once a minute
   return entry.handler(req, ctx);
 }
 
 /** One Bun route: dispatches on method, answering OPTIONS and 405 itself. */
 export function routeHandler(route: string, methods: Methods, deps: Deps) {
   const allow = allowedMethods(methods);
-  return async (req: Request & { params?: Record<string, string> }, server: Server<undefined>): Promise<Response> => {
+  return (req: Request & { params?: Record<string, string> }, server: Server<undefined>): Response | Promise<Response> => {
     const started = performance.now();
     const ctx = newContext(req, deps, req.params ?? {}, server);
-    let res: Response;
+    let res: Response | Promise<Response>;
     try {
       const entry = methods[req.method] ?? (req.method === "HEAD" ? methods.GET : undefined);
-      if (entry) res = await run(entry, req, ctx);
+      if (entry) res = run(entry, req, ctx);
       else if (req.method === "OPTIONS") res = preflight(req, allow, deps);
       else {
         throw new HttpError("method_not_allowed", `${req.method} is not allowed here.`, {
@@ -186,9 +194,19 @@ export function routeHandler(route: string, methods: Methods, deps: Deps) {
     } catch (err) {
       res = failure(err, ctx, route);
     }
-    if (req.method === "HEAD" && res.body !== null) res = await withoutBody(res);
-    return finish(req, res, ctx, route, started);
+    // An answer known at once goes back as it is: Bun sends a Response returned synchronously without
+    // the promise a handler's `async` would add (GET /me from the session cache is nearly every request).
+    if (!(res instanceof Promise)) return completed(req, res, ctx, route, started);
+    return res.then(
+      (answer) => completed(req, answer, ctx, route, started),
+      (err) => completed(req, failure(err, ctx, route), ctx, route, started),
+    );
   };
+}
+
+function completed(req: Request, res: Response, ctx: Ctx, route: string, started: number): Response | Promise<Response> {
+  if (req.method === "HEAD" && res.body !== null) return withoutBody(res).then((bare) => finish(req, bare, ctx, route, started));
+  return finish(req, res, ctx, route, started);
 }
 
 export function notFoundHandler(deps: Deps) {

@@ -10,7 +10,7 @@ import { HttpError, unauthorized, validationFailed } from "../http/problem.ts";
 import { foldNameAliases, parseFields, rules } from "../http/validate.ts";
 import { guardPasswordCheck } from "../ratelimit/password-guard.ts";
 
-export async function read(_req: Request, ctx: Ctx): Promise<Response> {
+export function read(_req: Request, ctx: Ctx): Response {
   return jsonText(profileJson(actingOf(ctx).target, ctx.deps.storage));
 }
 
