@@ -11,6 +11,20 @@ export type Logger = {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   flush(): void;
+  /** The access log's line for one answered request (src/http/pipeline.ts); see createLogger. */
+  request(line: AccessLine): void;
+};
+
+/** What the access log keeps of one request: never the raw URL, so tokens in query strings stay out. */
+export type AccessLine = {
+  requestId: string;
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  userId: number | undefined;
+  problem: string | undefined;
+  ip: string;
 };
 
 /**
@@ -67,7 +81,20 @@ export function createLogger(sink: LogSink, flush: () => void = () => {}, level:
       sink(rest.length === 2 ? `${head}}\n` : `${head},${rest.slice(1)}\n`);
     };
   };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), flush };
+  // One line per request, so it is written out by hand rather than through JSON.stringify of its fields
+  // (side by side, bench/compare.sh: ~1 µs a request less). Only the method and the address may carry
+  // what a client chose (X-Forwarded-For), and they are escaped; the request id passed SANE_REQUEST_ID or
+  // is ours, the route is a pattern of ours and the problem one of our codes.
+  const accessOn = LOG_LEVELS.indexOf("info") >= threshold;
+  const request = (l: AccessLine) => {
+    if (!accessOn) return;
+    const user = l.userId === undefined ? "" : `,"user_id":${l.userId}`;
+    const problem = l.problem === undefined ? "" : `,"problem":"${l.problem}"`;
+    sink(
+      `{"time":"${timeOf(clock())}","level":"info","msg":"request","request_id":"${l.requestId}","method":${JSON.stringify(l.method)},"route":"${l.route}","status":${l.status},"duration_ms":${l.durationMs}${user}${problem},"ip":${JSON.stringify(l.ip)}}\n`,
+    );
+  };
+  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error"), flush, request };
 }
 
 /** What the log may say about an unexpected error: its kind, message and where it came from. */

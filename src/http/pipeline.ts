@@ -93,13 +93,13 @@ function finish(req: Request, res: Response, ctx: Ctx, route: string, started: n
   const method = METRIC_METHODS.has(req.method) ? req.method : "other";
   ctx.deps.metrics.observeRequest(route, method, res.status, elapsedMs / 1000);
   if (ctx.deps.config.accessLog) {
-    ctx.deps.log.info("request", {
-      request_id: ctx.requestId,
+    ctx.deps.log.request({
+      requestId: ctx.requestId,
       method: req.method,
       route,
       status: res.status,
-      duration_ms: Math.round(elapsedMs * 100) / 100,
-      user_id: ctx.userId,
+      durationMs: Math.round(elapsedMs * 100) / 100,
+      userId: ctx.userId,
       problem: ctx.problem,
       ip: ctx.ip(),
     });
