@@ -1,6 +1,6 @@
 // JSON lines to stdout, one per event. Callers pass only what is safe to keep: the request log
 // names the route pattern, never the raw URL, so tokens in query strings cannot leak into it.
-import type { Clock } from "./core.ts";
+import type { Clock, ProblemCode } from "./core.ts";
 
 export type LogFields = Record<string, unknown>;
 export type LogSink = (line: string) => void;
@@ -15,7 +15,11 @@ export type Logger = {
   request(line: AccessLine): void;
 };
 
-/** What the access log keeps of one request: never the raw URL, so tokens in query strings stay out. */
+/**
+ * What the access log keeps of one request: never the raw URL, so tokens in query strings stay out.
+ * `requestId`, `route` and `problem` are written as they are: a request id is one that passed
+ * SANE_REQUEST_ID (src/http/pipeline.ts) or ours, a route one of the route table's patterns.
+ */
 export type AccessLine = {
   requestId: string;
   method: string;
@@ -23,7 +27,7 @@ export type AccessLine = {
   status: number;
   durationMs: number;
   userId: number | undefined;
-  problem: string | undefined;
+  problem: ProblemCode | undefined;
   ip: string;
 };
 
@@ -83,8 +87,7 @@ export function createLogger(sink: LogSink, flush: () => void = () => {}, level:
   };
   // One line per request, so it is written out by hand rather than through JSON.stringify of its fields
   // (side by side, bench/compare.sh: ~1 µs a request less). Only the method and the address may carry
-  // what a client chose (X-Forwarded-For), and they are escaped; the request id passed SANE_REQUEST_ID or
-  // is ours, the route is a pattern of ours and the problem one of our codes.
+  // what a client chose (X-Forwarded-For), so only they are escaped (AccessLine says why the rest need not).
   const accessOn = LOG_LEVELS.indexOf("info") >= threshold;
   const request = (l: AccessLine) => {
     if (!accessOn) return;
