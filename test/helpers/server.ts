@@ -117,6 +117,14 @@ export async function startServer(
 
 export type Reply = { status: number; headers: Headers; body: any; raw: Response };
 
+/** A response as the client's helpers see it: its body parsed when it is JSON, the response itself kept unread. */
+export async function replyOf(raw: Response): Promise<Reply> {
+  const text = await raw.clone().text();
+  let parsed: unknown = text;
+  if (/json/.test(raw.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);
+  return { status: raw.status, headers: raw.headers, body: parsed, raw };
+}
+
 /** A picture URL the service handed out, pointed at the test server that handed it out. */
 export const localUrl = (server: TestServer, url: string) => url.replace(PICTURES_BASE, server.url);
 
@@ -173,10 +181,7 @@ export class Client {
       const sent = { method, path: new URL(this.url + path).pathname, status: raw.status };
       appendFileSync(OBSERVED_STATUSES_FILE, `${JSON.stringify(sent)}\n`);
     }
-    const text = await raw.clone().text();
-    let parsed: unknown = text;
-    if (/json/.test(raw.headers.get("content-type") ?? "") && text) parsed = JSON.parse(text);
-    return { status: raw.status, headers: raw.headers, body: parsed, raw };
+    return replyOf(raw);
   }
 
   /** Sends the request to the server, or through Prism when scripts/prism-check.ts set PRISM_URL. */

@@ -5,14 +5,13 @@ import { expect, test } from "bun:test";
 import type { Server } from "bun";
 import { resolve, routes } from "../../src/app.ts";
 import { routeHandler } from "../../src/http/pipeline.ts";
-import { cacheAnswering, expectConventionHeaders, expectProblem, serverForFile, type Reply } from "../helpers/server.ts";
+import { cacheAnswering, expectConventionHeaders, expectProblem, replyOf, serverForFile } from "../helpers/server.ts";
 
 const server = await serverForFile();
 const me = routeHandler("/me", resolve(routes, routes["/me"]!), server.deps);
 const socket = { requestIP: () => ({ address: "192.0.2.5", family: "IPv4", port: 40000 }) } as unknown as Server<undefined>;
 const get = (token?: string, method = "GET") =>
   me(new Request("http://127.0.0.1/me", { method, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } }), socket);
-const reply = async (res: Response): Promise<Reply> => ({ status: res.status, headers: res.headers, body: await res.json(), raw: res });
 const requestLines = () => server.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === "request");
 
 test("GET /me with a token seen before and its session in the cache is answered at once, with every header and its log line", async () => {
@@ -33,7 +32,7 @@ test("GET /me with a token seen before and its session in the cache is answered 
 test("a refusal found at once is answered at once; one found after waiting comes through the promise; both as problem+json", async () => {
   const missing = get();
   expect(missing).toBeInstanceOf(Response);
-  expectProblem(await reply(missing as Response), 401, "invalid_token");
+  expectProblem(await replyOf(missing as Response), 401, "invalid_token");
   expect((missing as Response).headers.get("www-authenticate")).toStartWith("Bearer");
   // A deleted account's token, and a forged one: neither has a session in memory, so both are checked
   // afresh (the store, the signature) and the answer comes through the promise.
@@ -42,10 +41,10 @@ test("a refusal found at once is answered at once; one found after waiting comes
   server.logs.length = 0;
   const revoked = get(user.token);
   expect(revoked).toBeInstanceOf(Promise);
-  expectProblem(await reply(await revoked), 401, "invalid_token");
+  expectProblem(await replyOf(await revoked), 401, "invalid_token");
   const forged = get(`${user.token.slice(0, -4)}AAAA`);
   expect(forged).toBeInstanceOf(Promise);
-  expectProblem(await reply(await forged), 401, "invalid_token");
+  expectProblem(await replyOf(await forged), 401, "invalid_token");
   expect(requestLines().map((line) => [line.status, line.problem])).toEqual([
     [401, "invalid_token"],
     [401, "invalid_token"],
