@@ -67,7 +67,7 @@ for db in sqlite postgres; do
     forwarded=""
     case $size in
       nolog) extra=(SESSION_CACHE_SIZE=50000 ACCESS_LOG=false) ;;
-      proxy) extra=(SESSION_CACHE_SIZE=50000 TRUST_PROXY=1); forwarded=203.0.113.7 ;;
+      proxy) extra=(SESSION_CACHE_SIZE=50000 TRUST_PROXY=1); forwarded=$FORWARDED_FOR ;;
       *) extra=(SESSION_CACHE_SIZE=$size) ;;
     esac
     start_service "$db-$size" "$ROOT" 9301 "$url" "$SC" "${extra[@]}"

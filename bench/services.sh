@@ -6,6 +6,8 @@ ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 BUN="$ROOT/node_modules/.bin/bun"
 LUA="$BENCH_DIR/wrk/request.lua"
 PG="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+# The client address a proxy in front names in X-Forwarded-For, for the runs with TRUST_PROXY=1 (cache.sh, syscalls.sh).
+FORWARDED_FOR=203.0.113.7
 PIDS=()
 WORK="$(mktemp -d)"
 trap bench_cleanup EXIT

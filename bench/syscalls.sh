@@ -33,7 +33,7 @@ url="sqlite://$WORK/sqlite.db"
 for mode in shipped proxy nolog; do
   case $mode in
     shipped) extra=(); forwarded="" ;;
-    proxy) extra=(TRUST_PROXY=1); forwarded=203.0.113.7 ;;
+    proxy) extra=(TRUST_PROXY=1); forwarded=$FORWARDED_FOR ;;
     nolog) extra=(ACCESS_LOG=false); forwarded="" ;;
   esac
   start_service "$mode" "$ROOT" 9301 "$url" 0 "${extra[@]}"
