@@ -65,6 +65,16 @@ test("a method or a forwarded address with quotes, backslashes or a newline stay
   expect([parsed.method, parsed.ip]).toEqual([hostile, hostile]);
 });
 
+test("a method and an address are written exactly as JSON.stringify writes them, whatever they hold", () => {
+  const texts = ["GET", "2001:db8::1", "::ffff:127.0.0.1", "", "tab\there", "del\u007f", "café", "日本", "lone \ud800 surrogate", "emoji 😀", "back\\slash", 'quote"d'];
+  for (const text of texts) {
+    const [line] = accessLines("info", { ...access, method: text, ip: text });
+    expect(line).toContain(`"method":${JSON.stringify(text)},`);
+    expect(line).toContain(`"ip":${JSON.stringify(text)}}`);
+    expect(JSON.parse(line!)).toMatchObject({ method: text, ip: text });
+  }
+});
+
 test("LOG_LEVEL=warn drops the access line before it is built", () => {
   expect(accessLines("warn", access)).toEqual([]);
 });
