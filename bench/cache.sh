@@ -2,13 +2,16 @@
 # The session cache's bars, in one run: GET /me on SQLite and PostgreSQL beside a bare Bun.serve (cache
 # on, and off for comparison), and two instances on one PostgreSQL, each on its own core, beside one.
 #   bash bench/cache.sh     → markdown on stdout and in bench/out/cache.md (servers pinned with taskset)
-# Each GET /me figure is taken side by side with a bare Bun.serve on the same core at the same time (ROUNDS, default 3).
+# Each GET /me figure is taken side by side with a bare Bun.serve on the same core (ROUNDS, default 3): at the
+# same time (default), or with PAIRING=turns one after the other in adjacent windows.
 # Needs wrk, psql, PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$BENCH_DIR/services.sh"
 DURATION="${DURATION:-5s}"
 ROUNDS="${ROUNDS:-3}"
+PAIRING="${PAIRING:-together}"
+[ "$PAIRING" = together ] || [ "$PAIRING" = turns ] || { echo "PAIRING is together or turns" >&2; exit 1; }
 CONNS=32
 # Every engineer's benchmark pins its servers to core 0 on this shared machine; SERVER_CORE=1 CLIENT_CORE=0 swaps.
 SC="${SERVER_CORE:-0}"
@@ -34,24 +37,44 @@ load() {
 ratio() { echo "scale=3; $1 / $2" | bc; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-# side <port> <token> [X-Forwarded-For]: the service on <port> and the bare baseline side by side, both on
-# core $SC, loaded at the same time by one wrk each on core $CC (1 s warm-up, then $DURATION). Whatever else
-# the machine runs then weighs on both alike. Prints "<service CPU µs> <bare CPU µs> <service req/s> <bare req/s>".
+# hit <port> <authorization> <seconds> [out]: one wrk on core $CC against <port>/me; its BENCH_JSON to <out>.
+hit() {
+  WRK_AUTH="$2" taskset -c "$CC" wrk -t1 -c$CONNS -d"$3" -s "$LUA" "http://127.0.0.1:$1/me" | sed -n 's/^BENCH_JSON //p' >"${4:-/dev/null}"
+}
+# per_request <ticks before> <ticks after> <wrk json>: the server's CPU µs per request in that window.
+per_request() { echo "scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $(field requests <"$3")" | bc; }
+# alone <port> <authorization> <pid> <out>: 1 s warm-up, then one $DURATION window of that server alone; prints its CPU µs per request.
+alone() {
+  hit "$1" "$2" 1s
+  local t0 t1; t0=$(ticks "$3"); hit "$1" "$2" "$DURATION" "$4"; t1=$(ticks "$3")
+  per_request "$t0" "$t1" "$4"
+}
+
+# side <port> <token> <round> [X-Forwarded-For]: the service on <port> and the bare baseline, both on core $SC,
+# each loaded by one wrk on core $CC. PAIRING=together (default): at the same time (1 s warm-up, then
+# $DURATION), so whatever else the machine runs weighs on both alike, and each pays for sharing the core
+# with the other. PAIRING=turns: one after the other, each alone on the core, the order swapped every round.
+# Prints "<service CPU µs> <bare CPU µs> <service req/s> <bare req/s>".
 side() {
-  local port=$1 tok=$2 w
-  export WRK_FORWARDED_FOR="${3:-}"
-  WRK_AUTH="Bearer x" taskset -c "$CC" wrk -t1 -c$CONNS -d1s -s "$LUA" http://127.0.0.1:9300/me >/dev/null & w=$!
-  WRK_AUTH="Bearer $tok" taskset -c "$CC" wrk -t1 -c$CONNS -d1s -s "$LUA" "http://127.0.0.1:$port/me" >/dev/null; wait "$w"
-  local s0 b0 s1 b1
-  s0=$(ticks "$SERVER_PID"); b0=$(ticks "$BARE_PID")
-  WRK_AUTH="Bearer x" taskset -c "$CC" wrk -t1 -c$CONNS -d"$DURATION" -s "$LUA" http://127.0.0.1:9300/me | sed -n 's/^BENCH_JSON //p' >"$WORK/bare.json" & w=$!
-  WRK_AUTH="Bearer $tok" taskset -c "$CC" wrk -t1 -c$CONNS -d"$DURATION" -s "$LUA" "http://127.0.0.1:$port/me" | sed -n 's/^BENCH_JSON //p' >"$WORK/service.json"
-  wait "$w"
-  s1=$(ticks "$SERVER_PID"); b1=$(ticks "$BARE_PID")
-  local sn bn hz; hz=$(getconf CLK_TCK)
-  sn=$(field requests <"$WORK/service.json"); bn=$(field requests <"$WORK/bare.json")
+  local port=$1 tok=$2 round=$3 w s b s0 b0 s1 b1
+  export WRK_FORWARDED_FOR="${4:-}"
+  if [ "$PAIRING" = turns ]; then
+    if [ $((round % 2)) = 1 ]; then
+      b=$(alone 9300 "Bearer x" "$BARE_PID" "$WORK/bare.json"); s=$(alone "$port" "Bearer $tok" "$SERVER_PID" "$WORK/service.json")
+    else
+      s=$(alone "$port" "Bearer $tok" "$SERVER_PID" "$WORK/service.json"); b=$(alone 9300 "Bearer x" "$BARE_PID" "$WORK/bare.json")
+    fi
+  else
+    hit 9300 "Bearer x" 1s & w=$!
+    hit "$port" "Bearer $tok" 1s; wait "$w"
+    s0=$(ticks "$SERVER_PID"); b0=$(ticks "$BARE_PID")
+    hit 9300 "Bearer x" "$DURATION" "$WORK/bare.json" & w=$!
+    hit "$port" "Bearer $tok" "$DURATION" "$WORK/service.json"; wait "$w"
+    s1=$(ticks "$SERVER_PID"); b1=$(ticks "$BARE_PID")
+    s=$(per_request "$s0" "$s1" "$WORK/service.json"); b=$(per_request "$b0" "$b1" "$WORK/bare.json")
+  fi
   [ "$(field non2xx <"$WORK/service.json")" = 0 ] || { echo "non-2xx answers from the service" >&2; exit 1; }
-  echo "$(echo "scale=1; ($s1 - $s0) * 1000000 / $hz / $sn" | bc) $(echo "scale=1; ($b1 - $b0) * 1000000 / $hz / $bn" | bc) $(field rps <"$WORK/service.json") $(field rps <"$WORK/bare.json")"
+  echo "$s $b $(field rps <"$WORK/service.json") $(field rps <"$WORK/bare.json")"
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -74,7 +97,7 @@ for db in sqlite postgres; do
     tok=$(token 9301)
     ratios=""; cpus=""; bares=""; reqs=""; breqs=""
     for round in $(seq 1 "$ROUNDS"); do
-      read -r s b sr br < <(side 9301 "$tok" "$forwarded")
+      read -r s b sr br < <(side 9301 "$tok" "$round" "$forwarded")
       echo "$db ${extra[*]} round $round: service ${s} µs ${sr}/s, bare beside it ${b} µs ${br}/s" >&2
       ratios+="$(ratio "$b" "$s") "; cpus+="$s "; bares+="$b "; reqs+="$sr "; breqs+="$br "
     done
@@ -109,7 +132,11 @@ stop_all
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 {
-  echo "Side by side: the service and a bare Bun.serve both on core $SC, one wrk each on core $CC at the same time, $DURATION runs, $ROUNDS rounds; medians (every round's ratio in brackets)."
+  if [ "$PAIRING" = turns ]; then
+    echo "Side by side, in turns: the service and a bare Bun.serve both on core $SC, each loaded alone by one wrk on core $CC in adjacent $DURATION windows (order swapped every round), $ROUNDS rounds; medians (every round's ratio in brackets)."
+  else
+    echo "Side by side: the service and a bare Bun.serve both on core $SC, one wrk each on core $CC at the same time, $DURATION runs, $ROUNDS rounds; medians (every round's ratio in brackets)."
+  fi
   echo
   echo "| measurement | server CPU per request: service / bare beside it | ratio (bare CPU / service CPU) | req/s: service / bare beside it |"
   echo "|---|---|---|---|"
