@@ -3,9 +3,10 @@
 # on, and off for comparison), and two instances on one PostgreSQL, each on its own core, beside one.
 #   bash bench/cache.sh     → markdown on stdout and in bench/out/cache.md (servers pinned with taskset)
 # Each GET /me figure is taken side by side with a bare Bun.serve on the same core (ROUNDS, default 3): at the
-# same time (default), or with PAIRING=turns one after the other in adjacent windows.
+# same time (default), or with PAIRING=turns one after the other in adjacent windows (bare, service, bare).
 # Needs wrk, psql, PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
 set -euo pipefail
+shopt -s inherit_errexit # a failed wrk or server inside $(…) stops the run too
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$BENCH_DIR/services.sh"
 DURATION="${DURATION:-5s}"
@@ -50,20 +51,20 @@ alone() {
   per_request "$t0" "$t1" "$4"
 }
 
-# side <port> <token> <round> [X-Forwarded-For]: the service on <port> and the bare baseline, both on core $SC,
+# side <port> <token> [X-Forwarded-For]: the service on <port> and the bare baseline, both on core $SC,
 # each loaded by one wrk on core $CC. PAIRING=together (default): at the same time (1 s warm-up, then
 # $DURATION), so whatever else the machine runs weighs on both alike, and each pays for sharing the core
-# with the other. PAIRING=turns: one after the other, each alone on the core, the order swapped every round.
+# with the other. PAIRING=turns: one after the other, each alone on the core, bare-service-bare, the bare
+# figures averaged, so a drift that is steady across the round weighs on both alike.
 # Prints "<service CPU µs> <bare CPU µs> <service req/s> <bare req/s>".
 side() {
-  local port=$1 tok=$2 round=$3 w s b s0 b0 s1 b1
-  export WRK_FORWARDED_FOR="${4:-}"
+  local port=$1 tok=$2 w s b s0 b0 s1 b1 b2 bare_rps
+  export WRK_FORWARDED_FOR="${3:-}"
   if [ "$PAIRING" = turns ]; then
-    if [ $((round % 2)) = 1 ]; then
-      b=$(alone 9300 "Bearer x" "$BARE_PID" "$WORK/bare.json"); s=$(alone "$port" "Bearer $tok" "$SERVER_PID" "$WORK/service.json")
-    else
-      s=$(alone "$port" "Bearer $tok" "$SERVER_PID" "$WORK/service.json"); b=$(alone 9300 "Bearer x" "$BARE_PID" "$WORK/bare.json")
-    fi
+    b=$(alone 9300 "Bearer x" "$BARE_PID" "$WORK/bare.json"); bare_rps=$(field rps <"$WORK/bare.json")
+    s=$(alone "$port" "Bearer $tok" "$SERVER_PID" "$WORK/service.json")
+    b2=$(alone 9300 "Bearer x" "$BARE_PID" "$WORK/bare.json")
+    b=$(echo "scale=2; ($b + $b2) / 2" | bc); bare_rps=$(echo "scale=1; ($bare_rps + $(field rps <"$WORK/bare.json")) / 2" | bc)
   else
     hit 9300 "Bearer x" 1s & w=$!
     hit "$port" "Bearer $tok" 1s; wait "$w"
@@ -72,9 +73,11 @@ side() {
     hit "$port" "Bearer $tok" "$DURATION" "$WORK/service.json"; wait "$w"
     s1=$(ticks "$SERVER_PID"); b1=$(ticks "$BARE_PID")
     s=$(per_request "$s0" "$s1" "$WORK/service.json"); b=$(per_request "$b0" "$b1" "$WORK/bare.json")
+    bare_rps=$(field rps <"$WORK/bare.json")
   fi
   [ "$(field non2xx <"$WORK/service.json")" = 0 ] || { echo "non-2xx answers from the service" >&2; exit 1; }
-  echo "$s $b $(field rps <"$WORK/service.json") $(field rps <"$WORK/bare.json")"
+  [[ $s =~ ^[0-9]*\.?[0-9]+$ && $b =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "no CPU figure for a window (service '$s', bare '$b')" >&2; exit 1; }
+  echo "$s $b $(field rps <"$WORK/service.json") $bare_rps"
 }
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -97,8 +100,8 @@ for db in sqlite postgres; do
     tok=$(token 9301)
     ratios=""; cpus=""; bares=""; reqs=""; breqs=""
     for round in $(seq 1 "$ROUNDS"); do
-      read -r s b sr br < <(side 9301 "$tok" "$round" "$forwarded")
-      echo "$db ${extra[*]} round $round: service ${s} µs ${sr}/s, bare beside it ${b} µs ${br}/s" >&2
+      read -r s b sr br < <(side 9301 "$tok" "$forwarded")
+      echo "$db ${extra[*]} round $round: service ${s} µs ${sr}/s, bare ($PAIRING) ${b} µs ${br}/s" >&2
       ratios+="$(ratio "$b" "$s") "; cpus+="$s "; bares+="$b "; reqs+="$sr "; breqs+="$br "
     done
     ROW[$db-$size]="$(echo "$cpus" | median) µs / $(echo "$bares" | median) µs | **$(echo "$ratios" | median)** (${ratios% }) | $(echo "$reqs" | median) / $(echo "$breqs" | median)"
@@ -133,12 +136,12 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 {
   if [ "$PAIRING" = turns ]; then
-    echo "Side by side, in turns: the service and a bare Bun.serve both on core $SC, each loaded alone by one wrk on core $CC in adjacent $DURATION windows (order swapped every round), $ROUNDS rounds; medians (every round's ratio in brackets)."
+    echo "Side by side, in turns: the service and a bare Bun.serve both on core $SC, each loaded alone by one wrk on core $CC in adjacent $DURATION windows (bare, service, bare; the two bare windows averaged), $ROUNDS rounds; medians (every round's ratio in brackets)."
   else
     echo "Side by side: the service and a bare Bun.serve both on core $SC, one wrk each on core $CC at the same time, $DURATION runs, $ROUNDS rounds; medians (every round's ratio in brackets)."
   fi
   echo
-  echo "| measurement | server CPU per request: service / bare beside it | ratio (bare CPU / service CPU) | req/s: service / bare beside it |"
+  echo "| measurement | server CPU per request: service / bare ($PAIRING) | ratio (bare CPU / service CPU) | req/s: service / bare ($PAIRING) |"
   echo "|---|---|---|---|"
   echo "| GET /me, SQLite, session cache on (access log on) | ${ROW[sqlite-50000]} |"
   echo "| GET /me, SQLite, session cache on, ACCESS_LOG=false | ${ROW[sqlite-nolog]} |"
