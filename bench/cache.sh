@@ -33,7 +33,7 @@ load() {
   json=$(env "$@" taskset -c "$cpus" wrk -t1 -c"$conns" -d"$DURATION" --latency -s "$LUA" "$url" | sed -n 's/^BENCH_JSON //p')
   t1=$(ticks "$pid")
   local requests; requests=$(echo "$json" | field requests)
-  echo "${json%\}},\"cpu_us\":$(echo "scale=1; ($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $requests" | bc)}"
+  echo "${json%\}},\"cpu_us\":$(cpu_us "$t0" "$t1" "$requests")}"
 }
 ratio() { echo "scale=3; $1 / $2" | bc; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
@@ -42,13 +42,11 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[i
 hit() {
   WRK_AUTH="$2" taskset -c "$CC" wrk -t1 -c$CONNS -d"$3" -s "$LUA" "http://127.0.0.1:$1/me" | sed -n 's/^BENCH_JSON //p' >"${4:-/dev/null}"
 }
-# per_request <ticks before> <ticks after> <wrk json>: the server's CPU µs per request in that window.
-per_request() { echo "scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $(field requests <"$3")" | bc; }
 # alone <port> <authorization> <pid> <out>: 1 s warm-up, then one $DURATION window of that server alone; prints its CPU µs per request.
 alone() {
   hit "$1" "$2" 1s
   local t0 t1; t0=$(ticks "$3"); hit "$1" "$2" "$DURATION" "$4"; t1=$(ticks "$3")
-  per_request "$t0" "$t1" "$4"
+  cpu_us "$t0" "$t1" "$(field requests <"$4")"
 }
 
 # side <port> <token> [X-Forwarded-For]: the service on <port> and the bare baseline, both on core $SC,
@@ -72,7 +70,7 @@ side() {
     hit 9300 "Bearer x" "$DURATION" "$WORK/bare.json" & w=$!
     hit "$port" "Bearer $tok" "$DURATION" "$WORK/service.json"; wait "$w"
     s1=$(ticks "$SERVER_PID"); b1=$(ticks "$BARE_PID")
-    s=$(per_request "$s0" "$s1" "$WORK/service.json"); b=$(per_request "$b0" "$b1" "$WORK/bare.json")
+    s=$(cpu_us "$s0" "$s1" "$(field requests <"$WORK/service.json")"); b=$(cpu_us "$b0" "$b1" "$(field requests <"$WORK/bare.json")")
     bare_rps=$(field rps <"$WORK/bare.json")
   fi
   [ "$(field non2xx <"$WORK/service.json")" = 0 ] || { echo "non-2xx answers from the service" >&2; exit 1; }

@@ -48,12 +48,11 @@ start_service old "$WORK/old-tree" 9311 "$OLD_URL" "$SC" "${env_old[@]}"; OLD_PI
 start_service new "$ROOT" 9312 "$NEW_URL" "$SC" "${env_new[@]}"; NEW_PID=$SERVER_PID; NEW_TOKEN=$(token 9312)
 start_baseline "$SC"
 echo "old: $(git -C "$ROOT" rev-parse --short "$REV"); new: the working tree of $ROOT; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-per() { echo "scale=1; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $3" | bc; }
 for round in $(seq 1 "$ROUNDS"); do
   wrk_all 1s "$WORK/warm"
   b0=$(ticks $BARE_PID); o0=$(ticks $OLD_PID); n0=$(ticks $NEW_PID)
   wrk_all "$DURATION" "$WORK/run"
   b1=$(ticks $BARE_PID); o1=$(ticks $OLD_PID); n1=$(ticks $NEW_PID)
-  b=$(per "$b0" "$b1" "$(cat "$WORK/run.9300")"); o=$(per "$o0" "$o1" "$(cat "$WORK/run.9311")"); n=$(per "$n0" "$n1" "$(cat "$WORK/run.9312")")
+  b=$(cpu_us "$b0" "$b1" "$(cat "$WORK/run.9300")"); o=$(cpu_us "$o0" "$o1" "$(cat "$WORK/run.9311")"); n=$(cpu_us "$n0" "$n1" "$(cat "$WORK/run.9312")")
   echo "round $round: bare $b µs | old $o µs | new $n µs per request; ratio bare/old $(echo "scale=3; $b / $o" | bc), bare/new $(echo "scale=3; $b / $n" | bc)"
 done

@@ -20,7 +20,6 @@ start_bare() { # <port> <REQUEST_IP>: sets BARE_PID
 }
 start_bare 9321 0; PLAIN=$BARE_PID
 start_bare 9322 1; ASKING=$BARE_PID
-per() { echo "scale=2; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $3" | bc; }
 # both <seconds> <out prefix>: both loads at once; each wrk's request count in <prefix>.<port>
 both() {
   local w
@@ -35,7 +34,7 @@ for round in $(seq 1 "$ROUNDS"); do
   p0=$(ticks "$PLAIN"); a0=$(ticks "$ASKING")
   both "$DURATION" "$WORK/run"
   p1=$(ticks "$PLAIN"); a1=$(ticks "$ASKING")
-  p=$(per "$p0" "$p1" "$(cat "$WORK/run.9321")"); a=$(per "$a0" "$a1" "$(cat "$WORK/run.9322")")
+  p=$(cpu_us "$p0" "$p1" "$(cat "$WORK/run.9321")" 2); a=$(cpu_us "$a0" "$a1" "$(cat "$WORK/run.9322")" 2)
   d=$(echo "$a - $p" | bc)
   echo "round $round: bare $p µs | bare + requestIP $a µs per request; the address costs $d µs"
   plain_all+="$p "; asking_all+="$a "; diff_all+="$d "

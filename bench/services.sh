@@ -82,6 +82,9 @@ token() {
 # ticks <pid>: the process's CPU time so far (utime + stime, all threads), in clock ticks.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# cpu_us <ticks before> <ticks after> <requests> [decimals=1]: CPU µs per request over that window.
+cpu_us() { echo "scale=${4:-1}; ($2 - $1) * 1000000 / $(getconf CLK_TCK) / $3" | bc; }
+
 # field <key>: a number from the BENCH_JSON line on stdin (wrk's report, bench/wrk/report.lua, or one that
 # cache.sh's load() extended); stops the script, naming the key, if it is missing (wrk failed, say).
 field() {
