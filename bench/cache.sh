@@ -42,11 +42,13 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[i
 hit() {
   WRK_AUTH="$2" taskset -c "$CC" wrk -t1 -c$CONNS -d"$3" -s "$LUA" "http://127.0.0.1:$1/me" | sed -n 's/^BENCH_JSON //p' >"${4:-/dev/null}"
 }
+# window_us <ticks before> <ticks after> <wrk json file>: the server's CPU µs per request in that window.
+window_us() { cpu_us "$1" "$2" "$(field requests <"$3")"; }
 # alone <port> <authorization> <pid> <out>: 1 s warm-up, then one $DURATION window of that server alone; prints its CPU µs per request.
 alone() {
   hit "$1" "$2" 1s
   local t0 t1; t0=$(ticks "$3"); hit "$1" "$2" "$DURATION" "$4"; t1=$(ticks "$3")
-  cpu_us "$t0" "$t1" "$(field requests <"$4")"
+  window_us "$t0" "$t1" "$4"
 }
 
 # side <port> <token> [X-Forwarded-For]: the service on <port> and the bare baseline, both on core $SC,
@@ -70,7 +72,7 @@ side() {
     hit 9300 "Bearer x" "$DURATION" "$WORK/bare.json" & w=$!
     hit "$port" "Bearer $tok" "$DURATION" "$WORK/service.json"; wait "$w"
     s1=$(ticks "$SERVER_PID"); b1=$(ticks "$BARE_PID")
-    s=$(cpu_us "$s0" "$s1" "$(field requests <"$WORK/service.json")"); b=$(cpu_us "$b0" "$b1" "$(field requests <"$WORK/bare.json")")
+    s=$(window_us "$s0" "$s1" "$WORK/service.json"); b=$(window_us "$b0" "$b1" "$WORK/bare.json")
     bare_rps=$(field rps <"$WORK/bare.json")
   fi
   [ "$(field non2xx <"$WORK/service.json")" = 0 ] || { echo "non-2xx answers from the service" >&2; exit 1; }
